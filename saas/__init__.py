@@ -1,0 +1,111 @@
+"""Guanjia (管家): the application factory."""
+
+from __future__ import annotations
+
+import logging
+import os
+import uuid
+
+from flask import Flask, g, request, session
+from flask_babel import get_locale
+from flask_login import current_user
+
+from saas.config import DEFAULT_SECRET_KEY, PROJECT_ROOT, load_config
+from saas.extensions import babel, csrf, db, htmx, limiter, login_manager, migrate
+
+
+class InsecureConfiguration(RuntimeError):
+    pass
+
+
+def create_app(overrides: dict | None = None) -> Flask:
+    app = Flask(
+        __name__,
+        instance_path=os.environ.get("GUANJIA_INSTANCE_PATH", str(PROJECT_ROOT / "instance")),
+        template_folder=str(PROJECT_ROOT / "templates"),
+        static_folder="static",
+    )
+    app.config.from_mapping(load_config(app.instance_path, overrides))
+    _refuse_insecure_production(app)
+    os.makedirs(app.instance_path, exist_ok=True)
+    logging.basicConfig(level=logging.INFO if not app.config.get("TESTING") else logging.WARNING)
+
+    _init_extensions(app)
+    _register_blueprints(app)
+
+    from saas import errors, security, templating
+    from saas.cli import register_cli
+
+    errors.register(app)
+    security.register(app)
+    templating.register(app)
+    register_cli(app)
+    return app
+
+
+def _refuse_insecure_production(app: Flask) -> None:
+    if app.config.get("DEBUG") or app.config.get("TESTING"):
+        return
+    key = app.config.get("SECRET_KEY") or ""
+    if key == DEFAULT_SECRET_KEY or len(key) < 32:
+        raise InsecureConfiguration(
+            "Refusing to start in production with the default or a short SECRET_KEY. "
+            "Set SECRET_KEY to at least 32 random characters (or GUANJIA_ENV=development for local work)."
+        )
+
+
+def _select_locale() -> str:
+    from flask import current_app
+
+    lang = session.get("lang") if request else None
+    return lang if lang in current_app.config["LANGUAGES"] else current_app.config["BABEL_DEFAULT_LOCALE"]
+
+
+def _init_extensions(app: Flask) -> None:
+    db.init_app(app)
+    # Import every model module so metadata (and `flask db`) sees all tables.
+    import saas.models  # noqa: F401
+    import tenants.roster.models  # noqa: F401
+
+    migrate.init_app(app, db, directory=str(PROJECT_ROOT / "migrations"), render_as_batch=True,
+                     compare_type=True)
+    csrf.init_app(app)
+    babel.init_app(app, locale_selector=_select_locale)
+    htmx.init_app(app)
+    limiter.init_app(app)
+
+    login_manager.init_app(app)
+    login_manager.login_view = "auth.login"
+    login_manager.login_message = None  # the login page itself says what to do
+    login_manager.session_protection = "strong"
+
+    @login_manager.user_loader
+    def load_user(user_id: str):
+        from saas.models import User
+
+        try:
+            return db.session.get(User, uuid.UUID(user_id))
+        except ValueError:
+            return None
+
+    @app.context_processor
+    def inject_globals():
+        return {
+            "current_company": g.get("company"),
+            "current_membership": g.get("membership"),
+            "current_locale": str(get_locale()),
+            "languages": app.config["LANGUAGES"],
+            "current_user": current_user,
+        }
+
+
+def _register_blueprints(app: Flask) -> None:
+    import tenants
+    from saas.admin.routes import bp as admin_bp
+    from saas.auth.routes import bp as auth_bp
+    from saas.public.routes import bp as public_bp
+
+    app.register_blueprint(public_bp)
+    app.register_blueprint(auth_bp)
+    app.register_blueprint(admin_bp)
+    tenants.register(app)

@@ -1,0 +1,85 @@
+"""Sign in and out, choose a company, switch language."""
+
+from __future__ import annotations
+
+from urllib.parse import urlsplit
+
+from flask import Blueprint, current_app, flash, redirect, request, session, url_for
+from flask_babel import format_datetime
+from flask_babel import gettext as _
+from flask_login import current_user, login_required, login_user, logout_user
+
+from saas.auth import services
+from saas.auth.forms import LoginForm
+from saas.extensions import limiter
+from saas.htmx import render
+from saas.models import Role
+
+bp = Blueprint("auth", __name__)
+
+
+def _safe_next(target: str | None) -> str | None:
+    """Only same-site relative paths; never an open redirect."""
+    if not target:
+        return None
+    parts = urlsplit(target)
+    if parts.scheme or parts.netloc or not target.startswith("/") or target.startswith("//"):
+        return None
+    return target
+
+
+def _login_limit() -> str:
+    return current_app.config["LOGIN_RATE_LIMIT"]
+
+
+@bp.route("/login", methods=["GET", "POST"])
+@limiter.limit(_login_limit, methods=["POST"])
+def login():
+    if current_user.is_authenticated and request.method == "GET":
+        return redirect(url_for("auth.home"))
+    form = LoginForm()
+    status = 200
+    if form.validate_on_submit():
+        result = services.authenticate(form.login.data, form.password.data)
+        if result.user is not None:
+            session.clear()  # a fresh session on sign-in: no fixation
+            login_user(result.user, remember=form.remember.data)
+            return redirect(_safe_next(request.args.get("next")) or url_for("auth.home"), code=303)
+        if result.locked_until is not None:
+            form.form_errors.append(_("Too many failed attempts. This account is locked until %(time)s.",
+                                      time=format_datetime(result.locked_until, "short")))
+        else:
+            form.form_errors.append(_("Wrong mobile number, e-mail or password."))
+        status = 422
+    elif request.method == "POST":
+        status = 422
+    return render("saas/auth/login.html", form=form, status=status)
+
+
+@bp.post("/logout")
+@login_required
+def logout():
+    services.record_logout(current_user._get_current_object())
+    logout_user()
+    session.clear()
+    flash(_("You have signed out."), "info")
+    return redirect(url_for("auth.login"), code=303)
+
+
+@bp.get("/home")
+@login_required
+def home():
+    """Where a user lands after sign-in: straight into their only company, or a choice."""
+    rows = services.company_memberships(current_user._get_current_object())
+    if len(rows) == 1 and not current_user.is_platform_admin:
+        membership, company = rows[0]
+        endpoint = "company.portal.index" if membership.role == Role.OWNER else "company.dashboard.index"
+        return redirect(url_for(endpoint, company_slug=company.slug))
+    return render("saas/auth/home.html", rows=rows, Role=Role)
+
+
+@bp.get("/lang/<code>")
+def set_language(code):
+    if code in current_app.config["LANGUAGES"]:
+        session["lang"] = code
+    return redirect(_safe_next(request.args.get("next")) or url_for("auth.home"), code=303)

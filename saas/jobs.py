@@ -1,0 +1,59 @@
+"""Background jobs: RQ when REDIS_URL is set, inline after commit otherwise.
+
+Jobs receive the company id and re-enter that company's context themselves (``run_in_company``);
+they never rely on whatever company happened to be set when they were enqueued.
+"""
+
+from __future__ import annotations
+
+import uuid
+from functools import lru_cache
+
+from flask import current_app
+from redis import Redis
+from rq import Queue, Retry
+
+from saas.tenancy import company_context
+
+
+@lru_cache(maxsize=4)
+def _redis(url: str) -> Redis:
+    return Redis.from_url(url, socket_connect_timeout=2, socket_timeout=5)
+
+
+def redis_connection() -> Redis:
+    return _redis(current_app.config["REDIS_URL"])
+
+
+def queue(name: str | None = None) -> Queue:
+    return Queue(name or current_app.config["JOB_QUEUE_NAME"], connection=redis_connection())
+
+
+def enqueue(func, *args, company_id: uuid.UUID | None = None, queue_name: str | None = None,
+            retries: int = 2, timeout: int = 600, **kwargs):
+    """Run ``func(*args, **kwargs)`` in the background (RQ) or, with no Redis, right now and inline.
+
+    The caller commits its own transaction first, so the job sees the rows it needs. Inline errors surface.
+    """
+    if current_app.config.get("REDIS_URL"):
+        return queue(queue_name).enqueue(
+            run_in_company, func, company_id, *args, retry=Retry(max=retries, interval=[10, 60]),
+            job_timeout=timeout, **kwargs,
+        )
+    return run_in_company(func, company_id, *args, **kwargs)
+
+
+def run_in_company(func, company_id: uuid.UUID | None, *args, **kwargs):
+    """Job entry point: an app context (a worker has none of its own) and the job's own company."""
+    from flask import has_app_context
+
+    if not has_app_context():
+        from saas import create_app
+
+        # Leaving the app context also removes the job's database session.
+        with create_app().app_context():
+            return run_in_company(func, company_id, *args, **kwargs)
+    if company_id is None:
+        return func(*args, **kwargs)
+    with company_context(company_id):
+        return func(*args, **kwargs)

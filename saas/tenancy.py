@@ -1,0 +1,242 @@
+"""Company isolation: the one place that knows which company a query belongs to.
+
+Three locks, each enough on its own to stop most mistakes:
+
+1. Composite keys. Every company-owned table has primary key (company_id, id) and its foreign keys
+   carry company_id, so the database refuses a row that points into another company.
+2. The ORM. A ``do_orm_execute`` listener adds ``company_id = <current company>`` to every query of a
+   ``CompanyScoped`` model and raises when no company is set; a ``before_flush`` listener stamps
+   ``company_id`` on new rows and refuses to change it afterwards.
+3. PostgreSQL row-level security. ``app.company_id`` is set per transaction; the app connects as a role
+   that is neither superuser nor table owner, so the policies apply even to raw SQL.
+
+Cross-company work goes through ``all_companies(reason)`` and nowhere else; every use is logged.
+"""
+
+from __future__ import annotations
+
+import contextvars
+import logging
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime
+
+from flask import abort
+from sqlalchemy import DateTime, ForeignKey, Uuid, event, inspect, select, text
+from sqlalchemy.sql.util import find_tables
+from sqlalchemy.orm import Mapped, Session, declared_attr, mapped_column, with_loader_criteria
+from uuid6 import uuid7
+
+audit_log = logging.getLogger("saas.audit")
+
+_current_company_id: contextvars.ContextVar[uuid.UUID | None] = contextvars.ContextVar(
+    "current_company_id", default=None
+)
+_all_companies: contextvars.ContextVar[bool] = contextvars.ContextVar("all_companies", default=False)
+
+
+class NoCompanyContext(RuntimeError):
+    """A company-scoped model was queried or written with no company set."""
+
+
+class CompanyMismatch(RuntimeError):
+    """A row was written for a company other than the current one, or its company_id was changed."""
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+def new_id() -> uuid.UUID:
+    # UUID v7 is time-ordered, so B-tree inserts stay at the right edge of the index.
+    return uuid.UUID(str(uuid7()))
+
+
+class CompanyScoped:
+    """Mixin for every table that belongs to one company: primary key (company_id, id)."""
+
+    @declared_attr
+    def company_id(cls) -> Mapped[uuid.UUID]:  # noqa: N805
+        return mapped_column(Uuid, ForeignKey("companies.id"), primary_key=True)
+
+    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=new_id)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+# --- the current company ------------------------------------------------------------------------
+
+
+def current_company_id() -> uuid.UUID | None:
+    return _current_company_id.get()
+
+
+def require_company_id() -> uuid.UUID:
+    company_id = _current_company_id.get()
+    if company_id is None:
+        raise NoCompanyContext("no company is set for this request or job")
+    return company_id
+
+
+def set_current_company(company_id: uuid.UUID | None) -> contextvars.Token:
+    """Set the company for the rest of this request (the URL resolver calls this once)."""
+    token = _current_company_id.set(company_id)
+    _sync_database_settings()
+    return token
+
+
+def reset_current_company(token: contextvars.Token) -> None:
+    _current_company_id.reset(token)
+    _sync_database_settings()
+
+
+@contextmanager
+def company_context(company_id: uuid.UUID) -> Iterator[None]:
+    """Run a block (a job, a CLI command, a test) as one company."""
+    token = set_current_company(company_id)
+    try:
+        yield
+    finally:
+        reset_current_company(token)
+
+
+@contextmanager
+def all_companies(reason: str, actor: str | None = None) -> Iterator[None]:
+    """The one escape hatch from company scoping. Every use is logged with its reason."""
+    if not reason:
+        raise ValueError("all_companies() needs a reason")
+    audit_log.info("all_companies reason=%r actor=%r", reason, actor)
+    token = _all_companies.set(True)
+    _sync_database_settings()
+    try:
+        yield
+    finally:
+        _all_companies.reset(token)
+        _sync_database_settings()
+
+
+def in_all_companies() -> bool:
+    return _all_companies.get()
+
+
+# --- lock 2: the ORM ----------------------------------------------------------------------------
+
+
+def _scoped_tables() -> frozenset[str]:
+    from saas.extensions import db
+
+    return frozenset(
+        mapper.local_table.name
+        for mapper in db.Model.registry.mappers
+        if issubclass(mapper.class_, CompanyScoped)
+    )
+
+
+def _touches_scoped_table(statement) -> bool:
+    # Joined and subquery tables count too, not only the selected entities.
+    tables = find_tables(statement, check_columns=True, include_joins=True, include_crud=True)
+    scoped = _scoped_tables()
+    return any(getattr(t, "name", None) in scoped for t in tables)
+
+
+@event.listens_for(Session, "do_orm_execute")
+def _filter_by_company(execute_state) -> None:
+    if not (execute_state.is_select or execute_state.is_update or execute_state.is_delete):
+        return
+    if execute_state.is_column_load or execute_state.is_relationship_load:
+        # Criteria added to the parent query propagate to these loads already.
+        return
+    if _all_companies.get():
+        return
+    company_id = _current_company_id.get()
+    if company_id is None:
+        if _touches_scoped_table(execute_state.statement):
+            raise NoCompanyContext("a company-scoped table was queried with no company set")
+        return
+    # Added to every ORM query: it only acts on CompanyScoped entities wherever they appear
+    # (FROM, joins, subqueries). The closure variable becomes a bound parameter, so the cached SQL is reused.
+    execute_state.statement = execute_state.statement.options(
+        with_loader_criteria(CompanyScoped, lambda cls: cls.company_id == company_id, include_aliases=True)
+    )
+
+
+@event.listens_for(Session, "before_flush")
+def _stamp_and_guard_company(session: Session, flush_context, instances) -> None:
+    company_id = _current_company_id.get()
+    for obj in session.new:
+        if not isinstance(obj, CompanyScoped):
+            continue
+        if obj.company_id is None:
+            if company_id is None:
+                raise NoCompanyContext(f"cannot insert {type(obj).__name__} with no company set")
+            obj.company_id = company_id
+        elif company_id is not None and obj.company_id != company_id and not _all_companies.get():
+            raise CompanyMismatch(f"{type(obj).__name__} belongs to another company")
+    for obj in session.dirty:
+        if not isinstance(obj, CompanyScoped):
+            continue
+        history = inspect(obj).attrs.company_id.history
+        if history.deleted and history.deleted[0] is not None:
+            raise CompanyMismatch(f"company_id of {type(obj).__name__} is immutable")
+
+
+# --- lock 3: PostgreSQL row-level security ------------------------------------------------------
+
+_SET_SETTINGS = text(
+    "SELECT set_config('app.company_id', :company_id, true), set_config('app.all_companies', :all, true)"
+)
+
+
+def _settings() -> dict:
+    company_id = _current_company_id.get()
+    return {
+        "company_id": str(company_id) if company_id else "",
+        "all": "on" if _all_companies.get() else "off",
+    }
+
+
+@event.listens_for(Session, "after_begin")
+def _set_rls_settings(session: Session, transaction, connection) -> None:
+    if connection.dialect.name == "postgresql":
+        connection.execute(_SET_SETTINGS, _settings())
+
+
+def _sync_database_settings() -> None:
+    """A transaction may already be open when the company changes (the resolver loads the company first)."""
+    from saas.extensions import db
+
+    try:
+        session = db.session()
+    except RuntimeError:  # outside an app context: nothing open to update
+        return
+    if not session.in_transaction():
+        return
+    connection = session.connection()
+    if connection.dialect.name == "postgresql":
+        connection.execute(_SET_SETTINGS, _settings())
+
+
+# --- lookups ------------------------------------------------------------------------------------
+
+
+def parse_uuid_or_404(value: str | uuid.UUID) -> uuid.UUID:
+    if isinstance(value, uuid.UUID):
+        return value
+    try:
+        return uuid.UUID(str(value))
+    except ValueError:
+        abort(404)
+
+
+def get_or_404(model, object_id, *, include_deleted: bool = False):
+    """Load one object of the current company by id; anything else, including bad ids, is a 404."""
+    object_id = parse_uuid_or_404(object_id)
+    from saas.extensions import db
+
+    stmt = select(model).where(model.id == object_id)
+    if not include_deleted and hasattr(model, "deleted_at"):
+        stmt = stmt.where(model.deleted_at.is_(None))
+    obj = db.session.execute(stmt).scalar_one_or_none()
+    if obj is None:
+        abort(404)
+    return obj

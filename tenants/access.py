@@ -1,0 +1,38 @@
+"""Role checks for company views, as decorators so every view states who may use it."""
+
+from __future__ import annotations
+
+from functools import wraps
+
+from flask import abort, g
+from werkzeug.local import LocalProxy
+
+from saas.models import Role
+
+current_company = LocalProxy(lambda: g.company)
+current_membership = LocalProxy(lambda: g.membership)
+
+STAFF = (Role.ADMIN, Role.STEWARD, Role.TECHNICIAN)
+MANAGERS = (Role.ADMIN, Role.STEWARD)
+
+
+def require_role(*roles: Role):
+    """Allow the view only to members holding one of ``roles``; others get 403 (they are members)."""
+    if not roles:
+        raise ValueError("require_role needs at least one role")
+
+    def decorator(view):
+        @wraps(view)
+        def wrapped(*args, **kwargs):
+            if g.membership.role not in roles:
+                abort(403)
+            return view(*args, **kwargs)
+
+        wrapped.allowed_roles = tuple(roles)
+        return wrapped
+
+    return decorator
+
+
+def has_role(*roles: Role) -> bool:
+    return g.get("membership") is not None and g.membership.role in roles

@@ -1,0 +1,48 @@
+"""The company home page at /c/<slug>/: what each staff role needs first; owners go to their portal."""
+
+from __future__ import annotations
+
+from flask import Blueprint, redirect, url_for
+from sqlalchemy import func, select
+
+from saas.extensions import db
+from saas.htmx import render
+from saas.models import AuditEvent, Membership, Role
+from tenants.access import current_membership, require_role
+from tenants.roster.models import Building, Community, Household, Occupancy
+
+bp = Blueprint("dashboard", __name__)
+
+
+@bp.get("/")
+@require_role(Role.ADMIN, Role.STEWARD, Role.TECHNICIAN, Role.OWNER)
+def index():
+    if current_membership.role == Role.OWNER:
+        return redirect(url_for("company.portal.index"), code=303)
+    occupancy = dict(
+        db.session.execute(
+            select(Household.occupancy, func.count())
+            .join(Household.building)
+            .where(Household.deleted_at.is_(None), Building.deleted_at.is_(None))
+            .group_by(Household.occupancy)
+        ).all()
+    )
+    counts = {
+        "communities": db.session.scalar(
+            select(func.count()).select_from(Community).where(Community.deleted_at.is_(None))),
+        "buildings": db.session.scalar(
+            select(func.count()).select_from(Building).where(Building.deleted_at.is_(None))),
+        "households": sum(occupancy.values()),
+    }
+    members = dict(
+        db.session.execute(
+            select(Membership.role, func.count()).where(Membership.ended_at.is_(None)).group_by(Membership.role)
+        ).all()
+    )
+    recent = []
+    if current_membership.role == Role.ADMIN:
+        recent = db.session.execute(
+            select(AuditEvent).order_by(AuditEvent.created_at.desc()).limit(8)
+        ).scalars().all()
+    return render("tenants/dashboard/index.html", counts=counts, occupancy=occupancy, members=members,
+                  recent=recent, Occupancy=Occupancy, Role=Role)

@@ -1,0 +1,154 @@
+"""The household roster: communities (小区) → buildings (楼栋) → households (户), and owner links."""
+
+from __future__ import annotations
+
+import enum
+import uuid
+from datetime import datetime
+from decimal import Decimal
+
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import DateTime, ForeignKey, ForeignKeyConstraint, Index, Integer, String, Uuid, text
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from saas.extensions import db
+from saas.models import _enum
+from saas.tenancy import CompanyScoped
+
+
+def _live_unique(name: str, *columns: str) -> Index:
+    """Unique among rows that are not soft-deleted (a deleted room number can be reused)."""
+    return Index(
+        name,
+        *columns,
+        unique=True,
+        sqlite_where=text("deleted_at IS NULL"),
+        postgresql_where=text("deleted_at IS NULL"),
+    )
+
+
+class SoftDeletable:
+    deleted_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    deleted_by_id: Mapped[uuid.UUID | None] = mapped_column(Uuid, ForeignKey("users.id"))
+
+    @property
+    def is_deleted(self) -> bool:
+        return self.deleted_at is not None
+
+
+class Community(CompanyScoped, SoftDeletable, db.Model):
+    __tablename__ = "communities"
+    __table_args__ = (_live_unique("uq_communities_live_name", "company_id", "name"),)
+
+    name: Mapped[str] = mapped_column(String(64))
+    address: Mapped[str] = mapped_column(String(200), default="")
+
+    buildings: Mapped[list[Building]] = relationship(
+        back_populates="community", primaryjoin="and_(Community.company_id == Building.company_id, "
+        "Community.id == Building.community_id, Building.deleted_at.is_(None))",
+        order_by="Building.name", viewonly=True,
+    )
+
+    @property
+    def label(self) -> str:
+        return self.name
+
+
+class Building(CompanyScoped, SoftDeletable, db.Model):
+    __tablename__ = "buildings"
+    __table_args__ = (
+        ForeignKeyConstraint(["company_id", "community_id"], ["communities.company_id", "communities.id"]),
+        _live_unique("uq_buildings_live_name", "company_id", "community_id", "name"),
+    )
+
+    community_id: Mapped[uuid.UUID] = mapped_column(Uuid)
+    name: Mapped[str] = mapped_column(String(32))
+
+    community: Mapped[Community] = relationship(
+        back_populates="buildings", lazy="joined", innerjoin=True, overlaps="buildings"
+    )
+
+    @property
+    def label(self) -> str:
+        return f"{self.community.name} {self.name}"
+
+
+class Occupancy(enum.StrEnum):
+    OCCUPIED = "occupied"
+    VACANT = "vacant"
+    UNDELIVERED = "undelivered"
+
+    @property
+    def label(self) -> str:
+        return str(OCCUPANCY_LABELS[self])
+
+
+OCCUPANCY_LABELS = {
+    Occupancy.OCCUPIED: _l("Occupied"),
+    Occupancy.VACANT: _l("Vacant"),
+    Occupancy.UNDELIVERED: _l("Not yet delivered"),
+}
+
+
+class Household(CompanyScoped, SoftDeletable, db.Model):
+    """One home. Floor area is kept in dm² (0.01 m²) as an integer, so it is exact like money in fen."""
+
+    __tablename__ = "households"
+    __table_args__ = (
+        ForeignKeyConstraint(["company_id", "building_id"], ["buildings.company_id", "buildings.id"]),
+        _live_unique("uq_households_live_room", "company_id", "building_id", "unit", "room"),
+        Index("ix_households_company_owner_phone", "company_id", "owner_phone"),
+    )
+
+    building_id: Mapped[uuid.UUID] = mapped_column(Uuid)
+    unit: Mapped[str] = mapped_column(String(16), default="")
+    room: Mapped[str] = mapped_column(String(16))
+    floor_area_dm2: Mapped[int] = mapped_column(Integer)
+    occupancy: Mapped[Occupancy] = mapped_column(_enum(Occupancy, "household_occupancy"))
+    owner_name: Mapped[str] = mapped_column(String(32), default="")
+    owner_phone: Mapped[str] = mapped_column(String(11), default="")
+
+    building: Mapped[Building] = relationship(lazy="joined", innerjoin=True)
+
+    @property
+    def floor_area(self) -> Decimal:
+        return (Decimal(self.floor_area_dm2) / 100).quantize(Decimal("0.01"))
+
+    @floor_area.setter
+    def floor_area(self, value: Decimal) -> None:
+        self.floor_area_dm2 = int((Decimal(value) * 100).to_integral_value())
+
+    @property
+    def room_label(self) -> str:
+        unit = f"{self.unit}单元 " if self.unit else ""
+        return f"{self.building.name} {unit}{self.room}"
+
+    @property
+    def label(self) -> str:
+        return f"{self.building.community.name} {self.room_label}"
+
+
+class HouseholdOwner(CompanyScoped, db.Model):
+    """Links an owner's membership to a household they own. Ended, never deleted."""
+
+    __tablename__ = "household_owners"
+    __table_args__ = (
+        ForeignKeyConstraint(["company_id", "household_id"], ["households.company_id", "households.id"]),
+        ForeignKeyConstraint(["company_id", "membership_id"], ["memberships.company_id", "memberships.id"]),
+        Index(
+            "uq_household_owners_current",
+            "company_id",
+            "household_id",
+            "membership_id",
+            unique=True,
+            sqlite_where=text("ended_at IS NULL"),
+            postgresql_where=text("ended_at IS NULL"),
+        ),
+    )
+
+    household_id: Mapped[uuid.UUID] = mapped_column(Uuid)
+    membership_id: Mapped[uuid.UUID] = mapped_column(Uuid)
+    verified_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    ended_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+    household: Mapped[Household] = relationship(lazy="joined", innerjoin=True)

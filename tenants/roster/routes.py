@@ -1,0 +1,378 @@
+"""Roster pages: communities, buildings, households. Views load (scoped), check, call a service, render."""
+
+from __future__ import annotations
+
+from flask import Blueprint, abort, flash, redirect, request, url_for
+from flask_babel import gettext as _
+from flask_login import current_user
+from sqlalchemy import and_, func, or_, select
+from sqlalchemy.orm import contains_eager
+
+from saas.extensions import db, htmx
+from saas.htmx import render, render_partial
+from saas.models import AuditEvent
+from saas.tenancy import get_or_404, parse_uuid_or_404
+from tenants.access import MANAGERS, STAFF, Role, current_membership, require_role
+from tenants.roster import services
+from tenants.roster.forms import BuildingForm, CommunityForm, HouseholdForm
+from tenants.roster.models import Building, Community, Household, Occupancy
+
+bp = Blueprint("roster", __name__)
+
+ADMIN = (Role.ADMIN,)
+
+
+def _redirect_back(default: str):
+    return redirect(default, code=303)
+
+
+def _form_error(form, exc: services.RosterError) -> None:
+    field = getattr(form, exc.field, None) if exc.field else None
+    if field is not None:
+        field.errors = [*field.errors, str(exc.message)]
+    else:
+        form.form_errors.append(str(exc.message))
+
+
+# --- communities --------------------------------------------------------------------------------
+
+
+def _communities_with_counts():
+    buildings = (
+        select(Building.community_id, func.count().label("n"))
+        .where(Building.deleted_at.is_(None))
+        .group_by(Building.community_id)
+        .subquery()
+    )
+    households = (
+        select(Building.community_id, func.count(Household.id).label("n"))
+        .join(Household, and_(Household.building_id == Building.id, Household.company_id == Building.company_id))
+        .where(Household.deleted_at.is_(None), Building.deleted_at.is_(None))
+        .group_by(Building.community_id)
+        .subquery()
+    )
+    stmt = (
+        select(Community, func.coalesce(buildings.c.n, 0), func.coalesce(households.c.n, 0))
+        .outerjoin(buildings, buildings.c.community_id == Community.id)
+        .outerjoin(households, households.c.community_id == Community.id)
+        .where(Community.deleted_at.is_(None))
+        .order_by(Community.name)
+    )
+    return db.session.execute(stmt).all()
+
+
+@bp.get("/communities")
+@require_role(*STAFF)
+def communities():
+    return render("tenants/roster/communities.html", rows=_communities_with_counts(), form=CommunityForm())
+
+
+@bp.post("/communities")
+@require_role(*ADMIN)
+def create_community():
+    form = CommunityForm()
+    if form.validate_on_submit():
+        try:
+            community = services.create_community(name=form.name.data, address=form.address.data,
+                                                  actor=current_user)
+        except services.RosterError as exc:
+            _form_error(form, exc)
+        else:
+            flash(_("Community %(name)s added.", name=community.name), "success")
+            return redirect(url_for(".community", community_id=community.id), code=303)
+    return render("tenants/roster/communities.html", "add_form", status=422,
+                  rows=_communities_with_counts(), form=form)
+
+
+def _community_page(community, *, form=None, building_form=None, status=200, block=None):
+    buildings = db.session.execute(
+        select(Building, func.count(Household.id))
+        .outerjoin(Household, and_(Household.building_id == Building.id,
+                                   Household.company_id == Building.company_id,
+                                   Household.deleted_at.is_(None)))
+        .where(Building.community_id == community.id, Building.deleted_at.is_(None))
+        .group_by(Building.company_id, Building.id)
+        .order_by(func.length(Building.name), Building.name)
+    ).all()
+    return render(
+        "tenants/roster/community.html", block, status=status, community=community, buildings=buildings,
+        form=form or CommunityForm(obj=community), building_form=building_form or BuildingForm(),
+    )
+
+
+@bp.get("/communities/<community_id>")
+@require_role(*STAFF)
+def community(community_id):
+    return _community_page(get_or_404(Community, community_id))
+
+
+@bp.post("/communities/<community_id>")
+@require_role(*ADMIN)
+def update_community(community_id):
+    community = get_or_404(Community, community_id)
+    form = CommunityForm()
+    if form.validate_on_submit():
+        try:
+            services.update_community(community, name=form.name.data, address=form.address.data,
+                                      actor=current_user)
+        except services.RosterError as exc:
+            _form_error(form, exc)
+        else:
+            flash(_("Saved."), "success")
+            return redirect(url_for(".community", community_id=community.id), code=303)
+    return _community_page(community, form=form, status=422, block="edit_form")
+
+
+@bp.post("/communities/<community_id>/delete")
+@require_role(*ADMIN)
+def delete_community(community_id):
+    community = get_or_404(Community, community_id)
+    try:
+        services.delete_community(community, actor=current_user)
+    except services.RosterError as exc:
+        flash(str(exc.message), "danger")
+        return redirect(url_for(".community", community_id=community.id), code=303)
+    flash(_("Community %(name)s deleted. Its history stays in the audit log.", name=community.name), "success")
+    return redirect(url_for(".communities"), code=303)
+
+
+@bp.post("/communities/<community_id>/buildings")
+@require_role(*ADMIN)
+def create_building(community_id):
+    community = get_or_404(Community, community_id)
+    form = BuildingForm()
+    if form.validate_on_submit():
+        try:
+            building = services.create_building(community, name=form.name.data, actor=current_user)
+        except services.RosterError as exc:
+            _form_error(form, exc)
+        else:
+            flash(_("Building %(name)s added.", name=building.name), "success")
+            return redirect(url_for(".community", community_id=community.id), code=303)
+    return _community_page(community, building_form=form, status=422, block="building_form")
+
+
+@bp.post("/buildings/<building_id>")
+@require_role(*ADMIN)
+def rename_building(building_id):
+    building = get_or_404(Building, building_id)
+    form = BuildingForm()
+    if form.validate_on_submit():
+        try:
+            services.rename_building(building, name=form.name.data, actor=current_user)
+        except services.RosterError as exc:
+            _form_error(form, exc)
+    for message in [*form.name.errors, *form.form_errors]:
+        flash(str(message), "danger")
+    return redirect(url_for(".community", community_id=building.community_id), code=303)
+
+
+@bp.post("/buildings/<building_id>/delete")
+@require_role(*ADMIN)
+def delete_building(building_id):
+    building = get_or_404(Building, building_id)
+    try:
+        services.delete_building(building, actor=current_user)
+    except services.RosterError as exc:
+        flash(str(exc.message), "danger")
+    else:
+        flash(_("Building %(name)s deleted.", name=building.name), "success")
+    return redirect(url_for(".community", community_id=building.community_id), code=303)
+
+
+# --- households ---------------------------------------------------------------------------------
+
+
+def _live_buildings():
+    return db.session.execute(
+        select(Building)
+        .join(Building.community)
+        .options(contains_eager(Building.community))
+        .where(Building.deleted_at.is_(None), Community.deleted_at.is_(None))
+        .order_by(Community.name, func.length(Building.name), Building.name)
+    ).scalars().all()
+
+
+def _household_filters() -> dict:
+    args = request.args
+    filters = {
+        "q": (args.get("q") or "").strip()[:50],
+        "community_id": args.get("community_id") or "",
+        "building_id": args.get("building_id") or "",
+        "occupancy": args.get("occupancy") or "",
+    }
+    if filters["occupancy"] not in {o.value for o in Occupancy}:
+        filters["occupancy"] = ""
+    return filters
+
+
+def _household_query(filters: dict):
+    stmt = (
+        select(Household)
+        .join(Household.building)
+        .join(Building.community)
+        .options(contains_eager(Household.building).contains_eager(Building.community))
+        .where(Household.deleted_at.is_(None))
+    )
+    if filters["q"]:
+        like = f"%{filters['q']}%"
+        stmt = stmt.where(or_(Household.room.ilike(like), Household.owner_name.ilike(like),
+                              Household.owner_phone.like(like), Building.name.ilike(like)))
+    if filters["community_id"]:
+        stmt = stmt.where(Community.id == parse_uuid_or_404(filters["community_id"]))
+    if filters["building_id"]:
+        stmt = stmt.where(Building.id == parse_uuid_or_404(filters["building_id"]))
+    if filters["occupancy"]:
+        stmt = stmt.where(Household.occupancy == Occupancy(filters["occupancy"]))
+    return stmt.order_by(Community.name, func.length(Building.name), Building.name, Household.unit,
+                         func.length(Household.room), Household.room)
+
+
+def _households_page(form=None, *, status=200, block=None):
+    filters = _household_filters()
+    page = db.paginate(_household_query(filters), per_page=20, max_per_page=100, error_out=False)
+    buildings = _live_buildings()
+    communities = sorted({b.community.id: b.community for b in buildings}.values(), key=lambda c: c.name)
+    if form is None:
+        form = HouseholdForm()
+        if filters["building_id"]:
+            form.building_id.data = filters["building_id"]
+    form.set_building_choices(buildings)
+    return render("tenants/roster/households.html", block, status=status, page=page, filters=filters,
+                  form=form, buildings=buildings, communities=communities,
+                  show_contacts=current_membership.role in MANAGERS)
+
+
+@bp.get("/households")
+@require_role(*MANAGERS)
+def households():
+    block = "results" if htmx and htmx.target == "household-results" else None
+    return _households_page(block=block)
+
+
+def _household_data(form: HouseholdForm) -> services.HouseholdData:
+    building = get_or_404(Building, form.building_id.data)
+    return services.HouseholdData(
+        building=building,
+        unit=form.unit.data or "",
+        room=form.room.data,
+        floor_area=form.floor_area.data,
+        occupancy=Occupancy(form.occupancy.data),
+        owner_name=form.owner_name.data or "",
+        owner_phone=form.owner_phone.data or "",
+    )
+
+
+@bp.post("/households")
+@require_role(*ADMIN)
+def create_household():
+    form = HouseholdForm()
+    form.set_building_choices(_live_buildings())
+    if form.validate_on_submit():
+        try:
+            household = services.create_household(_household_data(form), actor=current_user)
+        except services.RosterError as exc:
+            _form_error(form, exc)
+        else:
+            if htmx:
+                # A fresh form for the next entry, keeping the building; the new row goes on top of the list.
+                fresh = HouseholdForm(formdata=None, building_id=str(household.building_id),
+                                      unit=household.unit, occupancy=household.occupancy.value)
+                fresh.set_building_choices(_live_buildings())
+                return render_partial("tenants/roster/_household_created.html", form=fresh, household=household,
+                                      show_contacts=True)
+            flash(_("Household %(label)s added.", label=household.label), "success")
+            return redirect(url_for(".households"), code=303)
+    return _households_page(form, status=422, block="add_form")
+
+
+@bp.get("/households/<household_id>")
+@require_role(*MANAGERS)
+def household(household_id):
+    household = get_or_404(Household, household_id, include_deleted=True)
+    history = db.session.execute(
+        select(AuditEvent)
+        .where(AuditEvent.object_type == "household", AuditEvent.object_id == household.id)
+        .order_by(AuditEvent.created_at.desc())
+        .limit(100)
+    ).scalars().all()
+    return render("tenants/roster/household.html", household=household, history=history)
+
+
+@bp.get("/households/<household_id>/row")
+@require_role(*MANAGERS)
+def household_row(household_id):
+    household = get_or_404(Household, household_id)
+    return render_partial("tenants/roster/_household_row.html", household=household,
+                          show_contacts=current_membership.role in MANAGERS)
+
+
+@bp.get("/households/<household_id>/edit")
+@require_role(*ADMIN)
+def edit_household(household_id):
+    household = get_or_404(Household, household_id)
+    form = HouseholdForm(
+        formdata=None,
+        building_id=str(household.building_id),
+        unit=household.unit,
+        room=household.room,
+        floor_area=str(household.floor_area),
+        occupancy=household.occupancy.value,
+        owner_name=household.owner_name,
+        owner_phone=household.owner_phone,
+    )
+    form.set_building_choices(_live_buildings())
+    if htmx:
+        return render_partial("tenants/roster/_household_edit_row.html", household=household, form=form)
+    return render("tenants/roster/household_edit.html", household=household, form=form)
+
+
+@bp.post("/households/<household_id>")
+@require_role(*ADMIN)
+def update_household(household_id):
+    household = get_or_404(Household, household_id)
+    form = HouseholdForm()
+    form.set_building_choices(_live_buildings())
+    if form.validate_on_submit():
+        try:
+            services.update_household(household, _household_data(form), actor=current_user)
+        except services.RosterError as exc:
+            _form_error(form, exc)
+        else:
+            if htmx:
+                return render_partial("tenants/roster/_household_row.html", household=household,
+                                      show_contacts=True)
+            flash(_("Saved."), "success")
+            return redirect(url_for(".households"), code=303)
+    if htmx:
+        return render_partial("tenants/roster/_household_edit_row.html", household=household, form=form,
+                              status=422)
+    return render("tenants/roster/household_edit.html", household=household, form=form, status=422)
+
+
+@bp.post("/households/<household_id>/delete")
+@require_role(*ADMIN)
+def delete_household(household_id):
+    household = get_or_404(Household, household_id)
+    services.delete_household(household, actor=current_user)
+    if htmx:
+        return render_partial("tenants/roster/_household_deleted_row.html", household=household)
+    flash(_("Household %(label)s deleted.", label=household.label), "success")
+    return redirect(url_for(".households"), code=303)
+
+
+@bp.post("/households/<household_id>/restore")
+@require_role(*ADMIN)
+def restore_household(household_id):
+    household = get_or_404(Household, household_id, include_deleted=True)
+    try:
+        services.restore_household(household, actor=current_user)
+    except services.RosterError as exc:
+        if htmx:
+            abort(409, description=str(exc.message))
+        flash(str(exc.message), "danger")
+        return redirect(url_for(".household", household_id=household.id), code=303)
+    if htmx:
+        return render_partial("tenants/roster/_household_row.html", household=household, show_contacts=True)
+    flash(_("Household %(label)s restored.", label=household.label), "success")
+    return redirect(url_for(".household", household_id=household.id), code=303)
