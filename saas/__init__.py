@@ -63,6 +63,8 @@ def _select_locale() -> str:
 
 def _init_extensions(app: Flask) -> None:
     db.init_app(app)
+    with app.app_context():
+        _sqlite_foreign_keys(db.engine)
     # Import every model module so metadata (and `flask db`) sees all tables.
     import saas.models  # noqa: F401
     import tenants.roster.models  # noqa: F401
@@ -97,6 +99,20 @@ def _init_extensions(app: Flask) -> None:
             "languages": app.config["LANGUAGES"],
             "current_user": current_user,
         }
+
+
+def _sqlite_foreign_keys(engine) -> None:
+    """SQLite ignores foreign keys unless asked; the composite keys are part of company isolation."""
+    if engine.dialect.name != "sqlite":
+        return
+    from sqlalchemy import event
+
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_connection, connection_record):
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.close()
 
 
 def _register_blueprints(app: Flask) -> None:

@@ -98,3 +98,5 @@ def _audit_login(user: User, action: str) -> None:
         with company_context(membership.company_id):
             record(action, actor=user, object_type="user", object_id=user.id,
                    object_label=f"{user.name} {user.login_name}")
+            # Flush while this company is set: PostgreSQL's row-level security checks the row on insert.
+            db.session.flush()

@@ -85,13 +85,16 @@ def create_community():
 
 
 def _community_page(community, *, form=None, building_form=None, status=200, block=None):
+    counts = (
+        select(Household.building_id, func.count().label("n"))
+        .where(Household.deleted_at.is_(None))
+        .group_by(Household.building_id)
+        .subquery()
+    )
     buildings = db.session.execute(
-        select(Building, func.count(Household.id))
-        .outerjoin(Household, and_(Household.building_id == Building.id,
-                                   Household.company_id == Building.company_id,
-                                   Household.deleted_at.is_(None)))
+        select(Building, func.coalesce(counts.c.n, 0))
+        .outerjoin(counts, counts.c.building_id == Building.id)
         .where(Building.community_id == community.id, Building.deleted_at.is_(None))
-        .group_by(Building.company_id, Building.id)
         .order_by(func.length(Building.name), Building.name)
     ).all()
     return render(
