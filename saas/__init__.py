@@ -11,7 +11,8 @@ from flask_babel import get_locale
 from flask_login import current_user
 
 from saas.config import DEFAULT_SECRET_KEY, PROJECT_ROOT, load_config
-from saas.extensions import babel, csrf, db, htmx, limiter, login_manager, migrate
+from saas import extensions as ext  # not `from ... import htmx`: the submodule saas.htmx shadows that name
+from saas.extensions import babel, csrf, db, limiter, login_manager, migrate
 
 
 class InsecureConfiguration(RuntimeError):
@@ -73,7 +74,7 @@ def _init_extensions(app: Flask) -> None:
                      compare_type=True)
     csrf.init_app(app)
     babel.init_app(app, locale_selector=_select_locale)
-    htmx.init_app(app)
+    ext.htmx.init_app(app)
     limiter.init_app(app)
 
     login_manager.init_app(app)

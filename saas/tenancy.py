@@ -56,11 +56,12 @@ def new_id() -> uuid.UUID:
 class CompanyScoped:
     """Mixin for every table that belongs to one company: primary key (company_id, id)."""
 
+    # company_id leads the primary key (and so its index), as Citus distribution and per-company scans want.
     @declared_attr
     def company_id(cls) -> Mapped[uuid.UUID]:  # noqa: N805
-        return mapped_column(Uuid, ForeignKey("companies.id"), primary_key=True)
+        return mapped_column(Uuid, ForeignKey("companies.id"), primary_key=True, sort_order=-20)
 
-    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=new_id)
+    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=new_id, sort_order=-10)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 
 

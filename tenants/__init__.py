@@ -54,8 +54,10 @@ def register(app: Flask) -> None:
     from tenants.portal.routes import bp as portal_bp
     from tenants.roster.routes import bp as roster_bp
 
-    for child in (dashboard_bp, roster_bp, members_bp, audit_bp, portal_bp):
-        company_bp.register_blueprint(child)
+    # Nesting is recorded on the blueprint object itself, so it happens once however many apps are made.
+    if not company_bp._got_registered_once:
+        for child in (dashboard_bp, roster_bp, members_bp, audit_bp, portal_bp):
+            company_bp.register_blueprint(child)
     app.register_blueprint(company_bp)
     app.teardown_request(_release_company)
     _check_every_view_declares_roles(app)

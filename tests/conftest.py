@@ -77,6 +77,7 @@ def make_test_app(db_urls: dict, **overrides):
         "REDIS_URL": "",
         "SERVER_NAME": None,
         "LOGIN_RATE_LIMIT": "1000 per minute",
+        "BABEL_DEFAULT_LOCALE": "en",  # assertions read English; tests/test_i18n.py checks Chinese
     }
     config.update(overrides)
     return create_app(config)

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-21 04:33:16.127822
+Create Date: 2026-11-21 04:36:09.761950
 
 """
 import sqlalchemy as sa
@@ -47,6 +47,8 @@ def upgrade():
     sa.UniqueConstraint('phone', name=op.f('uq_users_phone'))
     )
     op.create_table('audit_events',
+    sa.Column('company_id', sa.Uuid(), nullable=False),
+    sa.Column('id', sa.Uuid(), nullable=False),
     sa.Column('actor_id', sa.Uuid(), nullable=True),
     sa.Column('actor_name', sa.String(length=50), nullable=False),
     sa.Column('action', sa.String(length=50), nullable=False),
@@ -55,12 +57,10 @@ def upgrade():
     sa.Column('object_label', sa.String(length=200), nullable=False),
     sa.Column('changes', sa.JSON(), nullable=False),
     sa.Column('ip', sa.String(length=45), nullable=False),
-    sa.Column('id', sa.Uuid(), nullable=False),
     sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
-    sa.Column('company_id', sa.Uuid(), nullable=False),
     sa.ForeignKeyConstraint(['actor_id'], ['users.id'], name=op.f('fk_audit_events_actor_id_users')),
     sa.ForeignKeyConstraint(['company_id'], ['companies.id'], name=op.f('fk_audit_events_company_id_companies')),
-    sa.PrimaryKeyConstraint('id', 'company_id', name=op.f('pk_audit_events'))
+    sa.PrimaryKeyConstraint('company_id', 'id', name=op.f('pk_audit_events'))
     )
     with op.batch_alter_table('audit_events', schema=None) as batch_op:
         batch_op.create_index('ix_audit_events_company_actor', ['company_id', 'actor_id'], unique=False)
@@ -68,52 +68,54 @@ def upgrade():
         batch_op.create_index('ix_audit_events_company_object', ['company_id', 'object_type', 'object_id'], unique=False)
 
     op.create_table('communities',
+    sa.Column('company_id', sa.Uuid(), nullable=False),
+    sa.Column('id', sa.Uuid(), nullable=False),
     sa.Column('name', sa.String(length=64), nullable=False),
     sa.Column('address', sa.String(length=200), nullable=False),
-    sa.Column('id', sa.Uuid(), nullable=False),
     sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
-    sa.Column('company_id', sa.Uuid(), nullable=False),
     sa.Column('deleted_at', sa.DateTime(timezone=True), nullable=True),
     sa.Column('deleted_by_id', sa.Uuid(), nullable=True),
     sa.ForeignKeyConstraint(['company_id'], ['companies.id'], name=op.f('fk_communities_company_id_companies')),
     sa.ForeignKeyConstraint(['deleted_by_id'], ['users.id'], name=op.f('fk_communities_deleted_by_id_users')),
-    sa.PrimaryKeyConstraint('id', 'company_id', name=op.f('pk_communities'))
+    sa.PrimaryKeyConstraint('company_id', 'id', name=op.f('pk_communities'))
     )
     with op.batch_alter_table('communities', schema=None) as batch_op:
         batch_op.create_index('uq_communities_live_name', ['company_id', 'name'], unique=True, sqlite_where=sa.text('deleted_at IS NULL'), postgresql_where=sa.text('deleted_at IS NULL'))
 
     op.create_table('memberships',
+    sa.Column('company_id', sa.Uuid(), nullable=False),
+    sa.Column('id', sa.Uuid(), nullable=False),
     sa.Column('user_id', sa.Uuid(), nullable=False),
     sa.Column('role', sa.Enum('admin', 'steward', 'technician', 'owner', name='membership_role', native_enum=False, create_constraint=True, length=20), nullable=False),
     sa.Column('ended_at', sa.DateTime(timezone=True), nullable=True),
-    sa.Column('id', sa.Uuid(), nullable=False),
     sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
-    sa.Column('company_id', sa.Uuid(), nullable=False),
     sa.ForeignKeyConstraint(['company_id'], ['companies.id'], name=op.f('fk_memberships_company_id_companies')),
     sa.ForeignKeyConstraint(['user_id'], ['users.id'], name=op.f('fk_memberships_user_id_users')),
-    sa.PrimaryKeyConstraint('id', 'company_id', name=op.f('pk_memberships'))
+    sa.PrimaryKeyConstraint('company_id', 'id', name=op.f('pk_memberships'))
     )
     with op.batch_alter_table('memberships', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_memberships_user_id'), ['user_id'], unique=False)
         batch_op.create_index('uq_memberships_current_user', ['company_id', 'user_id'], unique=True, sqlite_where=sa.text('ended_at IS NULL'), postgresql_where=sa.text('ended_at IS NULL'))
 
     op.create_table('buildings',
+    sa.Column('company_id', sa.Uuid(), nullable=False),
+    sa.Column('id', sa.Uuid(), nullable=False),
     sa.Column('community_id', sa.Uuid(), nullable=False),
     sa.Column('name', sa.String(length=32), nullable=False),
-    sa.Column('id', sa.Uuid(), nullable=False),
     sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
-    sa.Column('company_id', sa.Uuid(), nullable=False),
     sa.Column('deleted_at', sa.DateTime(timezone=True), nullable=True),
     sa.Column('deleted_by_id', sa.Uuid(), nullable=True),
     sa.ForeignKeyConstraint(['company_id', 'community_id'], ['communities.company_id', 'communities.id'], name=op.f('fk_buildings_company_id_community_id_communities')),
     sa.ForeignKeyConstraint(['company_id'], ['companies.id'], name=op.f('fk_buildings_company_id_companies')),
     sa.ForeignKeyConstraint(['deleted_by_id'], ['users.id'], name=op.f('fk_buildings_deleted_by_id_users')),
-    sa.PrimaryKeyConstraint('id', 'company_id', name=op.f('pk_buildings'))
+    sa.PrimaryKeyConstraint('company_id', 'id', name=op.f('pk_buildings'))
     )
     with op.batch_alter_table('buildings', schema=None) as batch_op:
         batch_op.create_index('uq_buildings_live_name', ['company_id', 'community_id', 'name'], unique=True, sqlite_where=sa.text('deleted_at IS NULL'), postgresql_where=sa.text('deleted_at IS NULL'))
 
     op.create_table('households',
+    sa.Column('company_id', sa.Uuid(), nullable=False),
+    sa.Column('id', sa.Uuid(), nullable=False),
     sa.Column('building_id', sa.Uuid(), nullable=False),
     sa.Column('unit', sa.String(length=16), nullable=False),
     sa.Column('room', sa.String(length=16), nullable=False),
@@ -121,32 +123,30 @@ def upgrade():
     sa.Column('occupancy', sa.Enum('occupied', 'vacant', 'undelivered', name='household_occupancy', native_enum=False, create_constraint=True, length=20), nullable=False),
     sa.Column('owner_name', sa.String(length=32), nullable=False),
     sa.Column('owner_phone', sa.String(length=11), nullable=False),
-    sa.Column('id', sa.Uuid(), nullable=False),
     sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
-    sa.Column('company_id', sa.Uuid(), nullable=False),
     sa.Column('deleted_at', sa.DateTime(timezone=True), nullable=True),
     sa.Column('deleted_by_id', sa.Uuid(), nullable=True),
     sa.ForeignKeyConstraint(['company_id', 'building_id'], ['buildings.company_id', 'buildings.id'], name=op.f('fk_households_company_id_building_id_buildings')),
     sa.ForeignKeyConstraint(['company_id'], ['companies.id'], name=op.f('fk_households_company_id_companies')),
     sa.ForeignKeyConstraint(['deleted_by_id'], ['users.id'], name=op.f('fk_households_deleted_by_id_users')),
-    sa.PrimaryKeyConstraint('id', 'company_id', name=op.f('pk_households'))
+    sa.PrimaryKeyConstraint('company_id', 'id', name=op.f('pk_households'))
     )
     with op.batch_alter_table('households', schema=None) as batch_op:
         batch_op.create_index('ix_households_company_owner_phone', ['company_id', 'owner_phone'], unique=False)
         batch_op.create_index('uq_households_live_room', ['company_id', 'building_id', 'unit', 'room'], unique=True, sqlite_where=sa.text('deleted_at IS NULL'), postgresql_where=sa.text('deleted_at IS NULL'))
 
     op.create_table('household_owners',
+    sa.Column('company_id', sa.Uuid(), nullable=False),
+    sa.Column('id', sa.Uuid(), nullable=False),
     sa.Column('household_id', sa.Uuid(), nullable=False),
     sa.Column('membership_id', sa.Uuid(), nullable=False),
     sa.Column('verified_at', sa.DateTime(timezone=True), nullable=True),
     sa.Column('ended_at', sa.DateTime(timezone=True), nullable=True),
-    sa.Column('id', sa.Uuid(), nullable=False),
     sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
-    sa.Column('company_id', sa.Uuid(), nullable=False),
     sa.ForeignKeyConstraint(['company_id', 'household_id'], ['households.company_id', 'households.id'], name=op.f('fk_household_owners_company_id_household_id_households')),
     sa.ForeignKeyConstraint(['company_id', 'membership_id'], ['memberships.company_id', 'memberships.id'], name=op.f('fk_household_owners_company_id_membership_id_memberships')),
     sa.ForeignKeyConstraint(['company_id'], ['companies.id'], name=op.f('fk_household_owners_company_id_companies')),
-    sa.PrimaryKeyConstraint('id', 'company_id', name=op.f('pk_household_owners'))
+    sa.PrimaryKeyConstraint('company_id', 'id', name=op.f('pk_household_owners'))
     )
     with op.batch_alter_table('household_owners', schema=None) as batch_op:
         batch_op.create_index('uq_household_owners_current', ['company_id', 'household_id', 'membership_id'], unique=True, sqlite_where=sa.text('ended_at IS NULL'), postgresql_where=sa.text('ended_at IS NULL'))

@@ -1,0 +1,100 @@
+"""Each role sees only what it may. Driven by the url_map and each view's @require_role declaration,
+plus explicit checks of what a technician and an owner can and cannot see."""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+
+from saas.models import Role
+from tests.test_isolation import ID_PARAMS, company_rules
+
+
+def _url(rule, world):
+    values = {"company_slug": world.company.slug}
+    values.update({arg: ID_PARAMS[arg](world) for arg in rule.arguments - {"company_slug"}})
+    return rule.build(values)[1]
+
+
+def test_every_company_view_declares_its_roles(app):
+    for rule in company_rules(app):
+        assert getattr(app.view_functions[rule.endpoint], "allowed_roles", None), rule.endpoint
+
+
+def test_roles_get_exactly_the_pages_their_views_allow(app, two_companies, login_as):
+    a, _ = two_companies
+    users = {Role.ADMIN: a.admin, Role.STEWARD: a.steward, Role.TECHNICIAN: a.technician, Role.OWNER: a.owner}
+    for role, user in users.items():
+        client = login_as(user)
+        for rule in company_rules(app):
+            allowed = role in app.view_functions[rule.endpoint].allowed_roles
+            for method in sorted(rule.methods - {"HEAD", "OPTIONS"}):
+                if method != "GET" and allowed:
+                    continue  # writes by allowed roles are tested module by module
+                response = client.open(_url(rule, a), method=method)
+                if allowed:
+                    assert response.status_code in (200, 303), (role, method, rule.rule, response.status_code)
+                else:
+                    assert response.status_code == 403, (role, method, rule.rule, response.status_code)
+
+
+def test_admin_pages_are_admin_only(app):
+    for endpoint in ("company.members.index", "company.audit.index", "company.roster.create_household",
+                     "company.roster.update_household", "company.roster.delete_household"):
+        assert app.view_functions[endpoint].allowed_roles == (Role.ADMIN,)
+
+
+def test_technician_never_sees_owner_phone_numbers(app, two_companies, login_as):
+    from saas.extensions import db
+    from saas.tenancy import company_context
+    from tenants.roster.models import Household
+
+    a, _ = two_companies
+    with app.app_context(), company_context(a.company.id):
+        phones = [h.owner_phone for h in db.session.execute(select(Household)).scalars()]
+        names = [h.owner_name for h in db.session.execute(select(Household)).scalars()]
+    client = login_as(a.technician)
+    for url in (f"/c/{a.company.slug}/", f"/c/{a.company.slug}/communities",
+                f"/c/{a.company.slug}/communities/{a.roster['communities'][0]}"):
+        body = client.get(url).get_data(as_text=True)
+        assert not any(p in body for p in phones), url
+        assert not any(n in body for n in names), url
+    assert client.get(f"/c/{a.company.slug}/households").status_code == 403
+    assert client.get(f"/c/{a.company.slug}/households/{a.roster['households'][1]}").status_code == 403
+
+
+def test_owner_sees_only_their_own_household(app, two_companies, login_as):
+    from saas.extensions import db
+    from saas.tenancy import company_context
+    from tenants.roster.models import Household
+
+    a, _ = two_companies
+    client = login_as(a.owner)
+    response = client.get(f"/c/{a.company.slug}/")
+    assert response.status_code == 303 and response.headers["Location"].endswith("/my")
+    body = client.get(f"/c/{a.company.slug}/my").get_data(as_text=True)
+    with app.app_context(), company_context(a.company.id):
+        mine = db.session.execute(select(Household).where(Household.id == a.owner_household_id)).scalar_one()
+        others = db.session.execute(select(Household).where(Household.id != mine.id)).scalars().all()
+        assert mine.room_label in body
+        for other in others:
+            assert other.owner_name not in body and other.owner_phone not in body
+    assert client.get(f"/c/{a.company.slug}/households").status_code == 403
+    assert client.get(f"/c/{a.company.slug}/communities").status_code == 403
+
+
+def test_steward_can_read_but_not_change_the_roster(app, two_companies, login_as):
+    a, _ = two_companies
+    client = login_as(a.steward)
+    assert client.get(f"/c/{a.company.slug}/households").status_code == 200
+    hid = a.roster["households"][0]
+    assert client.post(f"/c/{a.company.slug}/households/{hid}/delete").status_code == 403
+    assert client.get(f"/c/{a.company.slug}/households/{hid}").status_code == 200
+
+
+def test_platform_admin_sees_company_list_and_others_do_not(app, two_companies, make_user, login_as):
+    a, b = two_companies
+    platform_admin = make_user("平台", platform_admin=True)
+    body = login_as(platform_admin).get("/admin/").get_data(as_text=True)
+    assert a.company.name in body and b.company.name in body
+    assert login_as(a.admin).get("/admin/").status_code == 404
+    assert app.test_client().get("/admin/").status_code == 302
