@@ -96,7 +96,8 @@ def _init_extensions(app: Flask) -> None:
         return {
             "current_company": g.get("company"),
             "current_membership": g.get("membership"),
-            "current_locale": str(get_locale()),
+            # Babel parses zh_CN as zh_Hans_CN; the catalog lives under translations/zh so gettext finds it.
+            "current_locale": "zh_CN" if get_locale().language == "zh" else "en",
             "languages": app.config["LANGUAGES"],
             "current_user": current_user,
         }

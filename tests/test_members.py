@@ -1,0 +1,106 @@
+"""Membership management by the company admin, and the audit log page."""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+
+from saas.extensions import db
+from saas.models import AuditEvent, Membership, Role, User
+from saas.tenancy import company_context
+from tests.factories import PASSWORD, login
+
+HX = {"HX-Request": "true"}
+
+
+def _membership(app, company_id, user_id):
+    with app.app_context(), company_context(company_id):
+        m = db.session.execute(select(Membership).where(Membership.user_id == user_id)
+                               .order_by(Membership.created_at.desc())).scalars().first()
+        db.session.expunge_all()
+        return m
+
+
+def test_admin_adds_a_technician_who_can_then_sign_in(app, two_companies, login_as):
+    a, _ = two_companies
+    admin = login_as(a.admin)
+    data = {"name": "孙师傅", "phone": "13611112222", "role": "technician", "password": "tech-pass-1"}
+    assert admin.post(f"/c/{a.company.slug}/members", data=data).status_code == 303
+    client = app.test_client()
+    assert client.post("/login", data={"login": "13611112222", "password": "tech-pass-1"}).status_code == 303
+    assert client.get(f"/c/{a.company.slug}/communities").status_code == 200
+    assert client.get(f"/c/{a.company.slug}/households").status_code == 403
+
+
+def test_adding_a_member_validates_and_changes_nothing_on_error(app, two_companies, login_as):
+    a, _ = two_companies
+    admin = login_as(a.admin)
+    cases = [
+        ({"name": "", "phone": "13611112222", "role": "steward", "password": "long-pass-1"}, "Enter a name"),
+        ({"name": "x", "phone": "1361111", "role": "steward", "password": "long-pass-1"}, "mainland mobile"),
+        ({"name": "x", "phone": "13611112222", "role": "owner", "password": "long-pass-1"}, "Not a valid choice"),
+        ({"name": "x", "phone": "13611112222", "role": "steward", "password": "short"}, "at least 8"),
+        ({"name": "x", "phone": a.steward.phone, "role": "steward", "password": ""}, "already a member"),
+    ]
+    for data, message in cases:
+        response = admin.post(f"/c/{a.company.slug}/members", data=data, headers=HX)
+        assert response.status_code == 422, data
+        assert message in response.get_data(as_text=True), (data, message)
+    with app.app_context():
+        assert db.session.execute(select(User).where(User.phone == "13611112222")).scalar_one_or_none() is None
+
+
+def test_existing_account_joins_a_second_company_without_a_new_password(app, two_companies, login_as):
+    a, b = two_companies
+    admin = login_as(a.admin)
+    data = {"name": "ignored", "phone": b.steward.phone, "role": "steward", "password": ""}
+    assert admin.post(f"/c/{a.company.slug}/members", data=data).status_code == 303
+    client = login(app.test_client(), b.steward, PASSWORD)
+    body = client.get("/home").get_data(as_text=True)
+    assert a.company.name in body and b.company.name in body
+
+
+def test_role_change_and_end_are_audited_and_ended_member_loses_access(app, two_companies, login_as):
+    a, _ = two_companies
+    admin = login_as(a.admin)
+    steward_client = login_as(a.steward)
+    m = _membership(app, a.company.id, a.steward.id)
+    assert admin.post(f"/c/{a.company.slug}/members/{m.id}/role", data={"role": "technician"}).status_code == 303
+    assert _membership(app, a.company.id, a.steward.id).role == Role.TECHNICIAN
+    assert steward_client.get(f"/c/{a.company.slug}/households").status_code == 403
+    assert admin.post(f"/c/{a.company.slug}/members/{m.id}/end").status_code == 303
+    ended = _membership(app, a.company.id, a.steward.id)
+    assert ended.ended_at is not None  # kept, not deleted
+    assert steward_client.get(f"/c/{a.company.slug}/").status_code == 404
+    with app.app_context(), company_context(a.company.id):
+        actions = db.session.scalars(select(AuditEvent.action).where(AuditEvent.object_id == m.id)).all()
+    assert set(actions) == {"membership.role_change", "membership.end"}
+    former = admin.get(f"/c/{a.company.slug}/members?ended=1").get_data(as_text=True)
+    assert a.steward.name in former
+
+
+def test_last_admin_cannot_be_removed_or_demoted(app, two_companies, login_as):
+    a, _ = two_companies
+    admin = login_as(a.admin)
+    m = _membership(app, a.company.id, a.admin.id)
+    admin.post(f"/c/{a.company.slug}/members/{m.id}/end")
+    admin.post(f"/c/{a.company.slug}/members/{m.id}/role", data={"role": "steward"})
+    m = _membership(app, a.company.id, a.admin.id)
+    assert m.ended_at is None and m.role == Role.ADMIN
+
+
+def test_audit_page_filters_by_actor_and_object(app, two_companies, login_as):
+    a, _ = two_companies
+    admin = login_as(a.admin)
+    hid = a.roster["households"][0]
+    admin.post(f"/c/{a.company.slug}/households/{hid}/delete")
+    admin.post(f"/c/{a.company.slug}/households/{hid}/restore")
+    login_as(a.steward)
+    page = admin.get(f"/c/{a.company.slug}/audit").get_data(as_text=True)
+    assert "household.delete" in page and "household.restore" in page and "auth.login" in page
+    by_object = admin.get(f"/c/{a.company.slug}/audit?object_type=household&object_id={hid}").get_data(as_text=True)
+    assert "household.delete" in by_object and "auth.login" not in by_object
+    by_actor = admin.get(f"/c/{a.company.slug}/audit?actor_id={a.steward.id}").get_data(as_text=True)
+    assert "auth.login" in by_actor and "household.delete" not in by_actor
+    partial = admin.get(f"/c/{a.company.slug}/audit?action=household", headers=HX).get_data(as_text=True)
+    assert "<html" not in partial and "household.restore" in partial and "auth.login" not in partial
+    assert admin.get(f"/c/{a.company.slug}/audit?actor_id=garbage").status_code == 404
