@@ -10,8 +10,8 @@ from flask import Flask, g, request, session
 from flask_babel import get_locale
 from flask_login import current_user
 
-from saas.config import DEFAULT_SECRET_KEY, PROJECT_ROOT, load_config
 from saas import extensions as ext  # not `from ... import htmx`: the submodule saas.htmx shadows that name
+from saas.config import DEFAULT_SECRET_KEY, PROJECT_ROOT, load_config
 from saas.extensions import babel, csrf, db, limiter, login_manager, migrate
 
 

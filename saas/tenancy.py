@@ -24,8 +24,8 @@ from datetime import UTC, datetime
 
 from flask import abort
 from sqlalchemy import DateTime, ForeignKey, Uuid, event, inspect, select, text
-from sqlalchemy.sql.util import find_tables
 from sqlalchemy.orm import Mapped, Session, declared_attr, mapped_column, with_loader_criteria
+from sqlalchemy.sql.util import find_tables
 from uuid6 import uuid7
 
 audit_log = logging.getLogger("saas.audit")

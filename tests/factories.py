@@ -126,10 +126,11 @@ class CompanyWorld:
 @pytest.fixture
 def two_companies(app, make_company, make_user, make_roster):
     """Companies A and B, each with every role and a small roster; A's owner is bound to a household."""
+    from sqlalchemy import select
+
     from saas.extensions import db
     from saas.models import Membership, Role
     from saas.tenancy import company_context, utcnow
-    from sqlalchemy import select
     from tenants.roster.models import HouseholdOwner
 
     worlds = {}

@@ -8,13 +8,13 @@ from datetime import UTC, datetime
 
 from flask import current_app
 from sqlalchemy import func, select
+from werkzeug.security import check_password_hash, generate_password_hash
 
 from saas.audit import record
 from saas.extensions import db
 from saas.models import Membership, User
 from saas.tenancy import all_companies, company_context, utcnow
 from saas.validators import normalise_mobile
-from werkzeug.security import check_password_hash, generate_password_hash
 
 # Verified against when the account does not exist, so both paths cost one scrypt check.
 _DUMMY_HASH = generate_password_hash("no-such-account", method="scrypt")
