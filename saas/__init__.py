@@ -68,6 +68,10 @@ def _init_extensions(app: Flask) -> None:
         _sqlite_foreign_keys(db.engine)
     # Import every model module so metadata (and `flask db`) sees all tables.
     import saas.models  # noqa: F401
+    import saas.notifications.models  # noqa: F401
+    import tenants.exports.models  # noqa: F401
+    import tenants.imports.models  # noqa: F401
+    import tenants.members.models  # noqa: F401
     import tenants.roster.models  # noqa: F401
 
     migrate.init_app(app, db, directory=str(PROJECT_ROOT / "migrations"), render_as_batch=True,

@@ -62,6 +62,23 @@ def load_config(instance_path: str, overrides: dict | None = None) -> dict:
         "PAGE_SIZE": 20,
         "MAX_CONTENT_LENGTH": 8 * 1024 * 1024,
         "JOB_QUEUE_NAME": "default",
+        "TRIAL_DAYS": int(os.environ.get("TRIAL_DAYS", "30")),
+        "UPLOAD_FOLDER": os.environ.get("UPLOAD_FOLDER", str(Path(instance_path) / "uploads")),
+        # Public base URL for links in messages, QR codes and printed notices.
+        "PUBLIC_BASE_URL": os.environ.get("PUBLIC_BASE_URL", "http://127.0.0.1:5000"),
+        "SMTP_HOST": os.environ.get("SMTP_HOST", ""),
+        "SMTP_PORT": int(os.environ.get("SMTP_PORT", "25")),
+        "SMTP_USERNAME": os.environ.get("SMTP_USERNAME", ""),
+        "SMTP_PASSWORD": os.environ.get("SMTP_PASSWORD", ""),
+        "SMTP_STARTTLS": _bool("SMTP_STARTTLS"),
+        "SMTP_FROM": os.environ.get("SMTP_FROM", "noreply@guanjia.local"),
+        "STRIPE_SECRET_KEY": os.environ.get("STRIPE_SECRET_KEY", ""),
+        "STRIPE_WEBHOOK_SECRET": os.environ.get("STRIPE_WEBHOOK_SECRET", ""),
+        # STRIPE_PRICE_BASIC / _STANDARD / _PROFESSIONAL: Stripe price ids of the monthly plans.
+        "STRIPE_PRICES": {code: os.environ.get(f"STRIPE_PRICE_{code.upper()}", "")
+                          for code in ("basic", "standard", "professional")},
+        # Tests point the Stripe client at a local fake server; unset in production.
+        "STRIPE_API_BASE": os.environ.get("STRIPE_API_BASE", ""),
     }
     if overrides:
         config.update(overrides)

@@ -17,6 +17,7 @@ from sqlalchemy import (
     Index,
     Integer,
     String,
+    UniqueConstraint,
     Uuid,
     text,
 )
@@ -33,6 +34,13 @@ def _enum(enum_cls, name: str) -> Enum:
                 values_callable=lambda e: [m.value for m in e], validate_strings=True, length=20)
 
 
+class SubscriptionStatus(enum.StrEnum):
+    TRIALING = "trialing"
+    ACTIVE = "active"
+    PAST_DUE = "past_due"
+    CANCELED = "canceled"
+
+
 class Company(db.Model):
     """A property-management company: the tenant. A platform table (no company_id of its own)."""
 
@@ -43,8 +51,51 @@ class Company(db.Model):
     name: Mapped[str] = mapped_column(String(100))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 
+    # Profile (onboarding step 1)
+    licence_number: Mapped[str] = mapped_column(String(32), default="", server_default="")
+    complaint_phone: Mapped[str] = mapped_column(String(20), default="", server_default="")
+    address: Mapped[str] = mapped_column(String(200), default="", server_default="")
+
+    # Plan and subscription. See saas/subscriptions/plans.py for plan codes and limits.
+    subscription_status: Mapped[SubscriptionStatus] = mapped_column(
+        _enum(SubscriptionStatus, "company_subscription_status"), default=lambda: SubscriptionStatus.TRIALING,
+        server_default="trialing")
+    plan_code: Mapped[str] = mapped_column(String(20), default="trial", server_default="trial")
+    trial_ends_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    current_period_end: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    stripe_customer_id: Mapped[str | None] = mapped_column(String(64), unique=True)
+    stripe_subscription_id: Mapped[str | None] = mapped_column(String(64), unique=True)
+    # `created` of the newest Stripe subscription event applied, so an older event arriving late is ignored.
+    stripe_state_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    suspended_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    notices_printed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+    def is_read_only(self, now: datetime | None = None) -> bool:
+        """Expired trial, ended subscription or suspension: every page still reads, nothing writes."""
+        now = now or utcnow()
+        if self.suspended_at is not None:
+            return True
+        status = self.subscription_status
+        if status in (SubscriptionStatus.ACTIVE, SubscriptionStatus.PAST_DUE):
+            return False
+        if status == SubscriptionStatus.TRIALING:
+            return self.trial_ends_at is not None and _aware(self.trial_ends_at) <= now
+        return True  # canceled, or a trial that ended without a plan
+
+    def trial_days_left(self, now: datetime | None = None) -> int | None:
+        if self.subscription_status != SubscriptionStatus.TRIALING or self.trial_ends_at is None:
+            return None
+        seconds = (_aware(self.trial_ends_at) - (now or utcnow())).total_seconds()
+        return max(0, int(-(-seconds // 86400)))  # ceiling: 2.1 days left shows as 3
+
     def __repr__(self) -> str:
         return f"<Company {self.slug}>"
+
+
+def _aware(value: datetime) -> datetime:
+    from datetime import UTC
+
+    return value if value.tzinfo else value.replace(tzinfo=UTC)
 
 
 class User(UserMixin, db.Model):
@@ -148,3 +199,44 @@ class AuditEvent(CompanyScoped, db.Model):
     changes: Mapped[dict] = mapped_column(JSON, default=dict)
     ip: Mapped[str] = mapped_column(String(45), default="")
 
+
+
+class StripeEvent(db.Model):
+    """Every Stripe webhook event applied, by Stripe's id: a replayed event is recognised and ignored."""
+
+    __tablename__ = "stripe_events"
+
+    id: Mapped[str] = mapped_column(String(255), primary_key=True)
+    type: Mapped[str] = mapped_column(String(100))
+    stripe_created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    company_id: Mapped[uuid.UUID | None] = mapped_column(Uuid, ForeignKey("companies.id"))
+    received_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    outcome: Mapped[str] = mapped_column(String(40), default="")
+
+
+class TrialReminder(db.Model):
+    """One row per (company, days before the end) sent: the reminder job is idempotent."""
+
+    __tablename__ = "trial_reminders"
+    __table_args__ = (UniqueConstraint("company_id", "days_before"),)
+
+    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=new_id)
+    company_id: Mapped[uuid.UUID] = mapped_column(Uuid, ForeignKey("companies.id"))
+    days_before: Mapped[int] = mapped_column(Integer)
+    trial_ends_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    sent_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class PlatformAuditEvent(db.Model):
+    """Platform-level actions (manual plan activation, trial extension, suspension, signup), append-only."""
+
+    __tablename__ = "platform_audit_events"
+    __table_args__ = (Index("ix_platform_audit_events_created", "created_at"),)
+
+    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=new_id)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    actor_id: Mapped[uuid.UUID | None] = mapped_column(Uuid, ForeignKey("users.id"))
+    actor_name: Mapped[str] = mapped_column(String(50), default="")
+    action: Mapped[str] = mapped_column(String(50))
+    company_id: Mapped[uuid.UUID | None] = mapped_column(Uuid, ForeignKey("companies.id"), index=True)
+    details: Mapped[dict] = mapped_column(JSON, default=dict)

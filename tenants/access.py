@@ -36,3 +36,10 @@ def require_role(*roles: Role):
 
 def has_role(*roles: Role) -> bool:
     return g.get("membership") is not None and g.membership.role in roles
+
+
+def allowed_when_read_only(view):
+    """Mark a state-changing company view that must keep working when the company is read-only
+    (an expired trial): exporting data and paying for a plan. Apply it outside @require_role."""
+    view.allowed_when_read_only = True
+    return view

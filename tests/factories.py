@@ -121,6 +121,8 @@ class CompanyWorld:
     roster: dict
     owner_household_id: object = None
     members: dict = field(default_factory=dict)
+    # URL parameter name → this company's object id, for tests that walk the url_map (test_isolation.py).
+    ids: dict = field(default_factory=dict)
 
 
 @pytest.fixture
@@ -149,6 +151,25 @@ def two_companies(app, make_company, make_user, make_roster):
                                           verified_at=utcnow()))
             memberships = {m.role: m.id for m in db.session.execute(select(Membership)).scalars()}
             db.session.commit()
-        worlds[key] = CompanyWorld(company, users[Role.ADMIN], users[Role.STEWARD], users[Role.TECHNICIAN],
-                                   users[Role.OWNER], roster, roster["households"][0], memberships)
+        world = CompanyWorld(company, users[Role.ADMIN], users[Role.STEWARD], users[Role.TECHNICIAN],
+                             users[Role.OWNER], roster, roster["households"][0], memberships)
+        world.ids = {
+            "household_id": roster["households"][0],
+            "community_id": roster["communities"][0],
+            "building_id": roster["buildings"][0],
+            "member_id": memberships[Role.STEWARD],
+        }
+        # Each module adds its own objects (and URL parameters) in tests/world/<module>.py: build(app, world).
+        for builder in _world_builders():
+            world.ids.update(builder(app, world) or {})
+        worlds[key] = world
     return worlds["a"], worlds["b"]
+
+
+def _world_builders():
+    import importlib
+    import pkgutil
+
+    import tests.world as package
+
+    return [importlib.import_module(f"tests.world.{m.name}").build for m in pkgutil.iter_modules(package.__path__)]

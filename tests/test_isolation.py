@@ -9,16 +9,11 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import select
 
-from saas.models import AuditEvent, Role
+from saas.models import AuditEvent
 from tenants.roster.models import Building, Community, Household
 
-# How to find company A's object for each URL parameter a company route may take.
-ID_PARAMS = {
-    "household_id": lambda w: w.roster["households"][0],
-    "community_id": lambda w: w.roster["communities"][0],
-    "building_id": lambda w: w.roster["buildings"][0],
-    "member_id": lambda w: w.members[Role.STEWARD],
-}
+# URL parameters are filled from world.ids (tests/factories.py and the builders in tests/world/); a route
+# whose parameter no builder provides fails test_every_company_route_is_known_to_this_test.
 
 METHODS_TO_SKIP = {"HEAD", "OPTIONS"}
 
@@ -39,8 +34,8 @@ def _form_data(world) -> dict:
 def _url(rule, slug: str, world) -> str:
     values = {"company_slug": slug}
     for arg in rule.arguments - {"company_slug"}:
-        assert arg in ID_PARAMS, f"{rule.endpoint}: teach tests/test_isolation.py about URL parameter {arg!r}"
-        values[arg] = ID_PARAMS[arg](world)
+        assert arg in world.ids, f"{rule.endpoint}: add URL parameter {arg!r} to a builder in tests/world/"
+        values[arg] = world.ids[arg]
     return rule.build(values)[1]
 
 
@@ -60,12 +55,13 @@ def _snapshot(app, world) -> dict:
     return snapshot
 
 
-def test_every_company_route_is_known_to_this_test(app):
+def test_every_company_route_is_known_to_this_test(app, two_companies):
     rules = company_rules(app)
     assert len(rules) >= 20
-    for rule in rules:
-        for arg in rule.arguments - {"company_slug"}:
-            assert arg in ID_PARAMS, f"{rule.endpoint}: unknown URL parameter {arg!r}"
+    for world in two_companies:
+        for rule in rules:
+            for arg in rule.arguments - {"company_slug"}:
+                assert arg in world.ids, f"{rule.endpoint}: add URL parameter {arg!r} to a builder in tests/world/"
 
 
 def test_other_companys_slug_is_404_for_every_route_and_method(app, two_companies, login_as):

@@ -6,12 +6,12 @@ from __future__ import annotations
 from sqlalchemy import select
 
 from saas.models import Role
-from tests.test_isolation import ID_PARAMS, company_rules
+from tests.test_isolation import company_rules
 
 
 def _url(rule, world):
     values = {"company_slug": world.company.slug}
-    values.update({arg: ID_PARAMS[arg](world) for arg in rule.arguments - {"company_slug"}})
+    values.update({arg: world.ids[arg] for arg in rule.arguments - {"company_slug"}})
     return rule.build(values)[1]
 
 

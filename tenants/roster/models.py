@@ -98,6 +98,7 @@ class Household(CompanyScoped, SoftDeletable, db.Model):
         ForeignKeyConstraint(["company_id", "building_id"], ["buildings.company_id", "buildings.id"]),
         _live_unique("uq_households_live_room", "company_id", "building_id", "unit", "room"),
         Index("ix_households_company_owner_phone", "company_id", "owner_phone"),
+        Index("uq_households_code", "company_id", "household_code", unique=True),
     )
 
     building_id: Mapped[uuid.UUID] = mapped_column(Uuid)
@@ -107,6 +108,8 @@ class Household(CompanyScoped, SoftDeletable, db.Model):
     occupancy: Mapped[Occupancy] = mapped_column(_enum(Occupancy, "household_occupancy"))
     owner_name: Mapped[str] = mapped_column(String(32), default="")
     owner_phone: Mapped[str] = mapped_column(String(11), default="")
+    # 房屋认证码: printed on the household notice; an owner types it to join. Random, regenerable.
+    household_code: Mapped[str | None] = mapped_column(String(12))
 
     building: Mapped[Building] = relationship(lazy="joined", innerjoin=True)
 

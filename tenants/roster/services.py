@@ -10,8 +10,10 @@ from sqlalchemy.exc import IntegrityError
 
 from saas.audit import diff, record
 from saas.extensions import db
-from saas.models import User
+from saas.models import Company, User
+from saas.subscriptions.plans import PlanLimitExceeded, check_household_capacity
 from saas.tenancy import utcnow
+from tenants.roster.codes import generate_household_code
 from tenants.roster.models import Building, Community, Household, Occupancy
 
 
@@ -174,6 +176,11 @@ def _room_taken(data: HouseholdData, exclude: Household | None = None) -> bool:
 def create_household(data: HouseholdData, *, actor: User) -> Household:
     if _room_taken(data):
         raise RosterError(_DUPLICATE_ROOM, "room")
+    company = db.session.get(Company, data.building.company_id)
+    try:
+        check_household_capacity(company, 1)
+    except PlanLimitExceeded as exc:
+        raise RosterError(exc.message) from None
     household = Household(
         company_id=data.building.company_id,
         building_id=data.building.id,
@@ -182,6 +189,7 @@ def create_household(data: HouseholdData, *, actor: User) -> Household:
         occupancy=data.occupancy,
         owner_name=data.owner_name,
         owner_phone=data.owner_phone,
+        household_code=generate_household_code(),
     )
     household.floor_area = data.floor_area
     household.building = data.building
