@@ -122,12 +122,10 @@ def _sqlite_foreign_keys(engine) -> None:
 
 
 def _register_blueprints(app: Flask) -> None:
-    import tenants
-    from saas.admin.routes import bp as admin_bp
-    from saas.auth.routes import bp as auth_bp
-    from saas.public.routes import bp as public_bp
+    import importlib
 
-    app.register_blueprint(public_bp)
-    app.register_blueprint(auth_bp)
-    app.register_blueprint(admin_bp)
+    import tenants
+
+    for module in ("public", "auth", "admin", "signup", "subscriptions", "owners"):
+        app.register_blueprint(importlib.import_module(f"saas.{module}.routes").bp)
     tenants.register(app)

@@ -47,17 +47,18 @@ def _release_company(exc) -> None:
         reset_current_company(token)
 
 
+# Company modules, each a package with routes.py defining `bp`; mounted under /c/<company_slug>/.
+COMPANY_MODULES = ("dashboard", "roster", "members", "audit", "portal", "imports", "exports", "onboarding",
+                   "billing", "outbox", "notices")
+
+
 def register(app: Flask) -> None:
-    from tenants.audit.routes import bp as audit_bp
-    from tenants.dashboard.routes import bp as dashboard_bp
-    from tenants.members.routes import bp as members_bp
-    from tenants.portal.routes import bp as portal_bp
-    from tenants.roster.routes import bp as roster_bp
+    import importlib
 
     # Nesting is recorded on the blueprint object itself, so it happens once however many apps are made.
     if not company_bp._got_registered_once:
-        for child in (dashboard_bp, roster_bp, members_bp, audit_bp, portal_bp):
-            company_bp.register_blueprint(child)
+        for module in COMPANY_MODULES:
+            company_bp.register_blueprint(importlib.import_module(f"tenants.{module}.routes").bp)
     app.register_blueprint(company_bp)
     app.teardown_request(_release_company)
     _check_every_view_declares_roles(app)
