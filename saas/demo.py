@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import random
+from datetime import timedelta
 from decimal import Decimal
 
 from sqlalchemy import select
@@ -10,6 +11,7 @@ from sqlalchemy import select
 from saas.extensions import db
 from saas.models import Company, Membership, Role, User
 from saas.tenancy import company_context, utcnow
+from tenants.roster.codes import generate_household_code
 from tenants.roster.models import Building, Community, Household, HouseholdOwner, Occupancy
 
 DEMO_PASSWORD = "guanjia-demo"
@@ -51,7 +53,9 @@ def seed_demo(rng_seed: int = 2026) -> bool:
     rng = random.Random(rng_seed)
     companies = {}
     for slug, (name, communities) in COMPANIES.items():
-        company = Company(slug=slug, name=name)
+        company = Company(slug=slug, name=name, trial_ends_at=utcnow() + timedelta(days=30),
+                          licence_number="91650100MA7EXAMPLE", complaint_phone="0991-12345",
+                          address=communities[0][1])
         db.session.add(company)
         db.session.flush()
         companies[slug] = company
@@ -69,7 +73,7 @@ def seed_demo(rng_seed: int = 2026) -> bool:
                             for door in (1, 2):
                                 occupancy = rng.choices(list(Occupancy), weights=[85, 10, 5])[0]
                                 h = Household(building_id=building.id, unit=unit, room=f"{floor}0{door}",
-                                              occupancy=occupancy)
+                                              occupancy=occupancy, household_code=generate_household_code())
                                 h.floor_area = Decimal(rng.randint(7000, 12500)) / 100
                                 if occupancy != Occupancy.UNDELIVERED:
                                     h.owner_name = rng.choice(SURNAMES) + rng.choice(GIVEN) + rng.choice(GIVEN)
