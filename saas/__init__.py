@@ -84,7 +84,8 @@ def _init_extensions(app: Flask) -> None:
     login_manager.init_app(app)
     login_manager.login_view = "auth.login"
     login_manager.login_message = None  # the login page itself says what to do
-    login_manager.session_protection = "strong"
+    # "basic", not "strong": phones switch between Wi-Fi and mobile data, and "strong" would sign them out.
+    login_manager.session_protection = "basic"
 
     @login_manager.user_loader
     def load_user(user_id: str):
