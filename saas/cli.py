@@ -7,7 +7,7 @@ from flask import Flask, current_app
 from sqlalchemy import create_engine, select, text
 
 from saas.extensions import db
-from saas.models import Company, User
+from saas.models import User
 from saas.validators import normalise_mobile
 
 
@@ -49,33 +49,48 @@ def register_cli(app: Flask) -> None:
         click.echo(f"Platform admin ready: {user.login_name}")
 
     @app.cli.command("create-company")
-    @click.option("--slug", required=True)
+    @click.option("--slug", required=True, help="Web address: /c/<slug>/ (lowercase letters, digits, hyphens)")
     @click.option("--name", required=True)
-    @click.option("--admin-phone", required=True)
+    @click.option("--admin-phone", default=None, help="Mainland mobile number of the first admin")
+    @click.option("--admin-email", default=None, help="E-mail of the first admin (instead of a phone)")
     @click.option("--admin-name", required=True)
-    @click.password_option("--admin-password")
-    def create_company(slug, name, admin_phone, admin_name, admin_password):
-        """Create a company with its first admin (self-serve signup replaces this for customers)."""
-        from saas.models import Membership, Role
-        from saas.tenancy import company_context
+    @click.password_option("--admin-password", help="Used when the admin has no account yet")
+    def create_company(slug, name, admin_phone, admin_email, admin_name, admin_password):
+        """Create a company on a free trial with its first admin (customers use the signup page instead).
+        An existing account with that phone or e-mail becomes the admin and keeps its password."""
+        from saas.signup.services import SignupError, create_company_with_admin
 
-        phone = normalise_mobile(admin_phone)
-        if not phone:
+        if not admin_phone and not admin_email:
+            raise click.UsageError("give --admin-phone or --admin-email")
+        phone = normalise_mobile(admin_phone) if admin_phone else None
+        if admin_phone and not phone:
             raise click.UsageError("--admin-phone must be a mainland mobile number")
-        if db.session.execute(select(Company).where(Company.slug == slug)).scalar_one_or_none():
-            raise click.UsageError(f"a company with slug {slug!r} exists")
-        company = Company(slug=slug, name=name)
-        db.session.add(company)
-        user = db.session.execute(select(User).where(User.phone == phone)).scalar_one_or_none()
-        if user is None:
-            user = User(name=admin_name, phone=phone)
-            user.set_password(admin_password)
-            db.session.add(user)
-        db.session.flush()
-        with company_context(company.id):
-            db.session.add(Membership(user_id=user.id, role=Role.ADMIN))
-            db.session.commit()
-        click.echo(f"Company {name} at /c/{slug}/")
+        email = None
+        if admin_email and not phone:
+            from email_validator import EmailNotValidError, validate_email
+
+            try:
+                email = validate_email(admin_email.strip(), check_deliverability=False).normalized
+            except EmailNotValidError as exc:
+                raise click.UsageError(f"--admin-email: {exc}") from None
+        try:
+            result = create_company_with_admin(
+                name=name, slug=slug, admin_name=admin_name, phone=phone, email=email, password=admin_password,
+                attach_existing_account=True, source="cli",
+            )
+        except SignupError as exc:
+            raise click.UsageError(f"{exc.field or 'error'}: {exc.message}") from None
+        company = result.company
+        click.echo(f"Company {company.name} at /c/{company.slug}/ (trial until {company.trial_ends_at:%Y-%m-%d}, "
+                   f"admin {result.user.login_name}{', new account' if result.new_user else ''})")
+
+    @app.cli.command("send-trial-reminders")
+    def send_trial_reminders_command():
+        """Send the trial reminders that are due (7, 3 and 1 days before the end). Idempotent: run it daily."""
+        from saas.trial import send_trial_reminders
+
+        run = send_trial_reminders()
+        click.echo(f"Trial reminders: {run.messages} messages to the admins of {run.companies} companies.")
 
     @app.cli.command("create-app-role")
     @click.argument("role")

@@ -2,6 +2,11 @@
 
 Jobs receive the company id and re-enter that company's context themselves (``run_in_company``);
 they never rely on whatever company happened to be set when they were enqueued.
+
+Periodic jobs (PERIODIC_JOBS) are each also a CLI command, so the embedded default needs no scheduler: production
+runs them from the system cron (e.g. ``0 2 * * * flask --app wsgi send-trial-reminders``), or with RQ's own
+scheduler (rq ≥ 2.5 has ``rq cron``): a config module calling ``register_periodic_jobs()`` at import, started as
+``rq cron <that.module>`` next to the workers. The jobs are idempotent, so running both is harmless.
 """
 
 from __future__ import annotations
@@ -57,3 +62,25 @@ def run_in_company(func, company_id: uuid.UUID | None, *args, **kwargs):
         return func(*args, **kwargs)
     with company_context(company_id):
         return func(*args, **kwargs)
+
+
+# (name, "module:function", cron schedule in UTC). 02:00 UTC is 10:00 in China: reminders arrive in office hours.
+PERIODIC_JOBS: tuple[tuple[str, str, str], ...] = (
+    ("send-trial-reminders", "saas.trial:send_trial_reminders", "0 2 * * *"),
+)
+
+
+def run_periodic(target: str):
+    """RQ entry point of a periodic job: import "module:function" and run it with an app context."""
+    import importlib
+
+    module, _, name = target.partition(":")
+    return run_in_company(getattr(importlib.import_module(module), name), None)
+
+
+def register_periodic_jobs(queue_name: str = "default") -> None:
+    """Register PERIODIC_JOBS with ``rq cron`` (call it from the module that ``rq cron`` loads)."""
+    from rq import cron
+
+    for name, target, schedule in PERIODIC_JOBS:
+        cron.register(run_periodic, queue_name, args=(target,), cron=schedule, name=name, job_timeout=1800)

@@ -76,6 +76,10 @@ class Company(db.Model):
         if self.suspended_at is not None:
             return True
         status = self.subscription_status
+        if status == SubscriptionStatus.ACTIVE and self.stripe_subscription_id is None:
+            # A plan paid by bank transfer and activated by hand ends at its period end; a Stripe subscription
+            # renews itself and reports its end through webhooks (canceled), so its period end is not checked.
+            return self.current_period_end is not None and _aware(self.current_period_end) <= now
         if status in (SubscriptionStatus.ACTIVE, SubscriptionStatus.PAST_DUE):
             return False
         if status == SubscriptionStatus.TRIALING:

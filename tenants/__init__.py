@@ -2,15 +2,22 @@
 
 The URL's company is resolved here and nowhere else: unknown slug or no current membership → 404
 (never 403, so a stranger learns nothing about which companies exist); anonymous → login page.
+
+Read-only mode is enforced here too: when the company is read-only (an expired trial, an ended plan, a
+suspension), every request other than GET/HEAD/OPTIONS is refused before its view runs, unless the view is
+marked @allowed_when_read_only (exporting, paying). Reading and downloading keep working.
 """
 
 from __future__ import annotations
 
-from flask import Blueprint, Flask, abort, g, redirect, request, url_for
+from flask import Blueprint, Flask, abort, current_app, g, redirect, render_template, request, url_for
+from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import select
+from werkzeug.exceptions import Forbidden
+from werkzeug.routing import BuildError
 
-from saas.extensions import db
+from saas.extensions import db, htmx
 from saas.models import Company, Membership
 from saas.tenancy import reset_current_company, set_current_company
 
@@ -33,6 +40,48 @@ def resolve_company(endpoint, values) -> None:
         abort(404)
     g.company = company
     g.membership = membership
+    if request.method not in READ_METHODS and company.is_read_only():
+        view = current_app.view_functions.get(request.endpoint)
+        if not getattr(view, "allowed_when_read_only", False):
+            raise CompanyReadOnly()
+
+
+READ_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+
+
+class CompanyReadOnly(Forbidden):
+    """A write to a read-only company: refused with the reason and the way out (choosing a plan)."""
+
+    description = "This company is read-only."
+
+
+def upgrade_url() -> str:
+    """Where a company chooses a plan: its billing page, or the public pricing page before that exists."""
+    try:
+        return url_for("company.billing.index")
+    except BuildError:
+        return url_for("public.pricing")
+
+
+def read_only_message(company: Company) -> str:
+    if company.suspended_at is not None:
+        return _("This company is suspended, so nothing can be changed. You can still read and export "
+                 "everything, and nothing has been deleted. Contact us to lift the suspension.")
+    if company.trial_days_left() is not None:
+        return _("The free trial has ended, so this company is read-only: you can still read and export "
+                 "everything, and nothing has been deleted. Choose a plan to make changes again.")
+    return _("This company has no active plan, so it is read-only: you can still read and export everything, "
+             "and nothing has been deleted. Choose a plan to make changes again.")
+
+
+def _refuse_read_only(exc: CompanyReadOnly):
+    company = g.get("company")
+    context = {"message": read_only_message(company) if company else str(exc.description),
+               "upgrade": company is not None and company.suspended_at is None}
+    if htmx:
+        body = render_template("tenants/onboarding/_read_only_message.html", **context)
+        return body, 403, {"HX-Retarget": "#flash", "HX-Reswap": "afterbegin"}
+    return render_template("tenants/onboarding/read_only.html", hide_company_banner=True, **context), 403
 
 
 @company_bp.url_defaults
@@ -61,6 +110,9 @@ def register(app: Flask) -> None:
             company_bp.register_blueprint(importlib.import_module(f"tenants.{module}.routes").bp)
     app.register_blueprint(company_bp)
     app.teardown_request(_release_company)
+    app.register_error_handler(CompanyReadOnly, _refuse_read_only)
+    app.jinja_env.globals["upgrade_url"] = upgrade_url
+    app.jinja_env.globals["read_only_message"] = read_only_message
     _check_every_view_declares_roles(app)
 
 

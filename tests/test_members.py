@@ -5,9 +5,8 @@ from __future__ import annotations
 from sqlalchemy import select
 
 from saas.extensions import db
-from saas.models import AuditEvent, Membership, Role, User
+from saas.models import AuditEvent, Membership, Role
 from saas.tenancy import company_context
-from tests.factories import PASSWORD, login
 
 HX = {"HX-Request": "true"}
 
@@ -20,43 +19,12 @@ def _membership(app, company_id, user_id):
         return m
 
 
-def test_admin_adds_a_technician_who_can_then_sign_in(app, two_companies, login_as):
+def test_members_page_points_to_invitations_instead_of_passwords(app, two_companies, login_as):
     a, _ = two_companies
-    admin = login_as(a.admin)
-    data = {"name": "孙师傅", "phone": "13611112222", "role": "technician", "password": "tech-pass-1"}
-    assert admin.post(f"/c/{a.company.slug}/members", data=data).status_code == 303
-    client = app.test_client()
-    assert client.post("/login", data={"login": "13611112222", "password": "tech-pass-1"}).status_code == 303
-    assert client.get(f"/c/{a.company.slug}/communities").status_code == 200
-    assert client.get(f"/c/{a.company.slug}/households").status_code == 403
-
-
-def test_adding_a_member_validates_and_changes_nothing_on_error(app, two_companies, login_as):
-    a, _ = two_companies
-    admin = login_as(a.admin)
-    cases = [
-        ({"name": "", "phone": "13611112222", "role": "steward", "password": "long-pass-1"}, "Enter a name"),
-        ({"name": "x", "phone": "1361111", "role": "steward", "password": "long-pass-1"}, "mainland mobile"),
-        ({"name": "x", "phone": "13611112222", "role": "owner", "password": "long-pass-1"}, "Not a valid choice"),
-        ({"name": "x", "phone": "13611112222", "role": "steward", "password": "short"}, "at least 8"),
-        ({"name": "x", "phone": a.steward.phone, "role": "steward", "password": ""}, "already a member"),
-    ]
-    for data, message in cases:
-        response = admin.post(f"/c/{a.company.slug}/members", data=data, headers=HX)
-        assert response.status_code == 422, data
-        assert message in response.get_data(as_text=True), (data, message)
-    with app.app_context():
-        assert db.session.execute(select(User).where(User.phone == "13611112222")).scalar_one_or_none() is None
-
-
-def test_existing_account_joins_a_second_company_without_a_new_password(app, two_companies, login_as):
-    a, b = two_companies
-    admin = login_as(a.admin)
-    data = {"name": "ignored", "phone": b.steward.phone, "role": "steward", "password": ""}
-    assert admin.post(f"/c/{a.company.slug}/members", data=data).status_code == 303
-    client = login(app.test_client(), b.steward, PASSWORD)
-    body = client.get("/home").get_data(as_text=True)
-    assert a.company.name in body and b.company.name in body
+    body = login_as(a.admin).get(f"/c/{a.company.slug}/members").get_data(as_text=True)
+    assert f"/c/{a.company.slug}/members/invitations" in body
+    assert "1 pending invitation<" in body  # the world's invitation
+    assert 'type="password"' not in body  # admins no longer choose passwords for their staff
 
 
 def test_role_change_and_end_are_audited_and_ended_member_loses_access(app, two_companies, login_as):

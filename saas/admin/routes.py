@@ -1,17 +1,25 @@
-"""Platform admin: companies across the platform. Every cross-company read goes through all_companies()."""
+"""Platform admin: companies across the platform, one company's plan and usage, the platform audit log.
+
+Every cross-company read goes through all_companies(); work on one company runs in that company's context.
+Anyone who is not a platform admin gets 404: the area does not exist for them.
+"""
 
 from __future__ import annotations
 
 from functools import wraps
 
-from flask import Blueprint, abort, request
+from flask import Blueprint, abort, flash, redirect, request, url_for
+from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from sqlalchemy import func, or_, select
 
-from saas.extensions import db
+from saas.extensions import db, htmx
 from saas.htmx import render
-from saas.models import Company, Membership, Role
-from saas.tenancy import all_companies
+from saas.models import Company, Membership, PlatformAuditEvent, Role
+from saas.subscriptions import services
+from saas.subscriptions.forms import ManualActivationForm, SuspensionForm, TrialExtensionForm
+from saas.subscriptions.plans import PLANS, billing_status, format_yuan, household_limit
+from saas.tenancy import all_companies, parse_uuid_or_404
 from tenants.roster.models import Household
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
@@ -48,5 +56,145 @@ def companies():
             .where(Household.company_id.in_(ids), Household.deleted_at.is_(None))
             .group_by(Household.company_id)
         ).all()) if ids else {}
-    return render("saas/admin/companies.html", "results" if request.headers.get("HX-Request") else None,
-                  page=page, staff=staff, households=households, q=q)
+    # Only the search box asks for the results alone; a boosted link to this page wants the whole page.
+    block = "results" if htmx and htmx.target == "company-results" else None
+    return render("saas/admin/companies.html", block, page=page, staff=staff, households=households, q=q,
+                  statuses={c.id: billing_status(c) for c in page.items})
+
+
+# --- one company: plan, usage, manual activation, trial extension, suspension --------------------------
+
+
+def _company_or_404(company_id) -> Company:
+    company = db.session.get(Company, parse_uuid_or_404(company_id))
+    if company is None:
+        abort(404)
+    return company
+
+
+def _company_page(company: Company, *, status: int = 200, activation_form=None, trial_form=None,
+                  suspension_form=None):
+    usage = services.company_usage(company)
+    events = db.session.execute(
+        select(PlatformAuditEvent).where(PlatformAuditEvent.company_id == company.id)
+        .order_by(PlatformAuditEvent.created_at.desc()).limit(20)
+    ).scalars().all()
+    # Forms post with hx-boost: a 422 answer is the whole page again, with the messages next to the fields.
+    return render(
+        "saas/admin/company.html", status=status, company=company, usage=usage, events=events,
+        billing=billing_status(company), plans=PLANS, format_yuan=format_yuan,
+        household_limit=household_limit(company),
+        activation_form=activation_form or ManualActivationForm(formdata=None),
+        trial_form=trial_form or TrialExtensionForm(formdata=None),
+        suspension_form=suspension_form or SuspensionForm(formdata=None),
+    )
+
+
+def _form_error(form, exc: services.BillingError) -> None:
+    field = getattr(form, exc.field, None) if exc.field else None
+    if field is not None:
+        field.errors = [*field.errors, str(exc.message)]
+    else:
+        form.form_errors.append(str(exc.message))
+
+
+def _done(company: Company, message: str):
+    flash(message, "success")
+    return redirect(url_for(".company", company_id=company.id), code=303)
+
+
+@bp.get("/companies/<company_id>")
+@platform_admin_required
+def company(company_id):
+    return _company_page(_company_or_404(company_id))
+
+
+@bp.post("/companies/<company_id>/activation")
+@platform_admin_required
+def activate_plan(company_id):
+    company = _company_or_404(company_id)
+    form = ManualActivationForm()
+    if form.validate_on_submit():
+        try:
+            services.activate_manually(
+                company, plan_code=form.plan.data, reference=form.reference.data, actor=current_user,
+                months=form.months_value,
+                period_end=services.end_of_day(form.period_end_value) if form.period_end_value else None,
+            )
+        except services.BillingError as exc:
+            _form_error(form, exc)
+        else:
+            return _done(company, _("Plan activated for %(name)s.", name=company.name))
+    return _company_page(company, status=422, activation_form=form)
+
+
+@bp.post("/companies/<company_id>/trial")
+@platform_admin_required
+def extend_trial(company_id):
+    company = _company_or_404(company_id)
+    form = TrialExtensionForm()
+    if form.validate_on_submit():
+        try:
+            services.extend_trial(company, days=form.days_value, actor=current_user)
+        except services.BillingError as exc:
+            _form_error(form, exc)
+        else:
+            return _done(company, _("Trial extended by %(days)s days.", days=form.days_value))
+    return _company_page(company, status=422, trial_form=form)
+
+
+@bp.post("/companies/<company_id>/suspend")
+@platform_admin_required
+def suspend(company_id):
+    company = _company_or_404(company_id)
+    form = SuspensionForm()
+    if form.validate_on_submit():
+        try:
+            services.suspend(company, reason=form.reason.data, actor=current_user)
+        except services.BillingError as exc:
+            _form_error(form, exc)
+        else:
+            return _done(company, _("%(name)s is suspended: it can read but not change anything.",
+                                    name=company.name))
+    return _company_page(company, status=422, suspension_form=form)
+
+
+@bp.post("/companies/<company_id>/unsuspend")
+@platform_admin_required
+def unsuspend(company_id):
+    company = _company_or_404(company_id)
+    form = SuspensionForm()
+    if form.validate_on_submit():
+        try:
+            services.unsuspend(company, reason=form.reason.data, actor=current_user)
+        except services.BillingError as exc:
+            _form_error(form, exc)
+        else:
+            return _done(company, _("The suspension of %(name)s is lifted.", name=company.name))
+    return _company_page(company, status=422, suspension_form=form)
+
+
+# --- the platform audit log ---------------------------------------------------------------------------
+
+AUDIT_ACTIONS = ("company.plan_activated", "company.trial_extended", "company.suspended", "company.unsuspended")
+
+
+@bp.get("/audit")
+@platform_admin_required
+def audit():
+    filters = {
+        "company_id": request.args.get("company_id", ""),
+        "action": (request.args.get("action") or "").strip()[:50],
+    }
+    stmt = select(PlatformAuditEvent)
+    if filters["company_id"]:
+        stmt = stmt.where(PlatformAuditEvent.company_id == parse_uuid_or_404(filters["company_id"]))
+    if filters["action"]:
+        stmt = stmt.where(PlatformAuditEvent.action.like(f"{filters['action']}%"))
+    page = db.paginate(stmt.order_by(PlatformAuditEvent.created_at.desc(), PlatformAuditEvent.id.desc()),
+                       per_page=50, error_out=False)
+    ids = {e.company_id for e in page.items if e.company_id}
+    names = dict(db.session.execute(select(Company.id, Company.name).where(Company.id.in_(ids))).all()) if ids else {}
+    block = "results" if htmx and htmx.target == "audit-results" else None
+    return render("saas/admin/audit.html", block, page=page, filters=filters, actions=AUDIT_ACTIONS,
+                  company_names=names)

@@ -1,3 +1,141 @@
-from flask import Blueprint
+"""Public pages without login: accepting a staff invitation (/invite/<token>) and an owner joining their
+company with a household code (/join/<company_slug>).
+
+Neither URL is under /c/<slug>/: the visitor is not a member yet. The invitation is found by its token
+across companies (the one audited escape hatch), then every write happens inside its own company.
+"""
+
+from __future__ import annotations
+
+from flask import Blueprint, abort, current_app, flash, redirect, request, session, url_for
+from flask_babel import format_datetime
+from flask_babel import gettext as _
+from flask_login import current_user, login_user
+from sqlalchemy import select
+
+from saas.auth.services import authenticate
+from saas.extensions import db, limiter
+from saas.htmx import render
+from saas.models import Company, User
+from saas.owners import services
+from saas.owners.forms import AcceptExistingAccountForm, AcceptNewAccountForm, JoinForm
+from saas.tenancy import utcnow
+from tenants.members import services as members
+from tenants.roster.codes import normalise_code
 
 bp = Blueprint("owners", __name__)
+
+
+def _attempt_limit() -> str:
+    return current_app.config["LOGIN_RATE_LIMIT"]
+
+
+def _sign_in(user: User) -> None:
+    session.clear()  # a fresh session: no fixation, and no leftover sign-in of someone else
+    login_user(user)
+
+
+def _read_only_refusal(company: Company):
+    return render("saas/owners/unavailable.html", status=403, company=company,
+                  message=_("%(company)s cannot take new members at the moment. Please ask the property company.",
+                            company=company.name))
+
+
+# --- staff invitations --------------------------------------------------------------------------
+
+
+@bp.route("/invite/<token>", methods=["GET", "POST"])
+@limiter.limit(_attempt_limit, methods=["POST"])
+def accept_invitation(token):
+    try:
+        view = members.find_invitation(token)
+    except members.InvitationUnusable as exc:
+        return render("saas/owners/invitation_unusable.html", status=exc.status, message=str(exc.message))
+    if view.company.is_read_only(utcnow()):
+        return _read_only_refusal(view.company)
+    existing = view.existing_user
+    form = AcceptExistingAccountForm() if existing else AcceptNewAccountForm(name=view.name)
+    status = 200
+    if request.method == "POST":
+        status = 422
+        if form.validate_on_submit():
+            try:
+                user = None
+                if existing:
+                    result = authenticate(existing.login_name, form.password.data)
+                    if result.user is None:
+                        if result.locked_until is not None:
+                            raise members.MembershipError(
+                                _("Too many failed attempts. This account is locked until %(time)s.",
+                                  time=format_datetime(result.locked_until, "short")), "password")
+                        raise members.MembershipError(_("This is not the password of this account."), "password")
+                    user = result.user
+                user = members.accept_invitation(
+                    view, user=user, name=getattr(form, "name", None) and form.name.data,
+                    password=form.password.data)
+            except members.InvitationUnusable as exc:
+                db.session.rollback()
+                return render("saas/owners/invitation_unusable.html", status=exc.status, message=str(exc.message))
+            except members.MembershipError as exc:
+                db.session.rollback()
+                field = getattr(form, exc.field, None) if exc.field else None
+                if field is not None:
+                    field.errors = [*field.errors, str(exc.message)]
+                else:
+                    form.form_errors.append(str(exc.message))
+            else:
+                _sign_in(user)
+                flash(_("Welcome to %(company)s. You joined as %(role)s.", company=view.company.name,
+                        role=view.role.label), "success")
+                return redirect(url_for("company.dashboard.index", company_slug=view.company.slug), code=303)
+    return render("saas/owners/accept.html", status=status, view=view, form=form, existing=existing)
+
+
+# --- owners join with a household code ----------------------------------------------------------
+
+
+def _company_or_404(slug: str) -> Company:
+    if not slug or len(slug) > 63:
+        abort(404)
+    company = db.session.execute(select(Company).where(Company.slug == slug)).scalar_one_or_none()
+    if company is None:
+        abort(404)
+    return company
+
+
+@bp.route("/join/<company_slug>", methods=["GET", "POST"])
+@limiter.limit(_attempt_limit, methods=["POST"])
+def join(company_slug):
+    company = _company_or_404(company_slug)
+    if company.is_read_only(utcnow()):
+        return _read_only_refusal(company)
+    form = JoinForm()
+    if request.method == "GET":
+        form.code.data = normalise_code(request.args.get("code", ""))[:20]
+        if current_user.is_authenticated and current_user.phone:
+            form.phone.data = current_user.phone
+    status = 200
+    if request.method == "POST":
+        status = 422
+        if form.validate_on_submit():
+            try:
+                result = services.join(company, phone=form.phone.data, password=form.password.data,
+                                       code=form.code.data, name=form.name.data or "", ip=request.remote_addr or "")
+            except services.JoinError as exc:
+                db.session.rollback()
+                status = exc.status
+                field = getattr(form, exc.field, None) if exc.field else None
+                if field is not None:
+                    field.errors = [*field.errors, str(exc.message)]
+                else:
+                    form.form_errors.append(str(exc.message))
+            else:
+                _sign_in(result.user)
+                if result.already_linked:
+                    flash(_("%(home)s is already linked to your account. Welcome back.",
+                            home=result.household_label), "info")
+                else:
+                    flash(_("Done: %(home)s is now linked to your account as its owner.",
+                            home=result.household_label), "success")
+                return redirect(url_for("company.portal.index", company_slug=company.slug), code=303)
+    return render("saas/owners/join.html", status=status, company=company, form=form)

@@ -1,4 +1,4 @@
-"""Pages without login: the front door and the health check."""
+"""Pages without login: the front door (landing, pricing) and the health check."""
 
 from __future__ import annotations
 
@@ -7,13 +7,34 @@ from flask_login import current_user
 from sqlalchemy import text
 
 from saas.extensions import db
+from saas.htmx import render
+from saas.subscriptions.plans import PLANS, TRIAL_MAX_HOUSEHOLDS
 
 bp = Blueprint("public", __name__)
 
 
 @bp.get("/")
 def index():
-    return redirect(url_for("auth.home" if current_user.is_authenticated else "auth.login"))
+    """The landing page for visitors; a signed-in user goes straight to their companies."""
+    if current_user.is_authenticated:
+        return redirect(url_for("auth.home"))
+    return render("saas/public/index.html", **_pricing_context())
+
+
+@bp.get("/pricing")
+def pricing():
+    return render("saas/public/pricing.html", **_pricing_context())
+
+
+def _pricing_context() -> dict:
+    return {"plans": PLANS, "trial_days": current_app.config.get("TRIAL_DAYS", 30),
+            "trial_max_households": TRIAL_MAX_HOUSEHOLDS, "yuan": _yuan}
+
+
+def _yuan(fen: int) -> str:
+    """39900 → '399'; 39950 → '399.50'. Money is kept in integer fen."""
+    whole, cents = divmod(int(fen), 100)
+    return f"{whole:,}" if not cents else f"{whole:,}.{cents:02d}"
 
 
 def _check_database() -> dict:

@@ -72,3 +72,68 @@ def check_household_capacity(company, adding: int, *, existing: int | None = Non
         "Your plan allows %(limit)s households and this would make %(needed)s. "
         "The %(plan)s plan (up to %(max)s households) fits.",
         limit=limit, needed=needed, plan=fitting.name, max=fitting.max_households))
+
+
+def format_yuan(fen: int) -> str:
+    """39900 → '¥399'; 39950 → '¥399.50'. Money is integer fen everywhere; only display divides."""
+    yuan, cents = divmod(int(fen), 100)
+    return f"¥{yuan:,}" if cents == 0 else f"¥{yuan:,}.{cents:02d}"
+
+
+def plan_for_price(price_id: str | None) -> Plan | None:
+    """The plan whose configured Stripe price id is ``price_id`` (STRIPE_PRICES reverse lookup)."""
+    if not price_id:
+        return None
+    return next((p for p in PLANS if p.stripe_price_id and p.stripe_price_id == price_id), None)
+
+
+def plan_label(code: str) -> str:
+    plan = get_plan(code)
+    return str(plan.name) if plan else str(_l("Free trial"))
+
+
+@dataclass(frozen=True)
+class BillingStatus:
+    """What the billing pages say about a company's plan, decided once here rather than in templates.
+
+    kind: trial, trial_ended, active (paid through Stripe, renews itself), active_until (paid by transfer,
+    ends at ``until``), expired (a transfer-paid plan that ended), past_due, canceled, suspended.
+    """
+
+    kind: str
+    read_only: bool
+    plan_code: str
+    until: object = None  # datetime or None
+    days_left: int | None = None
+    stripe_managed: bool = False
+
+    @property
+    def plan_name(self) -> str:
+        return plan_label(self.plan_code)
+
+    @property
+    def has_paid_plan(self) -> bool:
+        return self.kind in ("active", "active_until", "past_due")
+
+
+def billing_status(company, now=None) -> BillingStatus:
+    from saas.models import SubscriptionStatus
+    from saas.tenancy import utcnow
+
+    now = now or utcnow()
+    read_only = company.is_read_only(now)
+    stripe_managed = company.stripe_subscription_id is not None
+    common = {"read_only": read_only, "plan_code": company.plan_code, "stripe_managed": stripe_managed}
+    status = company.subscription_status
+    if company.suspended_at is not None:
+        return BillingStatus("suspended", until=company.suspended_at, **common)
+    if status == SubscriptionStatus.TRIALING:
+        kind = "trial_ended" if read_only else "trial"
+        return BillingStatus(kind, until=company.trial_ends_at, days_left=company.trial_days_left(now), **common)
+    if status == SubscriptionStatus.ACTIVE:
+        if stripe_managed:
+            return BillingStatus("active", until=company.current_period_end, **common)
+        return BillingStatus("expired" if read_only else "active_until", until=company.current_period_end, **common)
+    if status == SubscriptionStatus.PAST_DUE:
+        return BillingStatus("past_due", until=company.current_period_end, **common)
+    return BillingStatus("canceled", until=company.current_period_end, **common)

@@ -2,15 +2,47 @@
 
 from __future__ import annotations
 
+import enum
+import hashlib
 import uuid
-from datetime import datetime
+from datetime import UTC, datetime
 
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import DateTime, ForeignKey, String, Uuid
 from sqlalchemy.orm import Mapped, mapped_column
 
 from saas.extensions import db
 from saas.models import Role, _enum
-from saas.tenancy import CompanyScoped
+from saas.tenancy import CompanyScoped, utcnow
+
+
+def hash_token(token: str) -> str:
+    return hashlib.sha256((token or "").encode("utf-8")).hexdigest()
+
+
+class InvitationStatus(enum.StrEnum):
+    PENDING = "pending"
+    ACCEPTED = "accepted"
+    EXPIRED = "expired"
+    REVOKED = "revoked"
+
+    @property
+    def label(self) -> str:
+        return str(INVITATION_STATUS_LABELS[self])
+
+
+INVITATION_STATUS_LABELS = {
+    InvitationStatus.PENDING: _l("Pending"),
+    InvitationStatus.ACCEPTED: _l("Accepted"),
+    InvitationStatus.EXPIRED: _l("Expired"),
+    InvitationStatus.REVOKED: _l("Withdrawn"),
+}
+
+
+def _aware(value: datetime | None) -> datetime | None:
+    if value is not None and value.tzinfo is None:  # SQLite hands back naive UTC
+        return value.replace(tzinfo=UTC)
+    return value
 
 
 class Invitation(CompanyScoped, db.Model):
@@ -27,3 +59,20 @@ class Invitation(CompanyScoped, db.Model):
     accepted_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     accepted_user_id: Mapped[uuid.UUID | None] = mapped_column(Uuid, ForeignKey("users.id"))
     revoked_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+    def status(self, now: datetime | None = None) -> InvitationStatus:
+        if self.accepted_at is not None:
+            return InvitationStatus.ACCEPTED
+        if self.revoked_at is not None:
+            return InvitationStatus.REVOKED
+        if _aware(self.expires_at) <= (now or utcnow()):
+            return InvitationStatus.EXPIRED
+        return InvitationStatus.PENDING
+
+    @property
+    def contact(self) -> str:
+        return " / ".join(x for x in (self.phone, self.email) if x)
+
+    @property
+    def label(self) -> str:
+        return f"{self.name} {self.contact}"

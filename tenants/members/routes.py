@@ -1,24 +1,31 @@
-"""Company members (staff and owners): list, add staff, change role, end membership."""
+"""Company members (staff and owners): list, invite staff, change role, end membership."""
 
 from __future__ import annotations
 
-from flask import Blueprint, flash, redirect, request, url_for
+from flask import Blueprint, flash, make_response, redirect, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
-from sqlalchemy import select
+from sqlalchemy import func, select
 
-from saas.extensions import db
+from saas.extensions import db, htmx
 from saas.htmx import render
 from saas.models import Membership, Role, User
-from saas.tenancy import get_or_404
+from saas.tenancy import get_or_404, utcnow
 from tenants.access import require_role
 from tenants.members import services
-from tenants.members.forms import AddMemberForm, ChangeRoleForm
+from tenants.members.forms import ChangeRoleForm, InviteForm
+from tenants.members.models import Invitation, InvitationStatus
 
 bp = Blueprint("members", __name__)
 
 
-def _page(form=None, *, status=200, block=None):
+def _pending_clause(now):
+    return (Invitation.accepted_at.is_(None), Invitation.revoked_at.is_(None), Invitation.expires_at > now)
+
+
+@bp.get("/members")
+@require_role(Role.ADMIN)
+def index():
     show_ended = request.args.get("ended") == "1"
     stmt = select(Membership).join(Membership.user)
     stmt = stmt.where(Membership.ended_at.is_not(None) if show_ended else Membership.ended_at.is_(None))
@@ -26,36 +33,90 @@ def _page(form=None, *, status=200, block=None):
     if role in {r.value for r in Role}:
         stmt = stmt.where(Membership.role == Role(role))
     page = db.paginate(stmt.order_by(Membership.role, User.name), per_page=30, error_out=False)
-    return render("tenants/members/index.html", block, status=status, page=page, form=form or AddMemberForm(),
-                  role_form=ChangeRoleForm(), show_ended=show_ended, role=role)
+    pending = db.session.scalar(select(func.count()).select_from(Invitation).where(*_pending_clause(utcnow())))
+    return render("tenants/members/index.html", page=page, role_form=ChangeRoleForm(), show_ended=show_ended,
+                  role=role, pending=pending)
 
 
-@bp.get("/members")
+def _invitations_page(form=None, *, status=200, block=None):
+    now = utcnow()
+    shown = request.args.get("status", InvitationStatus.PENDING.value)
+    stmt = select(Invitation)
+    if shown == InvitationStatus.PENDING:
+        stmt = stmt.where(*_pending_clause(now))
+    elif shown == InvitationStatus.ACCEPTED:
+        stmt = stmt.where(Invitation.accepted_at.is_not(None))
+    elif shown == InvitationStatus.REVOKED:
+        stmt = stmt.where(Invitation.accepted_at.is_(None), Invitation.revoked_at.is_not(None))
+    elif shown == InvitationStatus.EXPIRED:
+        stmt = stmt.where(Invitation.accepted_at.is_(None), Invitation.revoked_at.is_(None),
+                          Invitation.expires_at <= now)
+    else:
+        shown = "all"
+    page = db.paginate(stmt.order_by(Invitation.created_at.desc()), per_page=30, error_out=False)
+    return render("tenants/members/invitations.html", block, status=status, page=page, form=form or InviteForm(),
+                  shown=shown, statuses=list(InvitationStatus), now=now)
+
+
+@bp.get("/members/invitations")
 @require_role(Role.ADMIN)
-def index():
-    return _page()
+def invitations():
+    return _invitations_page()
 
 
-@bp.post("/members")
+@bp.post("/members/invitations")
 @require_role(Role.ADMIN)
-def create():
-    form = AddMemberForm()
+def invite():
+    form = InviteForm()
     if form.validate_on_submit():
         try:
-            membership = services.add_staff_member(name=form.name.data, phone=form.phone.data,
-                                                   role=Role(form.role.data), password=form.password.data,
-                                                   actor=current_user)
+            invitation = services.invite(name=form.name.data, role=Role(form.role.data), phone=form.phone.data,
+                                         email=form.email.data, actor=current_user)
         except services.MembershipError as exc:
-            target = getattr(form, exc.field) if exc.field else None
+            db.session.rollback()
+            target = getattr(form, exc.field, None) if exc.field else None
             if target is not None:
                 target.errors = [*target.errors, str(exc.message)]
             else:
                 form.form_errors.append(str(exc.message))
         else:
-            flash(_("%(name)s joined as %(role)s.", name=membership.user.name, role=membership.role.label),
-                  "success")
-            return redirect(url_for(".index"), code=303)
-    return _page(form, status=422, block="add_form")
+            flash(_("Invitation sent to %(name)s (%(contact)s). The link works once, for 7 days.",
+                    name=invitation.name, contact=invitation.contact), "success")
+            target = url_for(".invitations")
+            if htmx:
+                response = make_response("", 200)
+                response.headers["HX-Redirect"] = target
+                return response
+            return redirect(target, code=303)
+    return _invitations_page(form, status=422, block="invite_form")
+
+
+@bp.post("/members/invitations/<invitation_id>/resend")
+@require_role(Role.ADMIN)
+def resend(invitation_id):
+    invitation = get_or_404(Invitation, invitation_id)
+    try:
+        services.resend(invitation, actor=current_user)
+        flash(_("A new invitation was sent to %(name)s. The previous link no longer works.", name=invitation.name),
+              "success")
+    except services.MembershipError as exc:
+        db.session.rollback()
+        flash(str(exc.message), "danger")
+    return redirect(url_for(".invitations"), code=303)
+
+
+@bp.post("/members/invitations/<invitation_id>/revoke")
+@require_role(Role.ADMIN)
+def revoke(invitation_id):
+    invitation = get_or_404(Invitation, invitation_id)
+    try:
+        services.revoke(invitation, actor=current_user)
+        flash(_("The invitation to %(name)s was withdrawn; its link no longer works.", name=invitation.name),
+              "success")
+    except services.MembershipError as exc:
+        db.session.rollback()
+        flash(str(exc.message), "danger")
+    return redirect(url_for(".invitations"), code=303)
 
 
 @bp.post("/members/<member_id>/role")

@@ -1,3 +1,99 @@
-from flask import Blueprint
+"""Printable household notices (one A4 page per household, with its code and a QR code), lobby posters,
+and regeneration of household codes. Admin only: the codes let anyone link a home to their account."""
+
+from __future__ import annotations
+
+import segno
+from flask import Blueprint, current_app, flash, redirect, request, url_for
+from flask_babel import gettext as _
+from flask_login import current_user
+from sqlalchemy import func, select
+
+from saas.extensions import db
+from saas.htmx import render
+from saas.models import Role
+from saas.tenancy import get_or_404, utcnow
+from tenants.access import current_company, require_role
+from tenants.notices import services
+from tenants.roster.models import Building, Community, Household
 
 bp = Blueprint("notices", __name__)
+
+
+def join_url(code: str | None = None) -> str:
+    url = current_app.config["PUBLIC_BASE_URL"].rstrip("/") + url_for("owners.join", company_slug=current_company.slug)
+    return f"{url}?code={code}" if code else url
+
+
+def qr_data_uri(url: str, scale: int = 4) -> str:
+    # A data: URI, which the CSP allows for images (img-src 'self' data:). Error level M survives smudges.
+    return segno.make(url, error="m").svg_data_uri(scale=scale, border=2)
+
+
+def _households(building: Building) -> list[Household]:
+    return list(db.session.scalars(
+        select(Household).where(Household.building_id == building.id, Household.deleted_at.is_(None))
+        .order_by(Household.unit, func.length(Household.room), Household.room)))
+
+
+@bp.get("/buildings/<building_id>/notices")
+@require_role(Role.ADMIN)
+def building(building_id):
+    building = get_or_404(Building, building_id)
+    if not current_company.is_read_only(utcnow()):
+        try:
+            services.assign_missing_codes(building, actor=current_user)
+        except services.CodeError as exc:
+            flash(str(exc.message), "danger")
+        services.mark_notices_printed(current_company._get_current_object())
+    notices = [
+        {"household": h, "qr": qr_data_uri(join_url(h.household_code)) if h.household_code else None}
+        for h in _households(building)
+    ]
+    return render("tenants/notices/building.html", building=building, notices=notices, join_url=join_url(),
+                  printed_at=utcnow())
+
+
+@bp.get("/communities/<community_id>/poster")
+@require_role(Role.ADMIN)
+def poster(community_id):
+    community = get_or_404(Community, community_id)
+    url = join_url()
+    return render("tenants/notices/poster.html", community=community, join_url=url, qr=qr_data_uri(url, scale=10))
+
+
+def _confirmed() -> bool:
+    return request.form.get("confirm") == "yes"
+
+
+@bp.post("/buildings/<building_id>/codes")
+@require_role(Role.ADMIN)
+def regenerate_building(building_id):
+    building = get_or_404(Building, building_id)
+    households = _households(building)
+    if not _confirmed():
+        return render("tenants/notices/confirm.html", building=building, household=None, count=len(households),
+                      action=url_for(".regenerate_building", building_id=building.id))
+    try:
+        n = services.regenerate_building(building, actor=current_user)
+        flash(_("%(n)s new household codes for %(building)s. The old codes no longer work: print and hand out "
+                "the new notices.", n=n, building=building.label), "success")
+    except services.CodeError as exc:
+        flash(str(exc.message), "danger")
+    return redirect(url_for(".building", building_id=building.id), code=303)
+
+
+@bp.post("/households/<household_id>/code")
+@require_role(Role.ADMIN)
+def regenerate_household(household_id):
+    household = get_or_404(Household, household_id)
+    if not _confirmed():
+        return render("tenants/notices/confirm.html", building=household.building, household=household, count=1,
+                      action=url_for(".regenerate_household", household_id=household.id))
+    try:
+        services.regenerate([household], actor=current_user)
+        flash(_("New household code for %(home)s. The old code no longer works.", home=household.label), "success")
+    except services.CodeError as exc:
+        flash(str(exc.message), "danger")
+    return redirect(url_for(".building", building_id=household.building_id, _anchor=f"household-{household.id}"),
+                    code=303)

@@ -1,3 +1,46 @@
-from flask import Blueprint
+"""The notifications outbox: every message the company's users were sent, newest first. With no SMS or
+e-mail provider configured it shows exactly what would have been sent, so an admin can forward it by hand."""
+
+from __future__ import annotations
+
+from flask import Blueprint, current_app, request
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import select
+
+from saas.extensions import db, htmx
+from saas.htmx import render
+from saas.models import Role
+from saas.notifications.models import Channel, DeliveryStatus, OutboxMessage
+from tenants.access import require_role
 
 bp = Blueprint("outbox", __name__)
+
+CHANNEL_LABELS = {Channel.SMS: _l("SMS"), Channel.EMAIL: _l("E-mail")}
+STATUS_LABELS = {
+    DeliveryStatus.PENDING: _l("Waiting to be sent"),
+    DeliveryStatus.SENT: _l("Sent"),
+    DeliveryStatus.OUTBOX_ONLY: _l("Not sent (no provider): outbox only"),
+    DeliveryStatus.FAILED: _l("Failed"),
+}
+STATUS_BADGES = {
+    DeliveryStatus.PENDING: "text-bg-secondary",
+    DeliveryStatus.SENT: "text-bg-success",
+    DeliveryStatus.OUTBOX_ONLY: "text-bg-warning",
+    DeliveryStatus.FAILED: "text-bg-danger",
+}
+
+
+@bp.get("/outbox")
+@require_role(Role.ADMIN)
+def index():
+    stmt = select(OutboxMessage)
+    channel = request.args.get("channel", "")
+    if channel in {c.value for c in Channel}:
+        stmt = stmt.where(OutboxMessage.channel == Channel(channel))
+    else:
+        channel = ""
+    page = db.paginate(stmt.order_by(OutboxMessage.created_at.desc(), OutboxMessage.id.desc()),
+                       per_page=current_app.config["PAGE_SIZE"], error_out=False)
+    block = "messages" if htmx and htmx.target == "messages" else None
+    return render("tenants/outbox/index.html", block, page=page, channel=channel, channels=list(Channel),
+                  channel_labels=CHANNEL_LABELS, status_labels=STATUS_LABELS, status_badges=STATUS_BADGES)

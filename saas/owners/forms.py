@@ -1,0 +1,36 @@
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from wtforms import PasswordField, StringField
+from wtforms.validators import DataRequired, EqualTo, Length, Optional
+
+from saas.validators import CleanText, MainlandMobile
+
+
+class AcceptNewAccountForm(FlaskForm):
+    """Accept an invitation with a new account: the phone/e-mail comes from the invitation."""
+
+    name = StringField(_l("Your name"), validators=[CleanText(), DataRequired(_l("Enter your name.")),
+                                                    Length(max=50)])
+    password = PasswordField(_l("Choose a password"), validators=[
+        DataRequired(_l("Choose a password of at least 8 characters.")),
+        Length(min=8, max=128, message=_l("Choose a password of at least 8 characters."))],
+        description=_l("At least 8 characters."))
+    confirm = PasswordField(_l("Password again"), validators=[
+        EqualTo("password", message=_l("The two passwords are not the same."))])
+
+
+class AcceptExistingAccountForm(FlaskForm):
+    password = PasswordField(_l("Your password"), validators=[DataRequired(_l("Enter your password.")),
+                                                              Length(max=128)])
+
+
+class JoinForm(FlaskForm):
+    phone = StringField(_l("Mobile number"), validators=[MainlandMobile()])
+    code = StringField(_l("Household code"), validators=[CleanText(), DataRequired(_l("Enter the household code "
+                                                                                      "from your notice.")),
+                                                         Length(max=20)],
+                       description=_l("8 letters and digits, printed on the notice from your property company."))
+    password = PasswordField(_l("Password"), validators=[DataRequired(_l("Enter a password.")), Length(max=128)],
+                             description=_l("New here? Choose a password of at least 8 characters. Already have "
+                                            "an account? Enter its password."))
+    name = StringField(_l("Your name (optional)"), validators=[CleanText(), Optional(), Length(max=50)])

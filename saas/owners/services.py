@@ -1,0 +1,136 @@
+"""Owners join their company with a household code (房屋认证码).
+
+Wrong codes are counted per mobile number and per address (rate limits in Flask-Limiter's storage: memory,
+or Redis when REDIS_URL is set, so every web process shares the count). Once a limit is reached, every try
+is refused, with the right code too, until the window passes: guessing codes does not pay.
+The code is checked before anything about the account, so a stranger without a valid code learns nothing
+about which mobile numbers have accounts.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from flask import current_app
+from flask_babel import lazy_gettext as _l
+from limits import parse
+from sqlalchemy import select
+
+from saas.audit import record
+from saas.auth.services import authenticate
+from saas.extensions import db, limiter
+from saas.models import Company, Membership, Role, User
+from saas.tenancy import company_context, utcnow
+from tenants.roster.codes import normalise_code
+from tenants.roster.models import Household, HouseholdOwner
+
+MIN_PASSWORD = 8
+
+
+class JoinError(Exception):
+    def __init__(self, message, field: str | None = None, status: int = 422):
+        super().__init__(str(message))
+        self.message = message
+        self.field = field
+        self.status = status
+
+
+@dataclass
+class JoinResult:
+    user: User
+    household_label: str
+    already_linked: bool = False
+
+
+def _limits():
+    config = current_app.config
+    return [
+        (parse(config.get("OWNER_JOIN_PHONE_LIMIT", "5 per hour")), "phone"),
+        (parse(config.get("OWNER_JOIN_IP_LIMIT", "20 per hour")), "ip"),
+    ]
+
+
+def _keys(phone: str, ip: str) -> dict:
+    return {"phone": phone, "ip": ip or "-"}
+
+
+def too_many_wrong_codes(phone: str, ip: str) -> bool:
+    keys = _keys(phone, ip)
+    return any(not limiter.limiter.test(item, "owner-join-code", kind, keys[kind]) for item, kind in _limits())
+
+
+def _count_wrong_code(phone: str, ip: str) -> None:
+    keys = _keys(phone, ip)
+    for item, kind in _limits():
+        limiter.limiter.hit(item, "owner-join-code", kind, keys[kind])
+
+
+def default_name(phone: str) -> str:
+    from flask_babel import gettext as _
+
+    return _("Owner %(tail)s", tail=phone[-4:])
+
+
+def join(company: Company, *, phone: str, password: str, code: str, name: str = "", ip: str = "") -> JoinResult:
+    """Bind the account with this mobile number (created if new) to the household with this code, as a
+    verified owner. Raises JoinError with a message for the field at fault; changes nothing then."""
+    if too_many_wrong_codes(phone, ip):
+        raise JoinError(_l("Too many wrong household codes. For your safety, try again in an hour, or ask your "
+                           "property company for help."), "code", 429)
+    code = normalise_code(code)
+    with company_context(company.id):
+        household = db.session.execute(
+            select(Household).where(Household.household_code == code, Household.deleted_at.is_(None))
+        ).scalar_one_or_none() if code else None
+        if household is None:
+            db.session.rollback()
+            _count_wrong_code(phone, ip)
+            raise JoinError(_l("This household code is not right. Check it against your notice: letters and "
+                               "digits, without spaces."), "code")
+        household_id, household_label = household.id, household.label
+
+    user = db.session.execute(select(User).where(User.phone == phone)).scalar_one_or_none()
+    if user is not None:
+        result = authenticate(phone, password)  # counts failures and locks the account like the sign-in page
+        if result.user is None:
+            if result.locked_until is not None:
+                raise JoinError(_l("Too many wrong passwords: this account is locked for a while. Try again "
+                                   "later."), "password", 429)
+            raise JoinError(_l("This mobile number already has an account, and this is not its password."),
+                            "password")
+        user = result.user
+    elif len(password or "") < MIN_PASSWORD:
+        raise JoinError(_l("Choose a password of at least 8 characters."), "password")
+
+    with company_context(company.id):
+        if user is None:
+            user = User(name=name or default_name(phone), phone=phone)
+            user.set_password(password)
+            db.session.add(user)
+            db.session.flush()
+        membership = db.session.execute(
+            select(Membership).where(Membership.user_id == user.id, Membership.ended_at.is_(None))
+        ).scalar_one_or_none()
+        if membership is not None and membership.role != Role.OWNER:
+            db.session.rollback()
+            raise JoinError(_l("This account works for the property company as staff. Use another mobile number "
+                               "for your home, or ask your company admin to link it."), "phone")
+        if membership is None:
+            membership = Membership(user_id=user.id, role=Role.OWNER, company_id=company.id)
+            db.session.add(membership)
+            db.session.flush()
+        linked = db.session.execute(
+            select(HouseholdOwner).where(HouseholdOwner.household_id == household_id,
+                                         HouseholdOwner.membership_id == membership.id,
+                                         HouseholdOwner.ended_at.is_(None))
+        ).scalar_one_or_none()
+        if linked is not None:
+            db.session.commit()
+            return JoinResult(user, household_label, already_linked=True)
+        db.session.add(HouseholdOwner(household_id=household_id, membership_id=membership.id,
+                                      verified_at=utcnow(), company_id=company.id))
+        record("owner.join", actor=user, object_type="household", object_id=household_id,
+               object_label=household_label, changes={"owner": [None, f"{user.name} {user.phone}"]})
+        db.session.flush()  # inside the company: row-level security checks rows as they are inserted
+        db.session.commit()
+    return JoinResult(user, household_label)

@@ -1,0 +1,11 @@
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from flask_wtf.file import FileField, FileRequired
+
+
+class ImportUploadForm(FlaskForm):
+    file = FileField(_l("Roster file (.xlsx or .csv)"), validators=[FileRequired(_l("Choose a file to upload."))])
+
+
+class ConfirmForm(FlaskForm):
+    """A button that changes state: only the CSRF token."""
