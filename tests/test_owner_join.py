@@ -215,3 +215,10 @@ def test_a_read_only_company_takes_no_new_owners(app, two_companies, codes):
     response = _join(app.test_client(), a, codes[a.roster["households"][1]])
     assert response.status_code == 403 and "cannot take new members" in response.get_data(as_text=True)
     assert _user_count(app) == 8
+
+
+def test_a_new_owner_without_a_name_is_called_by_the_end_of_their_number(app, two_companies, codes):
+    a, _ = two_companies
+    assert _join(app.test_client(), a, codes[a.roster["households"][1]]).status_code == 303
+    with app.app_context():
+        assert db.session.execute(select(User.name).where(User.phone == NEW_PHONE)).scalar_one() == "Owner 2222"

@@ -5,6 +5,8 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from sqlalchemy import func, select
 
 from saas.extensions import db
@@ -304,3 +306,39 @@ def test_cli_create_company_attaches_an_existing_account_and_refuses_bad_slugs(a
         assert db.session.execute(select(Membership.user_id)).scalar_one() == user.id
     with app.app_context():
         assert db.session.scalar(select(func.count()).select_from(User)) == 1
+
+
+def test_long_names_get_unique_slugs_within_63_characters(app, make_company):
+    from saas.signup.slugs import MAX_LENGTH, available_slug, slug_problem
+
+    base = slug_from_name("红" * 40)
+    make_company(base, "一")
+    with app.app_context():
+        second = available_slug(base)
+        assert second.endswith("-2") and len(second) <= MAX_LENGTH and slug_problem(second) is None
+    make_company(second, "二")
+    with app.app_context():
+        assert available_slug(base).endswith("-3")
+        assert available_slug("admin") == "admin-2"  # a reserved word gets a free variant
+        assert available_slug("Bad Slug") == ""
+
+
+_text = st.text(alphabet=st.characters(codec="utf-8", exclude_categories=("Cs",)), max_size=30)
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(data=st.fixed_dictionaries({
+    "company_name": _text, "slug": st.one_of(_text, st.from_regex(r"[a-z0-9-]{0,70}", fullmatch=True)),
+    "slug_suggested": _text, "admin_name": _text,
+    "login": st.one_of(_text, st.just("13912345678"), st.just("a@b.cn")), "password": _text,
+}))
+def test_random_signup_input_never_500s_and_only_valid_input_creates(app, client, monkeypatch, data):
+    monkeypatch.setitem(app.config, "SIGNUP_RATE_LIMIT", "1000 per minute")
+    before = _count(app, Company)
+    response = client.post("/signup", data=data)
+    assert response.status_code in (303, 422), response.status_code
+    assert _count(app, Company) == before + (1 if response.status_code == 303 else 0)
+    slug_page = client.get("/signup/slug", query_string={k: data[k] for k in ("company_name", "slug",
+                                                                              "slug_suggested")}, headers=HX)
+    assert slug_page.status_code in (200, 429)
+    client.post("/logout")

@@ -106,7 +106,8 @@ def test_without_a_webhook_secret_configured_every_webhook_is_refused(app, compa
     assert response.status_code == 400 and _stripe_events(app) == []
 
 
-@pytest.mark.parametrize("body", ["not json", "[1, 2]", '{"id": "evt_1"}', '{"id": 5, "type": "x", "created": 1}'])
+@pytest.mark.parametrize("body", ["not json", "[1, 2]", '{"id": "evt_1"}', '{"id": 5, "type": "x", "created": 1}',
+                                  '{"id": "evt_1", "type": "x", "created": 99999999999999999999}'])
 def test_a_signed_body_that_is_not_an_event_is_refused(app, stripe_client, fake_stripe, body):  # noqa: F811
     import stripe
 

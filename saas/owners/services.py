@@ -12,6 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from flask import current_app
+from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from limits import parse
 from sqlalchemy import select
@@ -66,8 +67,6 @@ def _count_wrong_code(phone: str, ip: str) -> None:
 
 
 def default_name(phone: str) -> str:
-    from flask_babel import gettext as _
-
     return _("Owner %(tail)s", tail=phone[-4:])
 
 

@@ -65,6 +65,7 @@ def _local_date(value) -> str:
 
 
 @bp.get("/signup/slug")
+@limiter.limit("120 per minute")
 def suggest_slug():
     """As-you-type helper for the signup form.
 

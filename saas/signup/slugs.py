@@ -123,11 +123,17 @@ def slug_taken(slug: str) -> bool:
 
 def available_slug(base: str) -> str:
     """``base`` if it is free and valid, else base-2, base-3, …; '' if no valid base exists."""
+    from saas.extensions import db
+    from saas.models import Company
+
     if not base or (slug_problem(base) is not None and base not in RESERVED):
         return ""
+    # One query for every taken slug the candidates could collide with ([a-z0-9-] holds no LIKE wildcards).
+    prefix = base[: MAX_LENGTH - 4].rstrip("-")
+    taken = set(db.session.execute(select(Company.slug).where(Company.slug.like(f"{prefix}%"))).scalars())
     for n in range(1, 1000):
         suffix = "" if n == 1 else f"-{n}"
         candidate = base[: MAX_LENGTH - len(suffix)].rstrip("-") + suffix
-        if slug_problem(candidate) is None and not slug_taken(candidate):
+        if candidate not in taken and slug_problem(candidate) is None:
             return candidate
     return ""

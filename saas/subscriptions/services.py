@@ -210,7 +210,7 @@ def verify_webhook(payload: bytes, signature: str | None) -> dict:
     except (ValueError, stripe.SignatureVerificationError) as exc:
         raise WebhookRejected(str(exc)) from None
     if not (isinstance(event, dict) and isinstance(event.get("id"), str) and isinstance(event.get("type"), str)
-            and isinstance(event.get("created"), int) and not isinstance(event.get("created"), bool)):
+            and _timestamp(event.get("created")) is not None):
         raise WebhookRejected("not a Stripe event")
     return event
 
@@ -243,7 +243,7 @@ def _list(value) -> list:
 
 
 def _timestamp(value) -> datetime | None:
-    if isinstance(value, int) and not isinstance(value, bool) and value > 0:
+    if isinstance(value, int) and not isinstance(value, bool) and 0 < value < 2**33:  # up to the year 2242
         return datetime.fromtimestamp(value, UTC)
     return None
 
@@ -395,7 +395,7 @@ def apply_webhook_event(event: dict) -> str:
     event_id = event["id"][:255]
     if db.session.get(StripeEvent, event_id) is not None:
         return "duplicate"
-    created = datetime.fromtimestamp(event["created"], UTC)
+    created = _timestamp(event["created"])
     handler = _HANDLERS.get(event["type"])
     obj = _dict(event.get("data")).get("object")
     if handler is None:
