@@ -69,6 +69,6 @@ def test_audit_page_filters_by_actor_and_object(app, two_companies, login_as):
     assert "household.delete" in by_object and "auth.login" not in by_object
     by_actor = admin.get(f"/c/{a.company.slug}/audit?actor_id={a.steward.id}").get_data(as_text=True)
     assert "auth.login" in by_actor and "household.delete" not in by_actor
-    partial = admin.get(f"/c/{a.company.slug}/audit?action=household", headers=HX).get_data(as_text=True)
+    partial = admin.get(f"/c/{a.company.slug}/audit?action=household", headers={**HX, "HX-Target": "audit-results"}).get_data(as_text=True)
     assert "<html" not in partial and "household.restore" in partial and "auth.login" not in partial
     assert admin.get(f"/c/{a.company.slug}/audit?actor_id=garbage").status_code == 404

@@ -5,7 +5,7 @@ from __future__ import annotations
 from flask import Blueprint, request
 from sqlalchemy import select
 
-from saas.extensions import db
+from saas.extensions import db, htmx
 from saas.htmx import render
 from saas.models import AuditEvent, Membership, Role, User
 from saas.tenancy import parse_uuid_or_404
@@ -13,7 +13,7 @@ from tenants.access import require_role
 
 bp = Blueprint("audit", __name__)
 
-OBJECT_TYPES = ("community", "building", "household", "membership", "user")
+OBJECT_TYPES = ("community", "building", "household", "membership", "user", "invitation", "import", "company")
 
 
 @bp.get("/audit")
@@ -42,5 +42,6 @@ def index():
     actors = db.session.execute(
         select(User).join(Membership, Membership.user_id == User.id).distinct().order_by(User.name)
     ).scalars().all()
-    return render("tenants/audit/index.html", "results" if request.headers.get("HX-Request") else None,
+    # Only the filter form targets #audit-results; a boosted link to this page wants the whole page.
+    return render("tenants/audit/index.html", "results" if htmx and htmx.target == "audit-results" else None,
                   page=page, filters=filters, actors=actors, object_types=OBJECT_TYPES)
