@@ -48,6 +48,22 @@ def _upgrade_href(app, slug: str) -> str:
         return url_for("public.pricing")
 
 
+def _block(body: str, marker: str) -> str:
+    """The first <div> whose opening tag contains ``marker``, up to its closing tag (these hold no nested divs)."""
+    start = body.find(marker)
+    assert start >= 0, f"{marker!r} not on the page"
+    start = body.rfind("<div", 0, start)
+    return body[start: body.index("</div>", start)]
+
+
+def _refusal(body: str) -> str:
+    return _block(body, "read-only-refusal")
+
+
+def _banner(body: str) -> str:
+    return _block(body, 'id="company-banner"')
+
+
 def _writes(app):
     for rule in company_rules(app):
         for method in sorted(rule.methods - WRITE_METHODS_SKIPPED):
@@ -70,14 +86,15 @@ def test_every_write_to_a_read_only_company_is_refused_and_changes_nothing(app, 
         response = client.open(url, method=method, data=_form_data(a))
         body = response.get_data(as_text=True)
         assert response.status_code == 403, f"{method} {url} ({rule.endpoint}) → {response.status_code}"
-        assert READ_ONLY_TEXT in body and f'href="{upgrade}"' in body, f"{method} {url}: no reason or link"
+        assert READ_ONLY_TEXT in _refusal(body) and f'href="{upgrade}"' in _refusal(body), \
+            f"{method} {url}: no reason or link"
         assert "<html" in body
 
         response = client.open(url, method=method, data=_form_data(a), headers={"HX-Request": "true"})
         body = response.get_data(as_text=True)
         assert response.status_code == 403, f"htmx {method} {url} → {response.status_code}"
         assert response.headers["HX-Retarget"] == "#flash" and response.headers["HX-Reswap"] == "afterbegin"
-        assert READ_ONLY_TEXT in body and f'href="{upgrade}"' in body and "<html" not in body
+        assert READ_ONLY_TEXT in _refusal(body) and f'href="{upgrade}"' in _refusal(body) and "<html" not in body
         checked += 1
     assert checked >= 10
     assert _database(owner_engine) == before
@@ -94,7 +111,7 @@ def test_other_roles_are_refused_too_and_learn_to_ask_their_admin(app, two_compa
                 continue
             response = client.open(_url(rule, a.company.slug, a), method=method, data=_form_data(a))
             assert response.status_code == 403, (name, method, rule.rule)
-            assert "Ask your company admin to choose a plan." in response.get_data(as_text=True)
+            assert "Ask your company admin to choose a plan." in _refusal(response.get_data(as_text=True))
     assert _database(owner_engine) == before
 
 
@@ -165,23 +182,25 @@ def test_ended_plans_and_suspensions_are_read_only_too(app, two_companies, login
     client = login_as(a.admin)
     response = client.post(f"/c/{a.company.slug}/communities", data={"name": "新小区"})
     body = response.get_data(as_text=True)
-    assert response.status_code == 403 and message in body
-    assert (f'href="{_upgrade_href(app, a.company.slug)}"' in body) == upgrade
+    assert response.status_code == 403 and message in _refusal(body)
+    assert (f'href="{_upgrade_href(app, a.company.slug)}"' in _refusal(body)) == upgrade
     # and the banner says so on every page
     page = client.get(f"/c/{a.company.slug}/communities").get_data(as_text=True)
-    assert 'id="company-banner"' in page and message in page
+    assert message in _banner(page)
+    assert (f'href="{_upgrade_href(app, a.company.slug)}"' in _banner(page)) == upgrade
 
 
 def test_banner_warns_and_links_to_the_upgrade_on_every_page(app, two_companies, login_as):
     a, b = two_companies
     _expire(app, a.company.id)
     upgrade = _upgrade_href(app, a.company.slug)
-    body = login_as(a.admin).get(f"/c/{a.company.slug}/").get_data(as_text=True)
-    assert 'id="company-banner"' in body and "alert-danger" in body
-    assert "The free trial has ended" in body and f'href="{upgrade}"' in body
-    steward = login_as(a.steward).get(f"/c/{a.company.slug}/communities").get_data(as_text=True)
+    banner = _banner(login_as(a.admin).get(f"/c/{a.company.slug}/").get_data(as_text=True))
+    assert "alert-danger" in banner
+    assert "The free trial has ended" in banner and f'href="{upgrade}"' in banner
+    steward = _banner(login_as(a.steward).get(f"/c/{a.company.slug}/communities").get_data(as_text=True))
     assert "The free trial has ended" in steward and "Ask your company admin to choose a plan." in steward
-    owner = login_as(a.owner).get(f"/c/{a.company.slug}/my").get_data(as_text=True)
+    assert f'href="{upgrade}"' not in steward
+    owner = _banner(login_as(a.owner).get(f"/c/{a.company.slug}/my").get_data(as_text=True))
     assert "nothing can be submitted or changed right now" in owner
     # Company B's trial is running: no read-only warning there.
     assert "read-only" not in login_as(b.admin).get(f"/c/{b.company.slug}/").get_data(as_text=True)
