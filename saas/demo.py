@@ -54,7 +54,7 @@ def seed_demo(rng_seed: int = 2026) -> bool:
     companies = {}
     for slug, (name, communities) in COMPANIES.items():
         company = Company(slug=slug, name=name, trial_ends_at=utcnow() + timedelta(days=30),
-                          licence_number="91650100MA7EXAMPLE", complaint_phone="0991-12345",
+                          licence_number="91650100MA7EXAMPLE", complaint_phone="0991-4567890",
                           address=communities[0][1])
         db.session.add(company)
         db.session.flush()
