@@ -14,7 +14,7 @@ def test_sign_up_at_phone_width_and_land_on_the_checklist(page: Page, live_serve
     page.set_viewport_size(PHONE)
     page.goto(f"{live_server}/")
     assert scroll_width(page) <= PHONE["width"] + 1
-    page.locator("a[href='/signup']").first.click()
+    page.locator("main a[href='/signup']").first.click()
     expect(page.locator("#signup-form")).to_be_visible()
     assert scroll_width(page) <= PHONE["width"] + 1
 
