@@ -17,7 +17,8 @@ Memory, per phase, two ways: the rise of the Python heap's peak (tracemalloc, in
 phases so its overhead does not touch the times) and the rise of the process's peak RSS (VmHWM, reset before
 each phase) over its RSS when the phase starts. Neither counts the app's own footprint; the RSS figure can
 read low for a later phase that reuses memory an earlier one freed. The xlsx files are written the way
-Excel writes them (shared strings and a <dimension>), not in openpyxl's streaming format.
+Excel and WPS write them (text in a shared-string table, numbers as numbers, a <dimension>); openpyxl's own
+files keep text inline and would hide the cost of the shared-string table, which openpyxl loads whole.
 
 The plan limit (10,000 households at most) and the upload limits are raised for the run.
 """
@@ -26,6 +27,7 @@ from __future__ import annotations
 
 import argparse
 import csv
+import gc
 import json
 import os
 import resource
@@ -61,14 +63,66 @@ def write_file(path: Path, n: int) -> None:
             writer.writerow(COLUMNS)
             writer.writerows(rows(n))
         return
-    from openpyxl import Workbook
+    _write_excel_like_xlsx(path, n)
 
-    workbook = Workbook()  # not write_only: like Excel, with shared strings and a <dimension>
-    sheet = workbook.active
-    sheet.append(COLUMNS)
-    for row in rows(n):
-        sheet.append(row)
-    workbook.save(path)
+
+def _write_excel_like_xlsx(path: Path, n: int) -> None:
+    """An .xlsx as Excel and WPS save one: text in a shared-string table, numbers as numbers, a <dimension>.
+
+    (openpyxl itself writes inline strings, which would spare the reader the shared-string table that
+    real uploads have and that openpyxl's read-only mode loads whole.)"""
+    import zipfile
+    from xml.sax.saxutils import escape
+
+    from openpyxl.utils import get_column_letter
+
+    strings: dict[str, int] = {}
+
+    def cell(ref: str, value) -> str:
+        if isinstance(value, float):
+            return f'<c r="{ref}"><v>{value!r}</v></c>'
+        index = strings.setdefault(value, len(strings))
+        return f'<c r="{ref}" t="s"><v>{index}</v></c>'
+
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as archive:
+        with archive.open("xl/worksheets/sheet1.xml", "w") as sheet:
+            sheet.write(b'<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n<worksheet xmlns='
+                        b'"http://schemas.openxmlformats.org/spreadsheetml/2006/main">')
+            sheet.write(f'<dimension ref="A1:H{n + 1}"/><sheetData>'.encode())
+            for number, values in enumerate([list(COLUMNS), *rows(n)], start=1):
+                if number > 1:
+                    values[4] = float(values[4])  # the floor area is a number in Excel
+                cells = "".join(cell(f"{get_column_letter(i + 1)}{number}", v) for i, v in enumerate(values))
+                sheet.write(f'<row r="{number}">{cells}</row>'.encode())
+            sheet.write(b"</sheetData></worksheet>")
+        shared = "".join(f"<si><t>{escape(text)}</t></si>" for text in strings)
+        archive.writestr("xl/sharedStrings.xml", (
+            '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n<sst xmlns="http://schemas.openxmlformats.org/'
+            f'spreadsheetml/2006/main" count="{len(strings)}" uniqueCount="{len(strings)}">{shared}</sst>'))
+        archive.writestr("[Content_Types].xml", (
+            '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n<Types xmlns="http://schemas.openxmlformats.org/'
+            'package/2006/content-types"><Default Extension="rels" ContentType="application/vnd.openxmlformats-'
+            'package.relationships+xml"/><Default Extension="xml" ContentType="application/xml"/>'
+            '<Override PartName="/xl/workbook.xml" ContentType="application/vnd.openxmlformats-officedocument.'
+            'spreadsheetml.sheet.main+xml"/><Override PartName="/xl/worksheets/sheet1.xml" ContentType="application/'
+            'vnd.openxmlformats-officedocument.spreadsheetml.worksheet+xml"/><Override PartName="/xl/sharedStrings.'
+            'xml" ContentType="application/vnd.openxmlformats-officedocument.spreadsheetml.sharedStrings+xml"/>'
+            '</Types>'))
+        archive.writestr("_rels/.rels", (
+            '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n<Relationships xmlns="http://schemas.'
+            'openxmlformats.org/package/2006/relationships"><Relationship Id="rId1" Type="http://schemas.'
+            'openxmlformats.org/officeDocument/2006/relationships/officeDocument" Target="xl/workbook.xml"/>'
+            '</Relationships>'))
+        archive.writestr("xl/workbook.xml", (
+            '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n<workbook xmlns="http://schemas.'
+            'openxmlformats.org/spreadsheetml/2006/main" xmlns:r="http://schemas.openxmlformats.org/officeDocument/'
+            '2006/relationships"><sheets><sheet name="住户" sheetId="1" r:id="rId1"/></sheets></workbook>'))
+        archive.writestr("xl/_rels/workbook.xml.rels", (
+            '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n<Relationships xmlns="http://schemas.'
+            'openxmlformats.org/package/2006/relationships"><Relationship Id="rId1" Type="http://schemas.'
+            'openxmlformats.org/officeDocument/2006/relationships/worksheet" Target="worksheets/sheet1.xml"/>'
+            '<Relationship Id="rId2" Type="http://schemas.openxmlformats.org/officeDocument/2006/relationships/'
+            'sharedStrings" Target="sharedStrings.xml"/></Relationships>'))
 
 
 # --- memory -------------------------------------------------------------------------------------------------
@@ -99,6 +153,7 @@ class Phase:
         self.results, self.name, self.trace = results, name, trace
 
     def __enter__(self):
+        gc.collect()  # what earlier phases left for the collector is not this phase's
         if self.trace:
             tracemalloc.reset_peak()
             self.heap = tracemalloc.get_traced_memory()[0]

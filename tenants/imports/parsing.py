@@ -83,10 +83,24 @@ def detect_format(filename: str, head: bytes) -> str:
 
 
 def precheck(path: Path, fmt: str, *, max_rows: int, max_unzipped_bytes: int) -> int | None:
-    """Cheap checks that read no rows. Returns the row count estimate (data rows), or None if unknown."""
+    """Checks before the rows are parsed: size once unpacked, declared or counted rows, the headings and that
+    a data row follows them. Opens the file once. Returns the number of data rows if known cheaply."""
     if fmt == "xlsx":
         return _precheck_xlsx(path, max_rows=max_rows, max_unzipped_bytes=max_unzipped_bytes)
-    return _precheck_csv(path, max_rows=max_rows)
+    estimate = _precheck_csv(path, max_rows=max_rows)
+    _first_row(_csv_rows(path), max_rows)
+    return estimate
+
+
+def _first_row(raw, max_rows: int) -> None:
+    """The headings are right and at least one data row follows them (raises FileProblem otherwise)."""
+    rows = _data_rows(raw, max_rows)
+    try:
+        if next(rows, None) is None:
+            raise FileProblem(N_("The file has the column headings but no households below them."))
+    finally:
+        rows.close()
+        raw.close()
 
 
 def _precheck_xlsx(path: Path, *, max_rows: int, max_unzipped_bytes: int) -> int | None:
@@ -101,12 +115,11 @@ def _precheck_xlsx(path: Path, *, max_rows: int, max_unzipped_bytes: int) -> int
     with _open_workbook(path) as sheet:
         # The sheet's own <dimension> says how many rows it has; Excel's maximum means "unknown".
         declared = sheet.max_row
-    if declared is None or declared >= EXCEL_MAX_ROWS:
-        return None
-    data_rows = max(declared - 1, 0)
-    if data_rows > max_rows:
-        raise FileProblem(N_("The file has %(rows)s rows; at most %(max)s can be imported at once. "
-                             "Split it into smaller files."), rows=data_rows, max=max_rows)
+        data_rows = None if declared is None or declared >= EXCEL_MAX_ROWS else max(declared - 1, 0)
+        if data_rows is not None and data_rows > max_rows:
+            raise FileProblem(N_("The file has %(rows)s rows; at most %(max)s can be imported at once. "
+                                 "Split it into smaller files."), rows=data_rows, max=max_rows)
+        _first_row(_sheet_rows(sheet), max_rows)
     return data_rows
 
 
@@ -251,20 +264,24 @@ class _open_workbook:  # noqa: N801 (a context manager used like a function)
 
 def _xlsx_rows(path: Path) -> Iterator[tuple[int, tuple]]:
     with _open_workbook(path) as sheet:
-        # Trust no declared size: read every row the sheet really has.
-        sheet.reset_dimensions()
-        rows = sheet.iter_rows(values_only=True)
-        number = 0
-        while True:
-            try:
-                cells = next(rows)
-            except StopIteration:
-                return
-            except Exception:
-                raise FileProblem(N_("The workbook is damaged after row %(row)s and cannot be read. "
-                                     "Save it again from Excel or WPS."), row=number) from None
-            number += 1
-            yield number, cells
+        yield from _sheet_rows(sheet)
+
+
+def _sheet_rows(sheet) -> Iterator[tuple[int, tuple]]:
+    # Trust no declared size: read every row the sheet really has.
+    sheet.reset_dimensions()
+    rows = sheet.iter_rows(values_only=True)
+    number = 0
+    while True:
+        try:
+            cells = next(rows)
+        except StopIteration:
+            return
+        except Exception:
+            raise FileProblem(N_("The workbook is damaged after row %(row)s and cannot be read. "
+                                 "Save it again from Excel or WPS."), row=number) from None
+        number += 1
+        yield number, cells
 
 
 # --- csv -------------------------------------------------------------------------------------------------

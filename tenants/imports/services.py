@@ -147,13 +147,6 @@ def create_import(upload, *, actor: User) -> ImportBatch:
         partial.replace(path)
         partial = path
         estimate = precheck(path, fmt, max_rows=max_["max_rows"], max_unzipped_bytes=max_["max_unzipped_bytes"])
-        rows = read_rows(path, fmt, max_rows=max_["max_rows"])
-        try:
-            first = next(rows, None)
-        finally:
-            rows.close()
-        if first is None:
-            raise ImportProblem(_l("The file has the column headings but no households below them."))
     except FileProblem as exc:
         partial.unlink(missing_ok=True)
         raise ImportProblem(translate(exc.message, exc.params)) from None
