@@ -63,6 +63,10 @@ def load_config(instance_path: str, overrides: dict | None = None) -> dict:
         "MAX_CONTENT_LENGTH": 8 * 1024 * 1024,
         "JOB_QUEUE_NAME": "default",
         "TRIAL_DAYS": int(os.environ.get("TRIAL_DAYS", "30")),
+        # Roster import limits, checked before parsing (size) and while streaming (rows, unzipped size).
+        "IMPORT_MAX_BYTES": int(os.environ.get("IMPORT_MAX_BYTES", str(5 * 1024 * 1024))),
+        "IMPORT_MAX_ROWS": int(os.environ.get("IMPORT_MAX_ROWS", "50000")),
+        "IMPORT_MAX_UNZIPPED_BYTES": int(os.environ.get("IMPORT_MAX_UNZIPPED_BYTES", str(200 * 1024 * 1024))),
         "UPLOAD_FOLDER": os.environ.get("UPLOAD_FOLDER", str(Path(instance_path) / "uploads")),
         # Public base URL for links in messages, QR codes and printed notices.
         "PUBLIC_BASE_URL": os.environ.get("PUBLIC_BASE_URL", "http://127.0.0.1:5000"),

@@ -13,7 +13,7 @@ from tenants.access import require_role
 
 bp = Blueprint("audit", __name__)
 
-OBJECT_TYPES = ("community", "building", "household", "membership", "user", "invitation", "import", "company")
+OBJECT_TYPES = ("community", "building", "household", "membership", "user", "invitation", "import", "export", "company")
 
 
 @bp.get("/audit")

@@ -51,3 +51,36 @@ def test_sign_up_at_phone_width_and_land_on_the_checklist(page: Page, live_serve
     page.locator("#profile-form button[type=submit]").click()
     expect(page.locator("#step-profile")).to_have_attribute("data-done", "true")
     assert_no_csp_violations(console_messages, page_errors)
+
+
+def test_sign_up_import_a_small_file_and_see_the_households(page: Page, live_server, console_messages,
+                                                            page_errors):
+    """The issue's path in one sitting: sign up, import a roster file, see the households in the list."""
+    page.set_viewport_size(PHONE)
+    page.goto(f"{live_server}/signup")
+    page.locator("#company_name").fill("幸福物业")
+    page.locator("#slug").fill("xingfu-wuye")
+    page.locator("input[name=admin_name]").fill("李经理")
+    page.locator("input[name=login]").fill("13800138001")
+    page.locator("input[name=password]").fill("a-long-password")
+    page.locator("#signup-form button[type=submit]").click()
+    expect(page.locator("#step-profile")).to_be_visible()
+
+    csv_text = ("小区,楼栋,单元,房号,建筑面积(m²),入住状态,业主姓名,业主手机\n"
+                "幸福家园,1号楼,1,101,89.50,已入住,张三,13912340001\n"
+                "幸福家园,1号楼,1,102,120.00,空置,,\n"
+                "幸福家园,2号楼,2,301,75.25,已入住,李四,13912340002\n")
+    page.goto(f"{live_server}/c/xingfu-wuye/imports")
+    page.locator("#import-file").set_input_files(
+        files=[{"name": "roster.csv", "mimeType": "text/csv", "buffer": csv_text.encode("utf-8")}])
+    page.locator("#import-form button[type=submit]").click()
+    commit = page.locator("#import-result form button[type=submit]")
+    expect(commit).to_be_visible()
+    commit.click()
+    expect(page.locator("#import-result .alert-success")).to_be_visible()
+    page.locator("#import-result a[href='/c/xingfu-wuye/households']").click()
+    rows = page.locator("#household-rows tr")
+    expect(rows).to_have_count(3)
+    expect(page.locator("#household-results")).to_contain_text("张三")
+    expect(page.locator("#household-results")).to_contain_text("75.25")
+    assert_no_csp_violations(console_messages, page_errors)
