@@ -25,7 +25,7 @@ test: install
 	$(BIN)/pytest $(PYTEST_ARGS)
 
 lint: install
-	$(BIN)/ruff check saas tenants tests scripts migrations
+	$(BIN)/ruff check saas tenants tests scripts migrations bench
 
 # Re-extract strings after changing templates or code; then translate the new entries in zh_CN.
 extract: install
