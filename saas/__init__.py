@@ -28,6 +28,11 @@ def create_app(overrides: dict | None = None) -> Flask:
     )
     app.config.from_mapping(load_config(app.instance_path, overrides))
     _refuse_insecure_production(app)
+    if app.config["PROXY_FIX_HOPS"] > 0:
+        from werkzeug.middleware.proxy_fix import ProxyFix
+
+        hops = app.config["PROXY_FIX_HOPS"]
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)
     os.makedirs(app.instance_path, exist_ok=True)
     logging.basicConfig(level=logging.INFO if not app.config.get("TESTING") else logging.WARNING)
 

@@ -62,6 +62,9 @@ def load_config(instance_path: str, overrides: dict | None = None) -> dict:
         "PAGE_SIZE": 20,
         "MAX_CONTENT_LENGTH": 8 * 1024 * 1024,
         "JOB_QUEUE_NAME": "default",
+        # Number of trusted reverse proxies in front of the app (0: none). Rate limits and audit IPs then use the
+        # client address the proxy reports; never set it higher than the real number of proxies.
+        "PROXY_FIX_HOPS": int(os.environ.get("PROXY_FIX_HOPS", "0")),
         "TRIAL_DAYS": int(os.environ.get("TRIAL_DAYS", "30")),
         # Roster import limits, checked before parsing (size) and while streaming (rows, unzipped size).
         "IMPORT_MAX_BYTES": int(os.environ.get("IMPORT_MAX_BYTES", str(5 * 1024 * 1024))),

@@ -209,3 +209,15 @@ def test_owner_role_lands_on_portal(app, two_companies, login_as):
     response = client.get("/home")
     assert response.headers["Location"].endswith(f"/c/{a.company.slug}/my")
     assert Role.OWNER.value == "owner"
+
+
+def test_behind_a_trusted_proxy_limits_count_per_client_address(db_urls, two_companies):
+    app = make_test_app(db_urls, LOGIN_RATE_LIMIT="2 per minute", PROXY_FIX_HOPS=1)
+    client = app.test_client()
+
+    def attempt(addr):
+        return client.post("/login", data={"login": "13999999999", "password": "x"},
+                           headers={"X-Forwarded-For": addr}).status_code
+
+    assert [attempt("1.1.1.1") for _ in range(3)] == [422, 422, 429]
+    assert attempt("2.2.2.2") == 422  # another client behind the same proxy is not blocked

@@ -222,3 +222,22 @@ def test_a_new_owner_without_a_name_is_called_by_the_end_of_their_number(app, tw
     assert _join(app.test_client(), a, codes[a.roster["households"][1]]).status_code == 303
     with app.app_context():
         assert db.session.execute(select(User.name).where(User.phone == NEW_PHONE)).scalar_one() == "Owner 2222"
+
+
+def test_wrong_codes_at_one_company_do_not_lock_the_address_out_of_another(app, two_companies):
+    """The per-address limit counts per company: a shared carrier address is not locked out platform-wide."""
+    from saas.owners.services import _count_wrong_code, too_many_wrong_codes
+
+    a, b = two_companies
+    with app.test_request_context("/"):
+        for n in range(app.config.get("OWNER_JOIN_IP_LIMIT_COUNT", 25)):
+            _count_wrong_code(f"139{n:08d}", "10.1.2.3", a.company.id)
+        assert too_many_wrong_codes("13900000099", "10.1.2.3", a.company.id)
+        assert not too_many_wrong_codes("13900000099", "10.1.2.3", b.company.id)
+
+
+def test_exports_do_not_carry_usable_invitation_links():
+    from tenants.exports.services import _redact_links
+
+    body = "邀请您加入：http://127.0.0.1:5000/invite/AbC_12-xyz 7 天内有效"
+    assert "AbC_12-xyz" not in _redact_links(body) and "/invite/…" in _redact_links(body)

@@ -51,17 +51,19 @@ def _limits():
     ]
 
 
-def _keys(phone: str, ip: str) -> dict:
-    return {"phone": phone, "ip": ip or "-"}
+def _keys(phone: str, ip: str, company_id) -> dict:
+    # The address count is per company: many owners share one carrier NAT or proxy address, and wrong codes
+    # typed at one company must not lock that address out of joining every other company.
+    return {"phone": phone, "ip": f"{company_id}:{ip or '-'}"}
 
 
-def too_many_wrong_codes(phone: str, ip: str) -> bool:
-    keys = _keys(phone, ip)
+def too_many_wrong_codes(phone: str, ip: str, company_id) -> bool:
+    keys = _keys(phone, ip, company_id)
     return any(not limiter.limiter.test(item, "owner-join-code", kind, keys[kind]) for item, kind in _limits())
 
 
-def _count_wrong_code(phone: str, ip: str) -> None:
-    keys = _keys(phone, ip)
+def _count_wrong_code(phone: str, ip: str, company_id) -> None:
+    keys = _keys(phone, ip, company_id)
     for item, kind in _limits():
         limiter.limiter.hit(item, "owner-join-code", kind, keys[kind])
 
@@ -73,7 +75,7 @@ def default_name(phone: str) -> str:
 def join(company: Company, *, phone: str, password: str, code: str, name: str = "", ip: str = "") -> JoinResult:
     """Bind the account with this mobile number (created if new) to the household with this code, as a
     verified owner. Raises JoinError with a message for the field at fault; changes nothing then."""
-    if too_many_wrong_codes(phone, ip):
+    if too_many_wrong_codes(phone, ip, company.id):
         raise JoinError(_l("Too many wrong household codes. For your safety, try again in an hour, or ask your "
                            "property company for help."), "code", 429)
     code = normalise_code(code)
@@ -83,7 +85,7 @@ def join(company: Company, *, phone: str, password: str, code: str, name: str = 
         ).scalar_one_or_none() if code else None
         if household is None:
             db.session.rollback()
-            _count_wrong_code(phone, ip)
+            _count_wrong_code(phone, ip, company.id)
             raise JoinError(_l("This household code is not right. Check it against your notice: letters and "
                                "digits, without spaces."), "code")
         household_id, household_label = household.id, household.label

@@ -56,6 +56,14 @@ def download_name(job: ExportJob, slug: str) -> str:
     return f"{slug}-export-{_local(job.created_at):%Y%m%d}.xlsx"
 
 
+_INVITE_LINK = re.compile(r"/invite/[A-Za-z0-9_\-]+")
+
+
+def _redact_links(body: str) -> str:
+    """An invitation link is a credential for 7 days: an export file must not carry a usable one."""
+    return _INVITE_LINK.sub("/invite/…", body or "")
+
+
 def _local(value: datetime | None) -> datetime | None:
     """UTC from the database → the company's wall-clock time, without tzinfo (Excel has none)."""
     if value is None:
@@ -184,7 +192,8 @@ def _sheets():
          select(OutboxMessage.created_at, OutboxMessage.channel, OutboxMessage.recipient, OutboxMessage.subject,
                 OutboxMessage.body, OutboxMessage.kind, OutboxMessage.status, OutboxMessage.sent_at,
                 OutboxMessage.error).order_by(OutboxMessage.created_at, OutboxMessage.id),
-         lambda r: [_local(r[0]), str(r[1].value), r[2], r[3], r[4], r[5], str(r[6].value), _local(r[7]), r[8]]),
+         lambda r: [_local(r[0]), str(r[1].value), r[2], r[3], _redact_links(r[4]), r[5], str(r[6].value),
+                    _local(r[7]), r[8]]),
     ]
 
 

@@ -225,7 +225,8 @@ def accept_invitation(view: InvitationView, *, user: User | None, name: str = ""
     with company_context(company_id):
         # Lock the invitation: two clicks on the same link must not both succeed.
         invitation = db.session.execute(
-            select(Invitation).where(Invitation.id == view.invitation_id).with_for_update()).scalar_one()
+            select(Invitation).where(Invitation.id == view.invitation_id).with_for_update()
+            .execution_options(populate_existing=True)).scalar_one()
         _check_usable(invitation)
         if user is None:
             if len(password or "") < MIN_PASSWORD:
