@@ -14,6 +14,7 @@ from flask_login import current_user, login_required
 from sqlalchemy import func, or_, select
 
 from saas.extensions import db, htmx
+from saas.forms import show_error
 from saas.htmx import render
 from saas.models import Company, Membership, PlatformAuditEvent, Role
 from saas.subscriptions import services
@@ -90,14 +91,6 @@ def _company_page(company: Company, *, status: int = 200, activation_form=None, 
     )
 
 
-def _form_error(form, exc: services.BillingError) -> None:
-    field = getattr(form, exc.field, None) if exc.field else None
-    if field is not None:
-        field.errors = [*field.errors, str(exc.message)]
-    else:
-        form.form_errors.append(str(exc.message))
-
-
 def _done(company: Company, message: str):
     flash(message, "success")
     return redirect(url_for(".company", company_id=company.id), code=303)
@@ -122,7 +115,7 @@ def activate_plan(company_id):
                 period_end=services.end_of_day(form.period_end_value) if form.period_end_value else None,
             )
         except services.BillingError as exc:
-            _form_error(form, exc)
+            show_error(form, exc)
         else:
             return _done(company, _("Plan activated for %(name)s.", name=company.name))
     return _company_page(company, status=422, activation_form=form)
@@ -137,7 +130,7 @@ def extend_trial(company_id):
         try:
             services.extend_trial(company, days=form.days_value, actor=current_user)
         except services.BillingError as exc:
-            _form_error(form, exc)
+            show_error(form, exc)
         else:
             return _done(company, _("Trial extended by %(days)s days.", days=form.days_value))
     return _company_page(company, status=422, trial_form=form)
@@ -152,7 +145,7 @@ def suspend(company_id):
         try:
             services.suspend(company, reason=form.reason.data, actor=current_user)
         except services.BillingError as exc:
-            _form_error(form, exc)
+            show_error(form, exc)
         else:
             return _done(company, _("%(name)s is suspended: it can read but not change anything.",
                                     name=company.name))
@@ -168,7 +161,7 @@ def unsuspend(company_id):
         try:
             services.unsuspend(company, reason=form.reason.data, actor=current_user)
         except services.BillingError as exc:
-            _form_error(form, exc)
+            show_error(form, exc)
         else:
             return _done(company, _("The suspension of %(name)s is lifted.", name=company.name))
     return _company_page(company, status=422, suspension_form=form)

@@ -15,6 +15,7 @@ from sqlalchemy import select
 
 from saas.auth.services import authenticate
 from saas.extensions import db, limiter
+from saas.forms import show_error
 from saas.htmx import render
 from saas.models import Company, User
 from saas.owners import services
@@ -78,11 +79,7 @@ def accept_invitation(token):
                 return render("saas/owners/invitation_unusable.html", status=exc.status, message=str(exc.message))
             except members.MembershipError as exc:
                 db.session.rollback()
-                field = getattr(form, exc.field, None) if exc.field else None
-                if field is not None:
-                    field.errors = [*field.errors, str(exc.message)]
-                else:
-                    form.form_errors.append(str(exc.message))
+                show_error(form, exc)
             else:
                 _sign_in(user)
                 flash(_("Welcome to %(company)s. You joined as %(role)s.", company=view.company.name,
@@ -124,11 +121,7 @@ def join(company_slug):
             except services.JoinError as exc:
                 db.session.rollback()
                 status = exc.status
-                field = getattr(form, exc.field, None) if exc.field else None
-                if field is not None:
-                    field.errors = [*field.errors, str(exc.message)]
-                else:
-                    form.form_errors.append(str(exc.message))
+                show_error(form, exc)
             else:
                 _sign_in(result.user)
                 if result.already_linked:

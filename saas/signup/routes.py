@@ -8,6 +8,7 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_user
 
 from saas.extensions import limiter
+from saas.forms import show_error
 from saas.htmx import render
 from saas.signup import services
 from saas.signup.forms import SignupForm
@@ -46,11 +47,7 @@ def signup():
             user=current_user._get_current_object() if signed_in else None,
         )
     except services.SignupError as exc:
-        field = getattr(form, exc.field, None) if exc.field else None
-        if field is not None:
-            field.errors = [*field.errors, str(exc.message)]
-        else:
-            form.form_errors.append(str(exc.message))
+        show_error(form, exc)
         return _page(form, status=422)
     if not signed_in:
         session.clear()  # a fresh session on sign-in: no fixation

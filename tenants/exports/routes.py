@@ -10,7 +10,7 @@ from sqlalchemy import select
 
 from saas.extensions import db
 from saas.htmx import render
-from saas.models import User
+from saas.models import user_names
 from saas.tenancy import get_or_404
 from tenants.access import Role, allowed_when_read_only, require_role
 from tenants.exports import services
@@ -20,20 +20,13 @@ from tenants.imports.forms import ConfirmForm
 bp = Blueprint("exports", __name__)
 
 
-def _names(jobs) -> dict:
-    ids = {j.created_by_id for j in jobs}
-    if not ids:
-        return {}
-    return dict(db.session.execute(select(User.id, User.name).where(User.id.in_(ids))).all())
-
-
 @bp.get("/exports")
 @require_role(Role.ADMIN)
 def index():
     stmt = select(ExportJob).order_by(ExportJob.created_at.desc(), ExportJob.id.desc())
     page = db.paginate(stmt, per_page=20, error_out=False)
-    return render("tenants/exports/index.html", page=page, names=_names(page.items), form=ConfirmForm(),
-                  Status=ExportStatus)
+    return render("tenants/exports/index.html", page=page, names=user_names(j.created_by_id for j in page.items),
+                  form=ConfirmForm(), Status=ExportStatus)
 
 
 @bp.post("/exports")
@@ -58,7 +51,8 @@ def create():
 @require_role(Role.ADMIN)
 def status(export_id):
     job = get_or_404(ExportJob, export_id)
-    return render_template("tenants/exports/_export.html", job=job, names=_names([job]), Status=ExportStatus)
+    return render_template("tenants/exports/_export.html", job=job, names=user_names([job.created_by_id]),
+                           Status=ExportStatus)
 
 
 @bp.get("/exports/<export_id>/download")

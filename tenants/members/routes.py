@@ -8,6 +8,7 @@ from flask_login import current_user
 from sqlalchemy import func, select
 
 from saas.extensions import db, htmx
+from saas.forms import show_error
 from saas.htmx import render
 from saas.models import Membership, Role, User
 from saas.tenancy import get_or_404, utcnow
@@ -74,11 +75,7 @@ def invite():
                                          email=form.email.data, actor=current_user)
         except services.MembershipError as exc:
             db.session.rollback()
-            target = getattr(form, exc.field, None) if exc.field else None
-            if target is not None:
-                target.errors = [*target.errors, str(exc.message)]
-            else:
-                form.form_errors.append(str(exc.message))
+            show_error(form, exc)
         else:
             flash(_("Invitation sent to %(name)s (%(contact)s). The link works once, for 7 days.",
                     name=invitation.name, contact=invitation.contact), "success")

@@ -9,6 +9,7 @@ from sqlalchemy import and_, func, or_, select
 from sqlalchemy.orm import contains_eager
 
 from saas.extensions import db, htmx
+from saas.forms import show_error
 from saas.htmx import render, render_partial
 from saas.models import AuditEvent
 from saas.tenancy import get_or_404, parse_uuid_or_404
@@ -20,18 +21,6 @@ from tenants.roster.models import Building, Community, Household, Occupancy
 bp = Blueprint("roster", __name__)
 
 ADMIN = (Role.ADMIN,)
-
-
-def _redirect_back(default: str):
-    return redirect(default, code=303)
-
-
-def _form_error(form, exc: services.RosterError) -> None:
-    field = getattr(form, exc.field, None) if exc.field else None
-    if field is not None:
-        field.errors = [*field.errors, str(exc.message)]
-    else:
-        form.form_errors.append(str(exc.message))
 
 
 # --- communities --------------------------------------------------------------------------------
@@ -76,7 +65,7 @@ def create_community():
             community = services.create_community(name=form.name.data, address=form.address.data,
                                                   actor=current_user)
         except services.RosterError as exc:
-            _form_error(form, exc)
+            show_error(form, exc)
         else:
             flash(_("Community %(name)s added.", name=community.name), "success")
             return redirect(url_for(".community", community_id=community.id), code=303)
@@ -119,7 +108,7 @@ def update_community(community_id):
             services.update_community(community, name=form.name.data, address=form.address.data,
                                       actor=current_user)
         except services.RosterError as exc:
-            _form_error(form, exc)
+            show_error(form, exc)
         else:
             flash(_("Saved."), "success")
             return redirect(url_for(".community", community_id=community.id), code=303)
@@ -148,7 +137,7 @@ def create_building(community_id):
         try:
             building = services.create_building(community, name=form.name.data, actor=current_user)
         except services.RosterError as exc:
-            _form_error(form, exc)
+            show_error(form, exc)
         else:
             flash(_("Building %(name)s added.", name=building.name), "success")
             return redirect(url_for(".community", community_id=community.id), code=303)
@@ -164,7 +153,7 @@ def rename_building(building_id):
         try:
             services.rename_building(building, name=form.name.data, actor=current_user)
         except services.RosterError as exc:
-            _form_error(form, exc)
+            show_error(form, exc)
     for message in [*form.name.errors, *form.form_errors]:
         flash(str(message), "danger")
     return redirect(url_for(".community", community_id=building.community_id), code=303)
@@ -275,7 +264,7 @@ def create_household():
         try:
             household = services.create_household(_household_data(form), actor=current_user)
         except services.RosterError as exc:
-            _form_error(form, exc)
+            show_error(form, exc)
         else:
             if htmx:
                 # A fresh form for the next entry, keeping the building; the new row goes on top of the list.
@@ -340,7 +329,7 @@ def update_household(household_id):
         try:
             services.update_household(household, _household_data(form), actor=current_user)
         except services.RosterError as exc:
-            _form_error(form, exc)
+            show_error(form, exc)
         else:
             if htmx:
                 return render_partial("tenants/roster/_household_row.html", household=household,
