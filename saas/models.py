@@ -69,6 +69,8 @@ class Company(db.Model):
     stripe_state_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     suspended_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     notices_printed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    # Households one steward looks after unless their own profile says otherwise (物业管家制: about 50).
+    steward_capacity: Mapped[int] = mapped_column(Integer, default=50, server_default=text("50"))
 
     def is_read_only(self, now: datetime | None = None) -> bool:
         """Expired trial, ended subscription or suspension: every page still reads, nothing writes."""

@@ -40,7 +40,8 @@ def test_role_change_and_end_are_audited_and_ended_member_loses_access(app, two_
     assert ended.ended_at is not None  # kept, not deleted
     assert steward_client.get(f"/c/{a.company.slug}/").status_code == 404
     with app.app_context(), company_context(a.company.id):
-        actions = db.session.scalars(select(AuditEvent.action).where(AuditEvent.object_id == m.id)).all()
+        actions = db.session.scalars(select(AuditEvent.action).where(
+            AuditEvent.object_id == m.id, AuditEvent.object_type == "membership")).all()
     assert set(actions) == {"membership.role_change", "membership.end"}
     former = admin.get(f"/c/{a.company.slug}/members?ended=1").get_data(as_text=True)
     assert a.steward.name in former

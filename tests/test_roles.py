@@ -82,13 +82,28 @@ def test_owner_sees_only_their_own_household(app, two_companies, login_as):
     assert client.get(f"/c/{a.company.slug}/communities").status_code == 403
 
 
-def test_steward_can_read_but_not_change_the_roster(app, two_companies, login_as):
+def test_steward_sees_personal_details_only_of_their_own_households(app, two_companies, login_as):
+    from saas.extensions import db
+    from saas.tenancy import company_context
+    from tenants.roster.models import Household
+
     a, _ = two_companies
+    mine, *others = a.roster["households"]
+    with app.app_context(), company_context(a.company.id):
+        homes = {h.id: (h.owner_name, h.owner_phone) for h in db.session.execute(select(Household)).scalars()}
     client = login_as(a.steward)
-    assert client.get(f"/c/{a.company.slug}/households").status_code == 200
-    hid = a.roster["households"][0]
-    assert client.post(f"/c/{a.company.slug}/households/{hid}/delete").status_code == 403
-    assert client.get(f"/c/{a.company.slug}/households/{hid}").status_code == 200
+    slug = a.company.slug
+    # The company-wide roster with owners' details is for admins.
+    assert client.get(f"/c/{slug}/households").status_code == 403
+    assert client.get(f"/c/{slug}/households/{mine}").status_code == 403
+    assert client.post(f"/c/{slug}/households/{mine}/delete").status_code == 403
+    body = client.get(f"/c/{slug}/steward").get_data(as_text=True)
+    assert homes[mine][0] in body
+    for other in others:
+        assert homes[other][1] not in body  # phones are unique; names repeat across buildings
+        assert client.get(f"/c/{slug}/steward/households/{other}").status_code == 404
+    page = client.get(f"/c/{slug}/steward/households/{mine}")
+    assert page.status_code == 200 and homes[mine][1] in page.get_data(as_text=True)
 
 
 def test_platform_admin_sees_company_list_and_others_do_not(app, two_companies, make_user, login_as):

@@ -19,6 +19,8 @@ bp = Blueprint("dashboard", __name__)
 def index():
     if current_membership.role == Role.OWNER:
         return redirect(url_for("company.portal.index"), code=303)
+    if current_membership.role == Role.STEWARD:
+        return redirect(url_for("company.stewards.home"), code=303)  # the steward's day starts with their homes
     occupancy = dict(
         db.session.execute(
             select(Household.occupancy, func.count())

@@ -275,6 +275,10 @@ def change_role(membership: Membership, role: Role, *, actor: User) -> Membershi
     if membership.role == Role.ADMIN and _admin_count() <= 1:
         raise MembershipError(_l("The company needs at least one admin."))
     old = membership.role
+    if old == Role.STEWARD:
+        from tenants.stewards.services import release_households
+
+        release_households(membership, actor=actor)  # no longer a steward: their households show unassigned
     membership.role = role
     record("membership.role_change", actor=actor, object_type="membership", object_id=membership.id,
            object_label=f"{membership.user.name} {membership.user.login_name}",
@@ -288,6 +292,10 @@ def end_membership(membership: Membership, *, actor: User) -> Membership:
         return membership
     if membership.role == Role.ADMIN and _admin_count() <= 1:
         raise MembershipError(_l("The company needs at least one admin."))
+    if membership.role == Role.STEWARD:
+        from tenants.stewards.services import release_households
+
+        release_households(membership, actor=actor)  # never silently attached to a former employee
     membership.ended_at = utcnow()
     record("membership.end", actor=actor, object_type="membership", object_id=membership.id,
            object_label=f"{membership.user.name} {membership.user.login_name}",

@@ -24,4 +24,7 @@ def index():
         .where(HouseholdOwner.membership_id == current_membership.id, HouseholdOwner.ended_at.is_(None),
                Household.deleted_at.is_(None))
     ).scalars().all()
-    return render("tenants/portal/index.html", households=households)
+    from tenants.stewards.queries import steward_cards
+
+    return render("tenants/portal/index.html", households=households,
+                  stewards=steward_cards(h.id for h in households))

@@ -13,7 +13,7 @@ from saas.forms import show_error
 from saas.htmx import render, render_partial
 from saas.models import AuditEvent
 from saas.tenancy import get_or_404, parse_uuid_or_404
-from tenants.access import MANAGERS, STAFF, Role, current_membership, require_role
+from tenants.access import STAFF, Role, require_role
 from tenants.roster import services
 from tenants.roster.forms import BuildingForm, CommunityForm, HouseholdForm
 from tenants.roster.models import Building, Community, Household, Occupancy
@@ -232,11 +232,12 @@ def _households_page(form=None, *, status=200, block=None):
     form.set_building_choices(buildings)
     return render("tenants/roster/households.html", block, status=status, page=page, filters=filters,
                   form=form, buildings=buildings, communities=communities,
-                  show_contacts=current_membership.role in MANAGERS)
+                  show_contacts=True)
 
 
+# Owners' personal details: admins only. A steward sees their own households on their home page.
 @bp.get("/households")
-@require_role(*MANAGERS)
+@require_role(*ADMIN)
 def households():
     block = "results" if htmx and htmx.target == "household-results" else None
     return _households_page(block=block)
@@ -279,7 +280,7 @@ def create_household():
 
 
 @bp.get("/households/<household_id>")
-@require_role(*MANAGERS)
+@require_role(*ADMIN)
 def household(household_id):
     household = get_or_404(Household, household_id, include_deleted=True)
     history = db.session.execute(
@@ -288,15 +289,23 @@ def household(household_id):
         .order_by(AuditEvent.created_at.desc())
         .limit(100)
     ).scalars().all()
-    return render("tenants/roster/household.html", household=household, history=history)
+    from saas.models import user_names
+    from tenants.stewards import queries as steward_queries
+
+    periods = steward_queries.history_for(household.id)
+    contacts = steward_queries.contacts_for(household.id, limit=20)
+    names = user_names([p.started_by_id for p in periods] + [p.ended_by_id for p in periods]
+                       + [c.author_id for c in contacts])
+    return render("tenants/roster/household.html", household=household, history=history, periods=periods,
+                  contacts=contacts, names=names)
 
 
 @bp.get("/households/<household_id>/row")
-@require_role(*MANAGERS)
+@require_role(*ADMIN)
 def household_row(household_id):
     household = get_or_404(Household, household_id)
     return render_partial("tenants/roster/_household_row.html", household=household,
-                          show_contacts=current_membership.role in MANAGERS)
+                          show_contacts=True)
 
 
 @bp.get("/households/<household_id>/edit")

@@ -221,6 +221,10 @@ def update_household(household: Household, data: HouseholdData, *, actor: User) 
 
 
 def delete_household(household: Household, *, actor: User) -> None:
+    if household.deleted_at is None:
+        from tenants.stewards.services import end_household_period
+
+        end_household_period(household, actor=actor)  # committed with the delete below
     _soft_delete(household, actor, "household")
 
 

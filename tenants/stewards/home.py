@@ -1,0 +1,114 @@
+"""The steward's own pages, phone first: my households (grouped by building, searchable), my KPIs, one
+household with its contact history and the "log a visit/contact" form, and my contact details for owners.
+
+A steward sees owners' personal details only for the households they currently look after: any other
+household id is a 404, exactly as if it belonged to another company."""
+
+from __future__ import annotations
+
+from flask import abort, flash, redirect, request, url_for
+from flask_babel import gettext as _
+from flask_login import current_user
+from sqlalchemy import and_, select
+
+from saas.extensions import db, htmx
+from saas.forms import show_error
+from saas.htmx import render
+from saas.models import Role
+from saas.tenancy import parse_uuid_or_404
+from tenants.access import current_membership, require_role
+from tenants.roster.models import Household
+from tenants.stewards import queries, services
+from tenants.stewards.forms import ContactForm, ProfileForm
+from tenants.stewards.models import StewardAssignment
+from tenants.stewards.routes import _profile, _save_profile, bp
+
+
+def _my_household_or_404(household_id) -> Household:
+    household_id = parse_uuid_or_404(household_id)
+    household = db.session.execute(
+        select(Household)
+        .join(StewardAssignment, and_(StewardAssignment.company_id == Household.company_id,
+                                      StewardAssignment.household_id == Household.id))
+        .where(Household.id == household_id, Household.deleted_at.is_(None),
+               StewardAssignment.steward_id == current_membership.id, StewardAssignment.ended_at.is_(None))
+    ).scalar_one_or_none()
+    if household is None:
+        abort(404)
+    return household
+
+
+@bp.get("/steward")
+@require_role(Role.STEWARD)
+def home():
+    q = (request.args.get("q") or "").strip()[:50]
+    groups = queries.group_by_building(queries.households_of(current_membership.id, q=q))
+    context = {"q": q, "groups": groups, "today": queries.local_today()}
+    if htmx and htmx.target == "my-households":
+        return render("tenants/stewards/home.html", "households", **context)
+    return render("tenants/stewards/home.html", kpis=queries.kpis(current_membership.id, context["today"]),
+                  profile=_profile(current_membership.id), **context)
+
+
+def _household_page(household, form=None, status=200):
+    today = queries.local_today()
+    if form is None:
+        form = ContactForm(contacted_on=today)
+    contacts = queries.contacts_for(household.id)
+    from saas.models import user_names
+
+    return render("tenants/stewards/household.html", status=status, household=household, form=form,
+                  contacts=contacts, authors=user_names(c.author_id for c in contacts), today=today)
+
+
+@bp.get("/steward/households/<household_id>")
+@require_role(Role.STEWARD)
+def household(household_id):
+    return _household_page(_my_household_or_404(household_id))
+
+
+@bp.post("/steward/households/<household_id>/contacts")
+@require_role(Role.STEWARD)
+def log_contact(household_id):
+    household = _my_household_or_404(household_id)
+    form = ContactForm()
+    if form.validate_on_submit():
+        try:
+            services.log_contact(household, current_membership, kind=form.kind.data,
+                                 contacted_on=form.contacted_on.data, note=form.note.data, actor=current_user,
+                                 today=queries.local_today())
+        except services.StewardError as exc:
+            show_error(form, exc)
+        else:
+            flash(_("Contact logged."), "success")
+            return redirect(url_for(".household", household_id=household.id), code=303)
+    return _household_page(household, form, status=422)
+
+
+def _my_profile_page(form=None, status=200):
+    profile = _profile(current_membership.id)
+    if form is None:
+        form = ProfileForm(obj=profile) if profile else ProfileForm()
+    return render("tenants/stewards/my_profile.html", status=status, form=form, profile=profile)
+
+
+@bp.get("/steward/profile")
+@require_role(Role.STEWARD)
+def my_profile():
+    return _my_profile_page()
+
+
+@bp.post("/steward/profile")
+@require_role(Role.STEWARD)
+def update_my_profile():
+    form = ProfileForm()
+    if form.validate_on_submit():
+        try:
+            _save_profile(current_membership, form, set_capacity=False)
+        except services.StewardError as exc:
+            show_error(form, exc)
+        else:
+            flash(_("Saved. Owners now see these details."), "success")
+            return redirect(url_for(".my_profile"), code=303)
+    return _my_profile_page(form, status=422)
+

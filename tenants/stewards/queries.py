@@ -1,0 +1,283 @@
+"""Read side of the stewards module: the numbers and lists the pages show, each in a fixed number of queries
+(however many households or stewards a company has)."""
+
+from __future__ import annotations
+
+import re
+from collections import defaultdict
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import and_, exists, func, or_, select
+from sqlalchemy.orm import contains_eager
+
+from saas.extensions import db
+from saas.models import Company, Membership, User
+from tenants.roster.models import Building, Community, Household, Occupancy
+from tenants.stewards import services
+from tenants.stewards.models import StewardAssignment, StewardContact, StewardProfile
+
+SHANGHAI = ZoneInfo("Asia/Shanghai")
+NOT_CONTACTED_DAYS = 90
+_ROOM_FLOOR = re.compile(r"^(\d{1,3})(\d{2})$")
+
+
+def local_today(now: datetime | None = None) -> date:
+    return (now or datetime.now(SHANGHAI)).astimezone(SHANGHAI).date()
+
+
+def floor_of(room: str) -> int | None:
+    """The floor a room number encodes: 1201 → 12, 302 → 3 (the usual Chinese numbering). None otherwise."""
+    match = _ROOM_FLOOR.match((room or "").strip())
+    return int(match.group(1)) if match else None
+
+
+def _natural(building: Building):
+    return (building.community.name, len(building.name), building.name)
+
+
+def live_buildings() -> list[Building]:
+    return list(db.session.execute(
+        select(Building).join(Building.community).options(contains_eager(Building.community))
+        .where(Building.deleted_at.is_(None), Community.deleted_at.is_(None))
+        .order_by(Community.name, func.length(Building.name), Building.name)
+    ).scalars())
+
+
+# --- the stewards page -------------------------------------------------------------------------------------
+
+
+@dataclass
+class StewardRow:
+    membership: Membership
+    profile: StewardProfile | None
+    load: int  # all the steward's households
+    in_scope: int  # within the filtered community/building
+    capacity: int
+
+    @property
+    def overloaded(self) -> bool:
+        return self.load > self.capacity
+
+    @property
+    def ratio(self) -> float:
+        return self.load / self.capacity if self.capacity else 0.0
+
+
+@dataclass
+class Overview:
+    rows: list[StewardRow]
+    unassigned: dict  # Occupancy -> households without a steward, within the scope
+    households: int  # live households within the scope
+    missing: int  # stewards short to cover the unassigned occupied households
+
+    @property
+    def overloaded(self) -> list[StewardRow]:
+        return [r for r in self.rows if r.overloaded]
+
+    @property
+    def unassigned_occupied(self) -> int:
+        return self.unassigned.get(Occupancy.OCCUPIED, 0)
+
+    @property
+    def unassigned_total(self) -> int:
+        return sum(self.unassigned.values())
+
+    @property
+    def chart_max(self) -> int:
+        return max([1, *(max(r.load, r.capacity) for r in self.rows)])
+
+
+def overview(company: Company, *, community_id=None, building_id=None) -> Overview:
+    stewards = services.current_stewards()
+    profiles = services.profiles_by_membership()
+    totals = services.loads()
+    scoped = totals if community_id is None and building_id is None else services.loads(
+        community_id=community_id, building_id=building_id)
+    rows = [StewardRow(m, profiles.get(m.id), totals.get(m.id, 0), scoped.get(m.id, 0),
+                       services.capacity_of(profiles.get(m.id), company)) for m in stewards]
+    current = select(StewardAssignment.household_id).where(
+        StewardAssignment.ended_at.is_(None), StewardAssignment.household_id == Household.id)
+    stmt = (
+        select(Household.occupancy, func.count(), func.count().filter(~exists(current)))
+        .join(Household.building)
+        .where(Household.deleted_at.is_(None), Building.deleted_at.is_(None))
+        .group_by(Household.occupancy)
+    )
+    if community_id is not None:
+        stmt = stmt.where(Building.community_id == community_id)
+    if building_id is not None:
+        stmt = stmt.where(Building.id == building_id)
+    by_occupancy = db.session.execute(stmt).all()
+    unassigned = {occ: n for occ, _, n in by_occupancy}
+    households = sum(total for _, total, _ in by_occupancy)
+    spare = sum(max(0, r.capacity - r.load) for r in rows)
+    missing = services.stewards_missing(max(0, unassigned.get(Occupancy.OCCUPIED, 0) - spare), company)
+    return Overview(rows=rows, unassigned=unassigned, households=households, missing=missing)
+
+
+# --- the assign page ---------------------------------------------------------------------------------------
+
+
+@dataclass
+class Candidate:
+    household: Household
+    steward_id: object | None
+
+
+def assign_candidates(building_id, *, unit: str = "", floor_from: int | None = None, floor_to: int | None = None,
+                      unassigned_only: bool = False, limit: int = 1000) -> list[Candidate]:
+    """The households of one building matching the filters, with their current steward (two queries)."""
+    stmt = (
+        select(Household, StewardAssignment.steward_id)
+        .join(Household.building)
+        .outerjoin(StewardAssignment, and_(StewardAssignment.company_id == Household.company_id,
+                                           StewardAssignment.household_id == Household.id,
+                                           StewardAssignment.ended_at.is_(None)))
+        .options(contains_eager(Household.building))
+        .where(Household.building_id == building_id, Household.deleted_at.is_(None))
+        .order_by(Household.unit, func.length(Household.room), Household.room)
+    )
+    if unit:
+        stmt = stmt.where(Household.unit == unit)
+    if unassigned_only:
+        stmt = stmt.where(StewardAssignment.id.is_(None))
+    out = []
+    for household, steward_id in db.session.execute(stmt.limit(limit)).all():
+        floor = floor_of(household.room)
+        if floor_from is not None and (floor is None or floor < floor_from):
+            continue
+        if floor_to is not None and (floor is None or floor > floor_to):
+            continue
+        out.append(Candidate(household, steward_id))
+    return out
+
+
+def units_of(building_id) -> list[str]:
+    return list(db.session.execute(
+        select(Household.unit).where(Household.building_id == building_id, Household.deleted_at.is_(None))
+        .distinct().order_by(Household.unit)
+    ).scalars())
+
+
+# --- one steward, seen by an admin -------------------------------------------------------------------------
+
+
+def households_of(membership_id, *, q: str = "") -> list[tuple]:
+    """[(Household, last contact date or None)] the steward looks after, by building, in one query."""
+    last_contact = (
+        select(StewardContact.household_id, func.max(StewardContact.contacted_on).label("last"))
+        .group_by(StewardContact.household_id).subquery()
+    )
+    stmt = (
+        select(Household, last_contact.c.last)
+        .join(StewardAssignment, and_(StewardAssignment.company_id == Household.company_id,
+                                      StewardAssignment.household_id == Household.id))
+        .join(Household.building).join(Building.community)
+        .outerjoin(last_contact, last_contact.c.household_id == Household.id)
+        .options(contains_eager(Household.building).contains_eager(Building.community))
+        .where(StewardAssignment.steward_id == membership_id, StewardAssignment.ended_at.is_(None),
+               Household.deleted_at.is_(None))
+        .order_by(Community.name, func.length(Building.name), Building.name, Household.unit,
+                  func.length(Household.room), Household.room)
+    )
+    if q:
+        like = f"%{q}%"
+        stmt = stmt.where(or_(Household.room.ilike(like), Household.owner_name.ilike(like),
+                              Household.owner_phone.like(like), Building.name.ilike(like),
+                              Community.name.ilike(like)))
+    return db.session.execute(stmt).all()
+
+
+def group_by_building(rows) -> list[tuple]:
+    """[(Building, [(Household, last contact), ...])] keeping the order of ``rows``."""
+    groups: dict = {}
+    for household, last in rows:
+        groups.setdefault(household.building, []).append((household, last))
+    return list(groups.items())
+
+
+@dataclass
+class Kpis:
+    covered: int
+    contacts_this_month: int
+    not_contacted: int
+
+
+def kpis(membership_id, today: date) -> Kpis:
+    since = today - timedelta(days=NOT_CONTACTED_DAYS)
+    mine = (
+        select(StewardAssignment.household_id)
+        .join(Household, and_(Household.company_id == StewardAssignment.company_id,
+                              Household.id == StewardAssignment.household_id))
+        .where(StewardAssignment.steward_id == membership_id, StewardAssignment.ended_at.is_(None),
+               Household.deleted_at.is_(None))
+    ).subquery()
+    recent = select(StewardContact.id).where(StewardContact.household_id == mine.c.household_id,
+                                             StewardContact.contacted_on >= since)
+    covered, not_contacted = db.session.execute(
+        select(func.count(), func.count().filter(~exists(recent))).select_from(mine)
+    ).one()
+    contacts = db.session.scalar(
+        select(func.count()).select_from(StewardContact)
+        .where(StewardContact.steward_id == membership_id, StewardContact.contacted_on >= today.replace(day=1),
+               StewardContact.contacted_on <= today))
+    return Kpis(covered=covered, contacts_this_month=contacts, not_contacted=not_contacted)
+
+
+def contacts_for(household_id, limit: int = 100) -> list[StewardContact]:
+    return list(db.session.execute(
+        select(StewardContact).where(StewardContact.household_id == household_id)
+        .order_by(StewardContact.contacted_on.desc(), StewardContact.created_at.desc()).limit(limit)
+    ).scalars())
+
+
+def history_for(household_id) -> list[StewardAssignment]:
+    """Every steward period of a household, newest first (the steward's membership joined, one query)."""
+    return list(db.session.execute(
+        select(StewardAssignment).where(StewardAssignment.household_id == household_id)
+        .order_by(StewardAssignment.started_at.desc(), StewardAssignment.created_at.desc())
+    ).scalars())
+
+
+@dataclass
+class StewardCard:
+    name: str
+    phone: str
+    working_hours: str
+    membership_id: object
+    has_photo: bool
+
+
+def steward_cards(household_ids) -> dict:
+    """{household id: StewardCard} of the households' current stewards: what an owner sees (one query)."""
+    ids = list(household_ids)
+    if not ids:
+        return {}
+    rows = db.session.execute(
+        select(StewardAssignment.household_id, Membership.id, User.name, User.phone, StewardProfile.work_phone,
+               StewardProfile.working_hours, StewardProfile.photo_updated_at)
+        .join(Membership, and_(Membership.company_id == StewardAssignment.company_id,
+                               Membership.id == StewardAssignment.steward_id))
+        .join(User, User.id == Membership.user_id)
+        .outerjoin(StewardProfile, and_(StewardProfile.company_id == Membership.company_id,
+                                        StewardProfile.membership_id == Membership.id))
+        .where(StewardAssignment.household_id.in_(ids), StewardAssignment.ended_at.is_(None))
+    ).all()
+    return {
+        household_id: StewardCard(name=name, phone=work_phone or phone or "", working_hours=hours or "",
+                                  membership_id=membership_id, has_photo=photo_at is not None)
+        for household_id, membership_id, name, phone, work_phone, hours, photo_at in rows
+    }
+
+
+def household_counts_by_building(building_ids) -> dict:
+    counts = defaultdict(int)
+    for building_id, n in db.session.execute(
+        select(Household.building_id, func.count()).where(Household.building_id.in_(list(building_ids)),
+                                                          Household.deleted_at.is_(None))
+        .group_by(Household.building_id)
+    ).all():
+        counts[building_id] = n
+    return counts
