@@ -223,7 +223,7 @@ def auto_assign_page():
         community = get_or_404(Community, community_id)
         proposal = services.propose(community.id, rebalance=rebalance)
         form = AutoAssignForm(community_id=str(community.id), rebalance="1" if rebalance else "",
-                              digest=proposal.plan.digest())
+                              digest=proposal.digest())
     return render("tenants/stewards/auto_assign.html", communities=communities, community=community,
                   rebalance=rebalance, proposal=proposal, form=form, before=services.loads())
 

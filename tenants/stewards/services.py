@@ -363,6 +363,14 @@ class Proposal:
     households: dict  # household id -> Household (the planned, occupied ones)
     capacities: dict  # steward id -> capacity
 
+    def digest(self) -> str:
+        """The outcome and the moves that reach it: confirming applies only if both are still what the admin saw
+        (the same outcome reached from a state someone changed meanwhile would show different moves)."""
+        import hashlib
+
+        moves = sorted(f"{m.household}\t{m.from_steward}\t{m.to_steward}" for m in self.plan.moves)
+        return hashlib.sha256("\n".join([self.plan.digest(), *moves]).encode()).hexdigest()
+
     @property
     def moves_by_steward(self) -> dict:
         out = defaultdict(list)
@@ -408,7 +416,7 @@ def apply_proposal(community_id, *, rebalance: bool, digest: str, actor: User, n
     """Apply the auto-assign proposal the admin saw, and commit. The plan is recomputed from the current state;
     if it differs from the preview (someone changed assignments meanwhile) nothing is applied."""
     proposal = propose(community_id, rebalance=rebalance)
-    if proposal.plan.digest() != digest:
+    if proposal.digest() != digest:
         raise StewardError(_l("Assignments changed since this proposal was made. Review the new proposal "
                               "and confirm again."))
     targets = {m.household: m.to_steward for m in proposal.plan.moves}
