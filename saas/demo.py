@@ -23,6 +23,8 @@ DEMO_LOGINS = [
     ("13800000002", "李管家", Role.STEWARD, "hongshan-wuye"),
     ("13800000003", "张师傅", Role.TECHNICIAN, "hongshan-wuye"),
     ("13800000004", "赵业主", Role.OWNER, "hongshan-wuye"),
+    ("13800000005", "周管家", Role.STEWARD, "hongshan-wuye"),
+    ("13800000006", "孙管家", Role.STEWARD, "hongshan-wuye"),
     ("13900000001", "陈经理", Role.ADMIN, "tianshan-wuye"),
 ]
 
@@ -90,13 +92,39 @@ def seed_demo(rng_seed: int = 2026) -> bool:
             db.session.flush()
             if role == Role.OWNER:
                 household = db.session.execute(
-                    select(Household).join(Household.building).where(Building.name == "1号楼",
-                                                                      Household.room == "302")
+                    select(Household).join(Household.building).join(Building.community)
+                    .where(Community.name == "红山小区", Building.name == "1号楼", Household.room == "302")
                     .order_by(Household.unit).limit(1)
                 ).scalar_one()
                 household.owner_name, household.owner_phone = name, phone
+                household.occupancy = Occupancy.OCCUPIED
                 db.session.add(HouseholdOwner(household_id=household.id, membership_id=membership.id,
                                               verified_at=utcnow()))
                 db.session.flush()
     db.session.commit()
+    _assign_demo_stewards(companies["hongshan-wuye"])
     return True
+
+
+def _assign_demo_stewards(company: Company) -> None:
+    """红山小区 gets its stewards by auto-assign; 幸福家园 is left without, so the gap shows on the stewards page."""
+    from tenants.stewards import services as stewards
+
+    admin = db.session.execute(select(User).where(User.phone == "13800000001")).scalar_one()
+    steward_user = db.session.execute(select(User).where(User.phone == "13800000002")).scalar_one()
+    with company_context(company.id):
+        community = db.session.execute(select(Community).where(Community.name == "红山小区")).scalar_one()
+        proposal = stewards.propose(community.id, rebalance=False)
+        stewards.apply_proposal(community.id, rebalance=False, digest=proposal.digest(), actor=admin, notify=False)
+        steward = db.session.execute(select(Membership).where(Membership.user_id == steward_user.id)).scalar_one()
+        stewards.update_profile(steward, work_phone="0991-4567891", working_hours="周一至周六 9:00–18:00",
+                                actor=steward_user)
+        home = db.session.execute(
+            select(Household).join(stewards.StewardAssignment, stewards.StewardAssignment.household_id == Household.id)
+            .where(stewards.StewardAssignment.steward_id == steward.id,
+                   stewards.StewardAssignment.ended_at.is_(None)).limit(1)
+        ).scalar_one()
+        from tenants.stewards.queries import local_today
+
+        stewards.log_contact(home, steward, kind="visit", contacted_on=local_today(),
+                             note="入户走访，业主反映楼道灯不亮，已记录。", actor=steward_user, today=local_today())

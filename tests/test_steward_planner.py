@@ -90,11 +90,13 @@ def check_consistent(result, households, stewards) -> None:
         assert all(room <= 0 for room in room_after(result, stewards).values())
 
 
-def needless_splits(result, households, stewards) -> list:
+def needless_splits(result, households, stewards, only=None) -> list:
     """Units held by two or more stewards although one steward could hold the whole unit."""
     room = room_after(result, stewards)
     found = []
     for key, members in units_of(households).items():
+        if only is not None and key not in only:
+            continue
         share = Counter(result.assignment[h] for h in members if h in result.assignment)
         if len(share) > 1:
             found += [(key, s.id) for s in stewards if room[s.id] + share[s.id] >= len(members)]
@@ -166,6 +168,11 @@ def test_keep_mode_keeps_the_assignments_of_stewards_within_capacity(community):
     for h in households:
         if h.current in within:
             assert result.assignment[h.id] == h.current
+    # Units that are new to the plan (nobody known holds any of them) are placed without needless splitting.
+    known = {s.id for s in stewards}
+    new_units = {(h.building, h.unit) for h in households} - {(h.building, h.unit) for h in households
+                                                               if h.current in known}
+    assert needless_splits(result, households, stewards, only=new_units) == []
 
 
 @PROPERTY
@@ -259,6 +266,14 @@ def test_keep_mode_puts_a_new_unit_with_the_steward_who_has_room():
     assert held_by(result, "a") == {"1栋-1单元": 50}
     assert held_by(result, "b") == {"1栋-2单元": 20}
     assert {m.household for m in result.moves} == {h.id for h in new}
+
+
+def test_keep_mode_puts_newcomers_with_the_steward_who_already_has_their_unit():
+    households = community(("1栋", "1单元", 20), current="b")
+    households[-5:] = [replace(h, current=None) for h in households[-5:]]
+    result = plan(households, [PlanSteward("a", 50), PlanSteward("b", 50)])
+    assert held_by(result, "b") == {"1栋-1单元": 20}
+    assert [m.to_steward for m in result.moves] == ["b"] * 5
 
 
 def test_keep_mode_takes_over_from_a_steward_who_left():
