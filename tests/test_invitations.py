@@ -67,11 +67,11 @@ def test_invited_steward_gets_a_link_accepts_with_a_new_account_and_signs_in_wit
                             data={"name": "孙师傅", "password": "new-pass-123", "confirm": "new-pass-123"})
     assert response.status_code == 303
     assert response.headers["Location"].endswith(f"/c/{a.company.slug}/")
-    assert visitor.get(f"/c/{a.company.slug}/households").status_code == 200  # signed in, as a steward
+    assert visitor.get(f"/c/{a.company.slug}/steward").status_code == 200  # signed in, as a steward
 
     fresh = app.test_client()
     assert fresh.post("/login", data={"login": NEW_PHONE, "password": "new-pass-123"}).status_code == 303
-    assert fresh.get(f"/c/{a.company.slug}/households").status_code == 200
+    assert fresh.get(f"/c/{a.company.slug}/steward").status_code == 200
     assert fresh.get(f"/c/{a.company.slug}/members").status_code == 403
     inv = _invitation(app, a, phone=NEW_PHONE)
     assert inv.accepted_at is not None and inv.accepted_user_id is not None
