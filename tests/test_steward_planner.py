@@ -162,14 +162,17 @@ def test_rebalance_does_not_depend_on_current_assignments(community):
 def test_keep_mode_keeps_the_assignments_of_stewards_within_capacity(community):
     households, stewards = community
     before = load_before(households, stewards)
+    known = {s.id for s in stewards}
     within = {s.id for s in stewards if before[s.id] <= s.capacity}
     result = plan(households, stewards)
     check_consistent(result, households, stewards)
     for h in households:
         if h.current in within:
             assert result.assignment[h.id] == h.current
+        if h.current in known:
+            # Relief moves a household to someone with room, never to nobody: an overworked steward beats none.
+            assert h.id in result.assignment
     # Units that are new to the plan (nobody known holds any of them) are placed without needless splitting.
-    known = {s.id for s in stewards}
     new_units = {(h.building, h.unit) for h in households} - {(h.building, h.unit) for h in households
                                                                if h.current in known}
     assert needless_splits(result, households, stewards, only=new_units) == []

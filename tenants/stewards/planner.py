@@ -12,10 +12,12 @@ What a good plan looks like, in order of importance:
 3. One steward per unit (单元), and where it costs nothing, per building: residents of a stairwell share a WeChat
    group and a notice board, and a steward walking one building is a steward not walking three.
 4. Balanced loads, measured as load / capacity so part-timers get proportionally less.
-5. Few moves (keep mode): residents know their steward; a plan that reshuffles everybody is a plan nobody confirms.
+5. Few moves: residents know their steward, and a plan that reshuffles everybody is a plan nobody confirms. So
+   keep mode (the default) ranks what exists above 3 and 4 and only places what has no steward; rebalance mode is
+   the explicit opt-in to give that up for the best layout.
 
 The algorithm is greedy and per unit, not per household, which keeps it fast (5,000 households x 100 stewards
-in a few milliseconds) and easy to explain: buildings largest first, units largest first (LPT scheduling, which
+in about 20 ms) and easy to explain: buildings largest first, units largest first (LPT scheduling, which
 is what keeps greedy balancing good), each unit to the least-loaded steward who can take it whole, split only
 when nobody can. It is deterministic: households are put in their natural order first, so the caller's list
 order does not matter, while the stewards' order is the caller's tie-breaker (e.g. seniority).
@@ -69,6 +71,11 @@ class Move:
 
 @dataclass
 class Plan:
+    """The proposal. Every planned household is in exactly one of `assignment` (household -> steward) and
+    `unassigned`; `moves` lists those whose steward changes, in the households' natural order; `loads` are the
+    totals afterwards including fixed loads; `stewards_missing` is how many more stewards of the company's
+    default capacity it would take to leave nobody unassigned and nobody over capacity."""
+
     assignment: dict
     moves: list[Move]
     unassigned: list
