@@ -18,8 +18,8 @@ from tenants.exports.models import ExportJob, ExportStatus
 from tenants.roster.models import Household
 from tests.conftest import REDIS_URL, requires_redis
 
-SHEETS = ["Communities", "Buildings", "Households", "Members", "Household owners", "Audit log", "Imports",
-          "Invitations", "Messages"]
+SHEETS = ["Communities", "Buildings", "Households", "Members", "Household owners", "Steward assignments",
+          "Steward contacts", "Steward profiles", "Audit log", "Imports", "Invitations", "Messages"]
 
 
 @pytest.fixture(autouse=True)
@@ -114,8 +114,11 @@ def test_admin_exports_every_table_of_the_company_as_one_workbook(app, two_compa
     assert len(members) == 1 + db_count(Membership)
     assert {a.admin.name, a.steward.name, a.technician.name, a.owner.name} <= {r[1] for r in members[1:]}
     assert {"Company admin", "Steward", "Technician", "Owner"} <= {r[4] for r in members[1:]}
+    from tenants.stewards.models import StewardAssignment, StewardProfile
+
     for title, model in (("Communities", Community), ("Buildings", Building), ("Household owners", HouseholdOwner),
-                         ("Invitations", Invitation), ("Messages", OutboxMessage)):
+                         ("Invitations", Invitation), ("Messages", OutboxMessage),
+                         ("Steward assignments", StewardAssignment), ("Steward profiles", StewardProfile)):
         assert len(sheet_rows(workbook, title)) == 1 + db_count(model), title
     assert "新管家" in {r[1] for r in sheet_rows(workbook, "Invitations")}
     assert "您好" in {r[4] for r in sheet_rows(workbook, "Messages")}  # a character the file cannot hold is dropped

@@ -32,6 +32,7 @@ from tenants.imports.models import ImportBatch
 from tenants.imports.services import ProgressWriter
 from tenants.members.models import Invitation
 from tenants.roster.models import Building, Community, Household, HouseholdOwner
+from tenants.stewards.models import StewardAssignment, StewardContact, StewardProfile
 
 log = logging.getLogger(__name__)
 
@@ -163,6 +164,26 @@ def _sheets():
                 HouseholdOwner.created_at, HouseholdOwner.ended_at)
          .order_by(HouseholdOwner.created_at, HouseholdOwner.id),
          lambda r: [str(r[0]), str(r[1]), _local(r[2]), _local(r[3]), _local(r[4])]),
+        (_l("Steward assignments"),
+         [_l("Household ID"), _l("Member ID"), _l("From"), _l("Why"), _l("Until"), _l("Why it ended"), _l("Note")],
+         select(StewardAssignment.household_id, StewardAssignment.steward_id, StewardAssignment.started_at,
+                StewardAssignment.start_reason, StewardAssignment.ended_at, StewardAssignment.end_reason,
+                StewardAssignment.note, StewardAssignment.end_note)
+         .order_by(StewardAssignment.started_at, StewardAssignment.id),
+         lambda r: [str(r[0]), str(r[1]), _local(r[2]), _label(r[3]), _local(r[4]), _label(r[5]) if r[5] else "",
+                    " / ".join(n for n in (r[6], r[7]) if n)]),
+        (_l("Steward contacts"),
+         [_l("Date"), _l("Household ID"), _l("Member ID"), _l("How"), _l("Note"), _l("Logged")],
+         select(StewardContact.contacted_on, StewardContact.household_id, StewardContact.steward_id,
+                StewardContact.kind, StewardContact.note, StewardContact.created_at)
+         .order_by(StewardContact.contacted_on, StewardContact.id),
+         lambda r: [r[0], str(r[1]), str(r[2]), _label(r[3]), r[4], _local(r[5])]),
+        (_l("Steward profiles"),
+         [_l("Member ID"), _l("Capacity"), _l("Work phone"), _l("Working hours"), _l("Photo")],
+         select(StewardProfile.membership_id, StewardProfile.capacity, StewardProfile.work_phone,
+                StewardProfile.working_hours, StewardProfile.photo_updated_at)
+         .order_by(StewardProfile.created_at, StewardProfile.id),
+         lambda r: [str(r[0]), r[1] if r[1] is not None else "", r[2], r[3], _local(r[4])]),
         (_l("Audit log"),
          [_l("Time"), _l("Who"), _l("Action"), _l("Object type"), _l("Object ID"), _l("Object"), _l("Changes"),
           _l("IP address")],
