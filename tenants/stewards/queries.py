@@ -4,7 +4,6 @@
 from __future__ import annotations
 
 import re
-from collections import defaultdict
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
@@ -31,10 +30,6 @@ def floor_of(room: str) -> int | None:
     """The floor a room number encodes: 1201 → 12, 302 → 3 (the usual Chinese numbering). None otherwise."""
     match = _ROOM_FLOOR.match((room or "").strip())
     return int(match.group(1)) if match else None
-
-
-def _natural(building: Building):
-    return (building.community.name, len(building.name), building.name)
 
 
 def live_buildings() -> list[Building]:
@@ -166,8 +161,12 @@ def units_of(building_id) -> list[str]:
 
 def households_of(membership_id, *, q: str = "") -> list[tuple]:
     """[(Household, last contact date or None)] the steward looks after, by building, in one query."""
+    mine = select(StewardAssignment.household_id).where(StewardAssignment.steward_id == membership_id,
+                                                        StewardAssignment.ended_at.is_(None))
+    # Only this steward's households' contacts are aggregated, not the whole company's contact log.
     last_contact = (
         select(StewardContact.household_id, func.max(StewardContact.contacted_on).label("last"))
+        .where(StewardContact.household_id.in_(mine))
         .group_by(StewardContact.household_id).subquery()
     )
     stmt = (
@@ -270,14 +269,3 @@ def steward_cards(household_ids) -> dict:
                                   membership_id=membership_id, has_photo=photo_at is not None)
         for household_id, membership_id, name, phone, work_phone, hours, photo_at in rows
     }
-
-
-def household_counts_by_building(building_ids) -> dict:
-    counts = defaultdict(int)
-    for building_id, n in db.session.execute(
-        select(Household.building_id, func.count()).where(Household.building_id.in_(list(building_ids)),
-                                                          Household.deleted_at.is_(None))
-        .group_by(Household.building_id)
-    ).all():
-        counts[building_id] = n
-    return counts
