@@ -55,32 +55,11 @@ UNITS, FLOORS, HOMES = 4, 18, 2  # 144 households a building
 PER_BUILDING = UNITS * FLOORS * HOMES
 COMMUNITY_NAMES = ("阳光花园", "锦绣华庭", "翠湖湾", "金色家园", "东方明珠苑", "滨江壹号", "紫荆苑", "书香门第")
 SURNAMES = "王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗"
-CODE_ALPHABET = "23456789ABCDEFGHJKMNPQRSTUVWXYZ"  # as tenants/roster/codes.py
 CHUNK = 5_000
 _SET_CONFIG = re.compile(r"\s*SELECT set_config")
 
 
 # --- one run, in a child process ----------------------------------------------------------------------------
-
-
-def _postgres(url: str) -> tuple[str, str]:
-    """(owner URL, app-role URL) of the database in ``url``, dropped and created afresh."""
-    from sqlalchemy import create_engine, text
-    from sqlalchemy.engine import make_url
-
-    from saas.config import normalise_db_url
-
-    base = make_url(normalise_db_url(url))
-    admin = create_engine(base.set(database="postgres"), isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'DROP DATABASE IF EXISTS "{base.database}" WITH (FORCE)'))
-        conn.execute(text(f'CREATE DATABASE "{base.database}"'))
-        if not conn.execute(text("SELECT 1 FROM pg_roles WHERE rolname = 'guanjia_app_bench'")).first():
-            conn.execute(text("CREATE ROLE guanjia_app_bench LOGIN NOSUPERUSER NOBYPASSRLS"))
-    admin.dispose()
-    owner = base.render_as_string(hide_password=False)
-    app_url = base.set(username="guanjia_app_bench", password=None).render_as_string(hide_password=False)
-    return owner, app_url
 
 
 def _make_app(database: str, workdir: Path):
@@ -90,6 +69,8 @@ def _make_app(database: str, workdir: Path):
     if database == "sqlite":
         owner = app_url = f"sqlite:///{workdir / 'bench.sqlite3'}"
     else:
+        from import_bench import _postgres  # same fresh database and non-owner app role as the import bench
+
         owner, app_url = _postgres(database)
 
     import saas.subscriptions.plans as plans
@@ -176,6 +157,8 @@ class Queries:
 
 
 def _code(i: int) -> str:
+    from tenants.roster.codes import ALPHABET as CODE_ALPHABET
+
     digits = []
     for _ in range(8):
         i, r = divmod(i, len(CODE_ALPHABET))

@@ -12,7 +12,7 @@ from sqlalchemy import select
 
 from saas.extensions import db, htmx
 from saas.forms import show_error
-from saas.htmx import render, render_partial
+from saas.htmx import render
 from saas.models import Role
 from saas.tenancy import get_or_404, parse_uuid_or_404
 from tenants.access import current_company, require_role
@@ -156,19 +156,12 @@ def assign():
             else:
                 message = _assigned_message(steward, result)
                 if htmx:
-                    return _assign_result(message, filters)
+                    # The list with its new stewards; the page's counts come along out of band.
+                    return _assign_page(block="households", filters=filters, message=message)
                 flash(message, "success")
                 return redirect(url_for(".assign_page", **_filter_args(filters)), code=303)
     return _assign_page(form, status=422, block="households" if htmx else None, filters=filters,
                         selected=set(household_ids))
-
-
-def _assign_result(message: str, filters: dict):
-    """After an htmx assignment: the household list with its new stewards, the counts swapped in place."""
-    response = _assign_page(block="households", filters=filters, message=message)
-    counts = render_partial("tenants/stewards/_assign_oob.html", data=queries.overview(current_company))
-    response.set_data(response.get_data() + counts.get_data())
-    return response
 
 
 def _assigned_message(steward, result) -> str:
@@ -240,7 +233,8 @@ def auto_assign():
         return redirect(back, code=303)
     try:
         proposal = services.apply_proposal(community.id, rebalance=rebalance, digest=form.digest.data,
-                                           actor=current_user, notify=form.notify.data)
+                                           actor=current_user, notify=form.notify.data,
+                                           community_name=community.name)
     except services.StewardError as exc:
         flash(str(exc.message), "warning")
         return redirect(back, code=303)

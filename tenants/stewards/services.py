@@ -412,7 +412,8 @@ def propose(community_id, *, rebalance: bool) -> Proposal:
                     capacities=capacities)
 
 
-def apply_proposal(community_id, *, rebalance: bool, digest: str, actor: User, notify: bool) -> Proposal:
+def apply_proposal(community_id, *, rebalance: bool, digest: str, actor: User, notify: bool,
+                   community_name: str = "") -> Proposal:
     """Apply the auto-assign proposal the admin saw, and commit. The plan is recomputed from the current state;
     if it differs from the preview (someone changed assignments meanwhile) nothing is applied."""
     proposal = propose(community_id, rebalance=rebalance)
@@ -422,7 +423,7 @@ def apply_proposal(community_id, *, rebalance: bool, digest: str, actor: User, n
     targets = {m.household: m.to_steward for m in proposal.plan.moves}
     result = _reassign(targets, reason=AssignmentReason.AUTO, actor=actor)
     record("steward.auto_assign", actor=actor, object_type="community", object_id=community_id,
-           object_label="", changes={"moves": [None, len(result.changed)], "rebalance": [None, rebalance]})
+           object_label=community_name, changes={"moves": [None, len(result.changed)], "rebalance": [None, rebalance]})
     db.session.commit()
     if notify:
         _notify_later(result.new_periods)
