@@ -76,9 +76,11 @@ def _init_extensions(app: Flask) -> None:
     import saas.notifications.models  # noqa: F401
     import tenants.exports.models  # noqa: F401
     import tenants.imports.models  # noqa: F401
+    import tenants.inbox.models  # noqa: F401
     import tenants.members.models  # noqa: F401
     import tenants.roster.models  # noqa: F401
     import tenants.stewards.models  # noqa: F401
+    import tenants.work_orders.models  # noqa: F401
 
     migrate.init_app(app, db, directory=str(PROJECT_ROOT / "migrations"), render_as_batch=True,
                      compare_type=True)

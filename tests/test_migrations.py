@@ -52,7 +52,7 @@ def test_postgres_upgrade_downgrade_upgrade_and_no_drift():
         engine = create_engine(url)
         with engine.connect() as conn:
             policies = conn.execute(text("SELECT count(*) FROM pg_policies WHERE policyname = 'company_isolation'")).scalar()
-        assert policies == 13
+        assert policies == 24
         app.test_cli_runner().invoke(args=["db", "downgrade", "base"])
         with engine.connect() as conn:
             assert conn.execute(text("SELECT count(*) FROM pg_policies")).scalar() == 0

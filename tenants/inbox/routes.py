@@ -1,0 +1,65 @@
+"""The bell: a member's in-app notices, newest first, with the unread count in the menu bar."""
+
+from __future__ import annotations
+
+from flask import Blueprint, g, redirect, request, url_for
+from flask_login import current_user
+from sqlalchemy import func, select, update
+
+from saas.extensions import db
+from saas.htmx import render
+from saas.models import Role
+from saas.tenancy import utcnow
+from tenants.access import current_membership, require_role
+from tenants.inbox.models import Notification
+
+bp = Blueprint("inbox", __name__)
+ALL_ROLES = (Role.ADMIN, Role.STEWARD, Role.TECHNICIAN, Role.OWNER)
+PER_PAGE = 30
+
+
+def _mine():
+    return Notification.user_id == current_user.id
+
+
+@bp.app_template_global()
+def inbox_unread() -> int:
+    """The menu bar's unread count: one indexed count, only on company pages."""
+    if g.get("membership") is None:
+        return 0
+    return db.session.execute(
+        select(func.count()).select_from(Notification).where(_mine(), Notification.read_at.is_(None))
+    ).scalar_one()
+
+
+def subject_url(notification: Notification) -> str | None:
+    """Where a notice leads, as the reader's role sees the subject."""
+    if notification.subject_type == "work_order" and notification.subject_id:
+        if current_membership.role == Role.OWNER:
+            return url_for("company.work_orders.owner_show", order_id=notification.subject_id)
+        return url_for("company.work_orders.show", order_id=notification.subject_id)
+    return None
+
+
+@bp.get("/notifications")
+@require_role(*ALL_ROLES)
+def index():
+    page = db.paginate(select(Notification).where(_mine()).order_by(Notification.created_at.desc(),
+                                                                     Notification.id.desc()),
+                       page=request.args.get("page", 1, type=int), per_page=PER_PAGE, error_out=False)
+    unread = [n.id for n in page.items if n.read_at is None]
+    body = render("tenants/inbox/index.html", page=page, subject_url=subject_url)
+    if unread:  # seen now: shown once as new, then as read (reading is idempotent, so a GET may do it)
+        db.session.execute(update(Notification).where(_mine(), Notification.id.in_(unread))
+                           .values(read_at=utcnow()), execution_options={"synchronize_session": False})
+        db.session.commit()
+    return body
+
+
+@bp.post("/notifications/read")
+@require_role(*ALL_ROLES)
+def read_all():
+    db.session.execute(update(Notification).where(_mine(), Notification.read_at.is_(None))
+                       .values(read_at=utcnow()), execution_options={"synchronize_session": False})
+    db.session.commit()
+    return redirect(url_for(".index"), 303)

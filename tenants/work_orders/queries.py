@@ -1,0 +1,144 @@
+"""Questions about work orders: who may see which job, the household's steward, qualified technicians.
+
+Visibility is one function so every list and every detail page agrees: an admin sees the company's jobs; a
+steward the jobs of the homes they look after and the jobs given to them; a technician the jobs given to them
+and the pool jobs of their categories; an owner the jobs of their own homes and the jobs they reported.
+"""
+
+from __future__ import annotations
+
+import uuid
+
+from flask import abort
+from sqlalchemy import and_, false, func, or_, select
+
+from saas.extensions import db
+from saas.models import Membership, Role, User
+from saas.tenancy import parse_uuid_or_404
+from tenants.roster.models import HouseholdOwner
+from tenants.stewards.models import StewardAssignment
+from tenants.work_orders.models import CategoryTechnician, WorkOrder, WorkOrderCategory
+from tenants.work_orders.states import OPEN
+
+
+def my_household_ids(membership: Membership):
+    return select(HouseholdOwner.household_id).where(HouseholdOwner.membership_id == membership.id,
+                                                     HouseholdOwner.ended_at.is_(None))
+
+
+def stewarded_household_ids(membership: Membership):
+    return select(StewardAssignment.household_id).where(StewardAssignment.steward_id == membership.id,
+                                                        StewardAssignment.ended_at.is_(None))
+
+
+def qualified_category_ids(membership: Membership):
+    return select(CategoryTechnician.category_id).where(CategoryTechnician.membership_id == membership.id)
+
+
+def visible_clause(membership: Membership):
+    """A WHERE clause limiting work orders to those ``membership`` may see."""
+    role = membership.role
+    if role == Role.ADMIN:
+        return WorkOrder.id.is_not(None)
+    if role == Role.STEWARD:
+        return or_(WorkOrder.assignee_id == membership.id,
+                   WorkOrder.household_id.in_(stewarded_household_ids(membership)))
+    if role == Role.TECHNICIAN:
+        return or_(WorkOrder.assignee_id == membership.id,
+                   and_(WorkOrder.in_pool, WorkOrder.status.in_(OPEN),
+                        WorkOrder.category_id.in_(qualified_category_ids(membership))))
+    if role == Role.OWNER:
+        return or_(WorkOrder.reporter_membership_id == membership.id,
+                   WorkOrder.household_id.in_(my_household_ids(membership)))
+    return false()
+
+
+def visible_or_404(order_id, membership: Membership, *, lock: bool = False) -> WorkOrder:
+    """The job if ``membership`` may see it; 404 otherwise (exactly as for another company's job)."""
+    order_id = parse_uuid_or_404(order_id)
+    stmt = select(WorkOrder).where(WorkOrder.id == order_id, visible_clause(membership))
+    order = db.session.execute(stmt).scalar_one_or_none()
+    if order is None:
+        abort(404)
+    return order
+
+
+def household_steward(household_id: uuid.UUID | None) -> Membership | None:
+    if household_id is None:
+        return None
+    return db.session.execute(
+        select(Membership).join(StewardAssignment, and_(StewardAssignment.company_id == Membership.company_id,
+                                                        StewardAssignment.steward_id == Membership.id))
+        .where(StewardAssignment.household_id == household_id, StewardAssignment.ended_at.is_(None),
+               Membership.ended_at.is_(None))
+    ).scalar_one_or_none()
+
+
+def household_owner_user_ids(household_id: uuid.UUID | None) -> list[uuid.UUID]:
+    if household_id is None:
+        return []
+    return list(db.session.execute(
+        select(Membership.user_id).join(HouseholdOwner, and_(HouseholdOwner.company_id == Membership.company_id,
+                                                             HouseholdOwner.membership_id == Membership.id))
+        .where(HouseholdOwner.household_id == household_id, HouseholdOwner.ended_at.is_(None),
+               Membership.ended_at.is_(None))
+    ).scalars())
+
+
+def owns(order: WorkOrder, membership: Membership) -> bool:
+    """Whether an owner membership reported this job or owns its home."""
+    if membership.role != Role.OWNER:
+        return False
+    if order.reporter_membership_id == membership.id:
+        return True
+    if order.household_id is None:
+        return False
+    return db.session.execute(
+        select(func.count()).select_from(HouseholdOwner)
+        .where(HouseholdOwner.membership_id == membership.id, HouseholdOwner.household_id == order.household_id,
+               HouseholdOwner.ended_at.is_(None))
+    ).scalar_one() > 0
+
+
+def is_qualified(membership: Membership, category_id: uuid.UUID) -> bool:
+    return db.session.execute(
+        select(func.count()).select_from(CategoryTechnician)
+        .where(CategoryTechnician.membership_id == membership.id, CategoryTechnician.category_id == category_id)
+    ).scalar_one() > 0
+
+
+def live_categories() -> list[WorkOrderCategory]:
+    return list(db.session.execute(
+        select(WorkOrderCategory).where(WorkOrderCategory.archived_at.is_(None))
+        .order_by(WorkOrderCategory.position, WorkOrderCategory.name)
+    ).scalars())
+
+
+def staff_members() -> list[Membership]:
+    """Everyone a job can be assigned to: current admins, stewards and technicians, by name."""
+    return list(db.session.execute(
+        select(Membership).join(Membership.user)
+        .where(Membership.ended_at.is_(None), Membership.role.in_((Role.ADMIN, Role.STEWARD, Role.TECHNICIAN)))
+        .order_by(Membership.role, User.name)
+    ).scalars())
+
+
+def least_busy_technician(category_id: uuid.UUID) -> Membership | None:
+    """The qualified technician with the fewest open jobs (ties: by name), for assign-mode categories."""
+    open_jobs = (select(func.count()).select_from(WorkOrder)
+                 .where(WorkOrder.assignee_id == Membership.id, WorkOrder.status.in_(OPEN))
+                 .correlate(Membership).scalar_subquery())
+    return db.session.execute(
+        select(Membership).join(Membership.user)
+        .join(CategoryTechnician, and_(CategoryTechnician.company_id == Membership.company_id,
+                                       CategoryTechnician.membership_id == Membership.id))
+        .where(CategoryTechnician.category_id == category_id, Membership.ended_at.is_(None),
+               Membership.role.in_((Role.TECHNICIAN, Role.STEWARD, Role.ADMIN)))
+        .order_by(open_jobs, User.name, Membership.id).limit(1)
+    ).scalar_one_or_none()
+
+
+def admin_user_ids() -> list[uuid.UUID]:
+    return list(db.session.execute(
+        select(Membership.user_id).where(Membership.role == Role.ADMIN, Membership.ended_at.is_(None))
+    ).scalars())
