@@ -1,16 +1,47 @@
-"""Work-order pages for staff: all jobs (admin), my jobs, the grab pool, the board, one job with its actions,
-entering a job from a phone call, photos. Other pages share this blueprint from their own modules (see the end).
+"""Work-order pages for staff: all jobs (admin, with filters), my jobs (technicians and stewards, with the grab
+pool), the board by status, one job with the actions its viewer may take, a job entered from a phone call, and
+the photos. Other pages share this blueprint from their own modules (see VIEW_MODULES at the end).
+
+Lists make a fixed number of queries however long they are: the category and the assignee (with their user) are
+joined into the row query, and the location is a snapshot on the job itself.
 """
 
 from __future__ import annotations
 
+import uuid
 from datetime import UTC, datetime
 
-from flask import Blueprint
+from flask import Blueprint, abort, flash, redirect, request, send_file, url_for
+from flask_babel import gettext as _
+from flask_login import current_user
+from sqlalchemy import and_, func, or_, select
 
+from saas.extensions import db, htmx
+from saas.forms import show_error
+from saas.htmx import render
+from saas.models import Membership, Role
+from saas.tenancy import parse_uuid_or_404, utcnow
+from tenants.access import current_membership, require_role
+from tenants.roster.models import Building, Community, Household
+from tenants.work_orders import photos, queries, services
+from tenants.work_orders.models import (
+    Area,
+    Source,
+    WorkOrder,
+    WorkOrderEvent,
+    WorkOrderFollowUp,
+    WorkOrderPhoto,
+)
 from tenants.work_orders.sla import format_time_left, time_left, urgency
+from tenants.work_orders.staff_forms import FollowUpForm, PhoneReportForm
+from tenants.work_orders.states import OPEN, Action, IllegalMove, Status
 
 bp = Blueprint("work_orders", __name__)
+
+STAFF = (Role.ADMIN, Role.STEWARD, Role.TECHNICIAN)
+EVERYONE = (*STAFF, Role.OWNER)
+PER_PAGE = 25
+BOARD_CARDS = 20  # per column; the column header shows the full count
 
 
 def _aware(value: datetime) -> datetime:
@@ -29,7 +60,381 @@ def sla_urgency(order, which: str, now: datetime) -> str:
     return urgency(due, now, max(due - _aware(order.created_at), due - due))
 
 
+def _overdue_clause(now: datetime):
+    return and_(WorkOrder.status.in_(OPEN), WorkOrder.paused_at.is_(None),
+                or_(and_(WorkOrder.accepted_at.is_(None), WorkOrder.response_due_at <= now),
+                    WorkOrder.resolution_due_at <= now))
+
+
+# --- lists ------------------------------------------------------------------------------------------------
+
+
+class Filters:
+    """The admin list's filters, read from the query string; unknown values are ignored, not errors."""
+
+    def __init__(self, args):
+        self.status = args.get("status", "")
+        if self.status not in {"open", *(s.value for s in Status)}:
+            self.status = ""
+        self.category = _uuid_or_blank(args.get("category"))
+        self.community = _uuid_or_blank(args.get("community"))
+        self.assignee = args.get("assignee", "")
+        if self.assignee != "none":
+            self.assignee = _uuid_or_blank(self.assignee)
+        self.overdue = args.get("overdue") == "1"
+        self.q = (args.get("q") or "").strip()[:40]
+
+    def apply(self, stmt, now: datetime):
+        if self.status == "open":
+            stmt = stmt.where(WorkOrder.status.in_(OPEN))
+        elif self.status:
+            stmt = stmt.where(WorkOrder.status == Status(self.status))
+        if self.category:
+            stmt = stmt.where(WorkOrder.category_id == uuid.UUID(self.category))
+        if self.community:
+            stmt = stmt.where(WorkOrder.community_id == uuid.UUID(self.community))
+        if self.assignee == "none":
+            stmt = stmt.where(WorkOrder.assignee_id.is_(None))
+        elif self.assignee:
+            stmt = stmt.where(WorkOrder.assignee_id == uuid.UUID(self.assignee))
+        if self.overdue:
+            stmt = stmt.where(_overdue_clause(now))
+        if self.q:
+            stmt = stmt.where(or_(WorkOrder.number.contains(self.q.upper()), WorkOrder.location.contains(self.q)))
+        return stmt
+
+    @property
+    def active(self) -> bool:
+        return bool(self.status or self.category or self.community or self.assignee or self.overdue or self.q)
+
+
+def _uuid_or_blank(value) -> str:
+    try:
+        return str(uuid.UUID(str(value))) if value else ""
+    except ValueError:
+        return ""
+
+
+def _page(stmt):
+    return db.paginate(stmt, page=request.args.get("page", 1, type=int), per_page=PER_PAGE, error_out=False)
+
+
+@bp.get("/work-orders")
+@require_role(Role.ADMIN)
+def index():
+    now = utcnow()
+    filters = Filters(request.args)
+    stmt = filters.apply(select(WorkOrder), now).order_by(WorkOrder.created_at.desc(), WorkOrder.id.desc())
+    page = _page(stmt)
+    communities = db.session.execute(select(Community.id, Community.name).where(Community.deleted_at.is_(None))
+                                     .order_by(Community.name)).all()
+    block = "list" if htmx and htmx.target == "wo-list" else None
+    return render("tenants/work_orders/index.html", block, page=page, filters=filters, now=now,
+                  categories=queries.live_categories(), communities=communities,
+                  staff=queries.staff_members(), statuses=list(Status))
+
+
+@bp.get("/work-orders/board")
+@require_role(Role.ADMIN)
+def board():
+    """The open jobs by status, a column each (plus the last week's finished ones): two queries in all."""
+    now = utcnow()
+    columns = [s for s in Status if s not in (Status.CLOSED, Status.CANCELLED)]
+    counts = dict(db.session.execute(
+        select(WorkOrder.status, func.count()).where(WorkOrder.status.in_(columns))
+        .group_by(WorkOrder.status)).all())
+    ranked = (select(WorkOrder.id, func.row_number().over(
+        partition_by=WorkOrder.status, order_by=(WorkOrder.created_at.desc(), WorkOrder.id.desc())).label("n"))
+        .where(WorkOrder.status.in_(columns)).subquery())
+    cards = db.session.execute(
+        select(WorkOrder).join(ranked, ranked.c.id == WorkOrder.id).where(ranked.c.n <= BOARD_CARDS)
+        .order_by(WorkOrder.created_at.desc())
+    ).scalars().all()
+    by_status = {s: [] for s in columns}
+    for order in cards:
+        by_status[order.status].append(order)
+    block = "board" if htmx and htmx.target == "wo-board" else None
+    return render("tenants/work_orders/board.html", block, columns=columns, counts=counts, by_status=by_status,
+                  now=now)
+
+
+MINE_TABS = ("todo", "pool", "homes", "done")
+
+
+@bp.get("/work-orders/mine")
+@require_role(*STAFF)
+def mine():
+    """My jobs, phone first: to do (given to me, open, soonest deadline first), the grab pool of my categories,
+    the jobs of the homes I look after (stewards), and what I finished."""
+    now = utcnow()
+    me = current_membership
+    tab = request.args.get("tab", "todo")
+    if tab not in MINE_TABS:
+        tab = "todo"
+    base = select(WorkOrder)
+    if tab == "todo":
+        stmt = base.where(WorkOrder.assignee_id == me.id, WorkOrder.status.in_(OPEN)).order_by(
+            WorkOrder.resolution_due_at, WorkOrder.id)
+    elif tab == "pool":
+        stmt = base.where(WorkOrder.in_pool, WorkOrder.status == Status.NEW,
+                          WorkOrder.category_id.in_(queries.qualified_category_ids(me))).order_by(
+            WorkOrder.response_due_at, WorkOrder.id)
+    elif tab == "homes":
+        stmt = base.where(WorkOrder.household_id.in_(queries.stewarded_household_ids(me))).order_by(
+            WorkOrder.created_at.desc(), WorkOrder.id.desc())
+    else:
+        stmt = base.where(WorkOrder.assignee_id == me.id, WorkOrder.status.in_((Status.DONE, Status.CLOSED))).order_by(
+            WorkOrder.completed_at.desc(), WorkOrder.id.desc())
+    page = _page(stmt)
+    counts = _mine_counts(me)
+    block = "list" if htmx and htmx.target == "wo-list" else None
+    return render("tenants/work_orders/mine.html", block, page=page, tab=tab, counts=counts, now=now)
+
+
+def _mine_counts(me: Membership) -> dict:
+    """The tab badges in one query."""
+    todo = func.count().filter(and_(WorkOrder.assignee_id == me.id, WorkOrder.status.in_(OPEN)))
+    pool = func.count().filter(and_(WorkOrder.in_pool, WorkOrder.status == Status.NEW,
+                                    WorkOrder.category_id.in_(queries.qualified_category_ids(me))))
+    homes = func.count().filter(and_(WorkOrder.status.in_(OPEN),
+                                     WorkOrder.household_id.in_(queries.stewarded_household_ids(me))))
+    row = db.session.execute(select(todo, pool, homes).select_from(WorkOrder)
+                             .where(or_(WorkOrder.assignee_id == me.id, WorkOrder.in_pool,
+                                        WorkOrder.household_id.is_not(None)))).one()
+    return {"todo": row[0], "pool": row[1], "homes": row[2]}
+
+
+# --- one job -----------------------------------------------------------------------------------------------
+
+
+def _load(order_id) -> WorkOrder:
+    return queries.visible_or_404(order_id, current_membership)
+
+
+def _timeline(order: WorkOrder):
+    events = db.session.execute(select(WorkOrderEvent).where(WorkOrderEvent.work_order_id == order.id)
+                                .order_by(WorkOrderEvent.seq)).scalars().all()
+    pictures = db.session.execute(select(WorkOrderPhoto).where(WorkOrderPhoto.work_order_id == order.id)
+                                  .order_by(WorkOrderPhoto.created_at)).scalars().all()
+    by_seq: dict[int, list] = {}
+    for photo in pictures:
+        by_seq.setdefault(photo.event_seq, []).append(photo)
+    return events, by_seq
+
+
+def _show_context(order: WorkOrder, **extra) -> dict:
+    now = utcnow()
+    viewer = services.viewer_for(order, current_membership)
+    events, photos_by_seq = _timeline(order)
+    household = (db.session.get(Household, (order.company_id, order.household_id))
+                 if order.household_id else None)
+    follow_ups = db.session.execute(select(WorkOrderFollowUp).where(WorkOrderFollowUp.work_order_id == order.id)
+                                    .order_by(WorkOrderFollowUp.created_at)).scalars().all()
+    actions = services.available_actions(order, viewer, now)
+    can_follow_up = (order.status in (Status.DONE, Status.CLOSED)
+                     and (viewer.is_admin or viewer.household_steward))
+    context = dict(order=order, viewer=viewer, events=events, photos_by_seq=photos_by_seq, household=household,
+                   follow_ups=follow_ups, actions=actions, now=now, Action=Action,
+                   staff=queries.staff_members() if Action.ASSIGN in actions else [],
+                   follow_up_form=FollowUpForm() if can_follow_up else None,
+                   max_photos=photos.MAX_PHOTOS)
+    context.update(extra)
+    return context
+
+
+@bp.get("/work-orders/<order_id>")
+@require_role(*STAFF)
+def show(order_id):
+    order = _load(order_id)
+    block = "job" if htmx and htmx.target == "wo-job" else None
+    return render("tenants/work_orders/show.html", block, **_show_context(order))
+
+
+@bp.post("/work-orders/<order_id>/actions/<action>")
+@require_role(*STAFF)
+def act(order_id, action):
+    order = _load(order_id)
+    try:
+        action = Action(action)
+    except ValueError:
+        abort(404)
+    form = request.form
+    quote_fen = None
+    if action == Action.QUOTE:
+        quote_fen = _yuan_to_fen(form.get("quote", ""))
+    try:
+        services.perform(order, action, actor=current_user, membership=current_membership,
+                         note=form.get("note", ""), assignee_id=form.get("assignee_id"), quote_fen=quote_fen,
+                         files=request.files.getlist("photos"))
+    except (services.WorkOrderError, IllegalMove, photos.PhotoError) as exc:
+        db.session.rollback()
+        order = _load(order_id)
+        return render("tenants/work_orders/show.html", "job" if htmx else None, status=422,
+                      **_show_context(order, error=exc.message, error_action=action))
+    flash(_("%(number)s: %(action)s — done.", number=order.number, action=action.label), "success")
+    if action in (Action.DECLINE,) or not _still_visible(order):
+        return redirect(url_for(".mine"), 303)
+    return redirect(url_for(".show", order_id=order.id), 303)
+
+
+def _still_visible(order: WorkOrder) -> bool:
+    return db.session.execute(select(func.count()).select_from(WorkOrder).where(
+        WorkOrder.id == order.id, queries.visible_clause(current_membership))).scalar_one() > 0
+
+
+def _yuan_to_fen(raw: str):
+    """'120', '120.5', '¥1,200.00' → fen; anything else → None (the service then says "enter the price")."""
+    from decimal import Decimal, InvalidOperation
+
+    text = (raw or "").replace("¥", "").replace("￥", "").replace(",", "").strip()
+    try:
+        value = Decimal(text)
+    except InvalidOperation:
+        return None
+    if value != value.quantize(Decimal("0.01")):
+        return None
+    return int(value * 100)
+
+
+@bp.post("/work-orders/<order_id>/comment")
+@require_role(*STAFF)
+def comment(order_id):
+    order = _load(order_id)
+    try:
+        services.comment(order, actor=current_user, membership=current_membership, note=request.form.get("note", ""),
+                         files=request.files.getlist("photos"))
+    except (services.WorkOrderError, IllegalMove, photos.PhotoError) as exc:
+        db.session.rollback()
+        order = _load(order_id)
+        return render("tenants/work_orders/show.html", "job" if htmx else None, status=422,
+                      **_show_context(order, error=exc.message, error_action="comment"))
+    return redirect(url_for(".show", order_id=order.id), 303)
+
+
+@bp.post("/work-orders/<order_id>/follow-up")
+@require_role(Role.ADMIN, Role.STEWARD)
+def follow_up(order_id):
+    order = _load(order_id)
+    viewer = services.viewer_for(order, current_membership)
+    if not (viewer.is_admin or viewer.household_steward):
+        abort(403)
+    form = FollowUpForm()
+    error = None
+    if form.validate_on_submit():
+        try:
+            services.record_follow_up(order, actor=current_user, membership=current_membership,
+                                      reached=form.reached.data == "yes",
+                                      satisfied={"yes": True, "no": False}.get(form.satisfied.data),
+                                      note=form.note.data or "")
+        except (services.WorkOrderError, IllegalMove) as exc:
+            db.session.rollback()
+            error = exc.message
+        else:
+            flash(_("Follow-up recorded."), "success")
+            return redirect(url_for(".show", order_id=order.id), 303)
+    order = _load(order_id)
+    return render("tenants/work_orders/show.html", status=422,
+                  **_show_context(order, follow_up_form=form, error=error, error_action="follow_up"))
+
+
+@bp.get("/work-orders/photos/<photo_id>")
+@require_role(*EVERYONE)
+def photo(photo_id):
+    """A job's photo, to whoever may see the job (404 for anyone else, another company's users included)."""
+    row = db.session.execute(select(WorkOrderPhoto).where(WorkOrderPhoto.id == parse_uuid_or_404(photo_id))
+                             ).scalar_one_or_none()
+    if row is None:
+        abort(404)
+    queries.visible_or_404(row.work_order_id, current_membership)
+    try:
+        path = photos.absolute_path(row.path)
+    except ValueError:
+        abort(404)
+    if not path.is_file():
+        abort(404)
+    response = send_file(path, mimetype="image/jpeg", max_age=86400, conditional=True)
+    response.headers["Cache-Control"] = "private, max-age=86400"  # never in a shared cache
+    return response
+
+
+# --- a job from a phone call --------------------------------------------------------------------------------
+
+
+def _household_search(q: str):
+    """Homes matching the caller's words (code, room, owner name or phone), 20 at most. Stewards search only the
+    homes they look after, as everywhere else they see owners' details."""
+    stmt = (select(Household).join(Household.building).join(Building.community)
+            .where(Household.deleted_at.is_(None)))
+    if current_membership.role == Role.STEWARD:
+        stmt = stmt.where(Household.id.in_(queries.stewarded_household_ids(current_membership)))
+    q = q.strip()
+    if q:
+        like = f"%{q}%"
+        stmt = stmt.where(or_(Household.room.like(like), Household.owner_name.like(like),
+                              Household.owner_phone.like(like), Household.household_code == q.upper(),
+                              Building.name.like(like), Community.name.like(like)))
+    return db.session.execute(stmt.order_by(Community.name, Building.name, Household.unit, Household.room)
+                              .limit(20)).scalars().all()
+
+
+@bp.route("/work-orders/new", methods=["GET", "POST"])
+@require_role(Role.ADMIN, Role.STEWARD)
+def new():
+    form = PhoneReportForm()
+    categories = queries.live_categories()
+    form.category_id.choices = [(str(c.id), c.name) for c in categories]
+    q = request.args.get("q", "")
+    if htmx and htmx.target == "household-results":
+        return render("tenants/work_orders/new.html", "results", form=form, homes=_household_search(q), q=q)
+    chosen = None
+    if form.household_id.data:
+        chosen = _chosen_household(form.household_id.data)
+    status = 200
+    if form.validate_on_submit():
+        try:
+            if chosen is None:
+                raise services.WorkOrderError(_("Find and choose the caller's home."), "household_id")
+            order = services.create_order(services.Report(
+                source=Source.PHONE, area=Area(form.area.data), category_id=form.category_id.data,
+                priority=form.priority.data, description=form.description.data or "",
+                preferred_time=form.preferred_time.data or "", household=chosen,
+                reporter_name=form.reporter_name.data or chosen.owner_name,
+                reporter_phone=form.reporter_phone.data or chosen.owner_phone,
+            ), actor=current_user, membership=current_membership, files=request.files.getlist("photos"))
+        except (services.WorkOrderError, photos.PhotoError) as exc:
+            db.session.rollback()
+            show_error(form, exc)
+        else:
+            flash(_("%(number)s created.", number=order.number), "success")
+            return redirect(url_for(".show", order_id=order.id), 303)
+        status = 422
+    elif request.method == "POST":
+        status = 422
+    return render("tenants/work_orders/new.html", form=form, homes=_household_search(q) if q else [], q=q,
+                  chosen=chosen, status=status, max_photos=photos.MAX_PHOTOS)
+
+
+def _chosen_household(household_id) -> Household | None:
+    """The posted home, if this member may pick it (any live home for admins, their own homes for stewards)."""
+    try:
+        household_id = uuid.UUID(str(household_id))
+    except ValueError:
+        return None
+    stmt = select(Household).where(Household.id == household_id, Household.deleted_at.is_(None))
+    if current_membership.role == Role.STEWARD:
+        stmt = stmt.where(Household.id.in_(queries.stewarded_household_ids(current_membership)))
+    return db.session.execute(stmt).scalar_one_or_none()
+
+
 # The other pages on this blueprint live in their own modules; importing them registers their routes.
-VIEW_MODULES = ()
+VIEW_MODULES = ("settings_views", "dashboard_views", "owner_views", "point_views")
 for _module in VIEW_MODULES:
     __import__(f"tenants.work_orders.{_module}")
+
+
+@bp.app_template_global()
+def has_endpoint(endpoint: str) -> bool:
+    """Whether a page exists (the work-order tabs link to the pages this build has)."""
+    from flask import current_app
+
+    return endpoint in current_app.view_functions
