@@ -92,6 +92,13 @@ def register_cli(app: Flask) -> None:
         run = send_trial_reminders()
         click.echo(f"Trial reminders: {run.messages} messages to the admins of {run.companies} companies.")
 
+    @app.cli.command("check-work-order-slas")
+    def check_work_order_slas_command():
+        """Warn before work-order deadlines, escalate breaches, close jobs done 7 days ago. Idempotent: every 5 min."""
+        from tenants.work_orders.sla_jobs import check_all_companies, summary
+
+        click.echo(summary(check_all_companies()))
+
     @app.cli.command("create-app-role")
     @click.argument("role")
     @click.option("--password", default=None, help="LOGIN password for the role")

@@ -103,6 +103,13 @@ def seed_demo(rng_seed: int = 2026) -> bool:
                 db.session.flush()
     db.session.commit()
     _assign_demo_stewards(companies["hongshan-wuye"])
+    for company in companies.values():
+        with company_context(company.id):
+            from tenants.work_orders.services import ensure_default_categories
+
+            ensure_default_categories()
+            db.session.commit()
+    _demo_work_orders(companies["hongshan-wuye"], rng)
     return True
 
 
@@ -128,3 +135,71 @@ def _assign_demo_stewards(company: Company) -> None:
 
         stewards.log_contact(home, steward, kind="visit", contacted_on=local_today(),
                              note="入户走访，业主反映楼道灯不亮，已记录。", actor=steward_user, today=local_today())
+
+
+DEMO_REPAIRS = ["厨房水龙头一直滴水", "卫生间地漏返味", "客厅插座没电", "入户门锁不好用", "阳台窗户关不严",
+                "楼道灯不亮", "电梯按钮失灵", "单元门禁刷卡没反应", "暖气片不热", "水管接头渗水"]
+
+
+def _demo_work_orders(company: Company, rng: random.Random) -> None:
+    """Eight weeks of repairs for the dashboard and lists: most finished and rated, some open, one overdue, one in
+    the grab pool, one waiting for 赵业主 to rate, and a QR poster for an elevator."""
+    from tenants.work_orders import points, services
+    from tenants.work_orders.models import Area, CategoryTechnician, DispatchMode, Source, WorkOrderCategory
+    from tenants.work_orders.states import Action
+
+    with company_context(company.id):
+        members = {m.user.phone: m for m in db.session.execute(select(Membership)).scalars()}
+        admin, technician, owner = members["13800000001"], members["13800000003"], members["13800000004"]
+        categories = {c.name: c for c in db.session.execute(select(WorkOrderCategory)).scalars()}
+        for name in ("水暖", "电路", "电梯", "公共设施", "门窗"):
+            db.session.add(CategoryTechnician(category_id=categories[name].id, membership_id=technician.id))
+        categories["公共设施"].dispatch_mode = DispatchMode.POOL
+        db.session.commit()
+        community = db.session.execute(select(Community).where(Community.name == "红山小区")).scalar_one()
+        building = db.session.execute(select(Building).where(Building.community_id == community.id)
+                                      .order_by(Building.name)).scalars().first()
+        points.create_point(name="1号楼 1单元 电梯", community_id=community.id, building_id=building.id,
+                            category_id=categories["电梯"].id, actor=admin.user)
+        homes = db.session.execute(select(Household).join(Household.building)
+                                   .where(Building.community_id == community.id, Household.owner_phone != "")
+                                   .order_by(Household.room).limit(30)).scalars().all()
+        own_home = db.session.execute(
+            select(Household).join(HouseholdOwner, HouseholdOwner.household_id == Household.id)
+            .where(HouseholdOwner.membership_id == owner.id)).scalar_one()
+        now = utcnow()
+        names = list(categories)
+        for i in range(36):
+            opened = now - timedelta(days=56 - i * 1.5, hours=rng.randint(0, 8))
+            home = own_home if i in (28, 33, 35) else rng.choice(homes)
+            common = i % 4 == 3
+            name = rng.choice(["电梯", "公共设施"]) if common else rng.choice([n for n in names if n != "公共设施"])
+            order = services.create_order(services.Report(
+                source=Source.PORTAL if not common else Source.PHONE, area=Area.COMMON if common else Area.HOME,
+                category_id=categories[name].id, household=home, description=rng.choice(DEMO_REPAIRS),
+                preferred_time="工作日晚上" if i % 3 else "", priority="urgent" if i % 9 == 0 else "normal",
+            ), actor=owner.user if home is own_home else admin.user, membership=owner if home is own_home else admin,
+                now=opened)
+            if i >= 34:
+                continue  # still new: in the pool or waiting for someone
+            doer = technician
+            steps = [(Action.ASSIGN, {"assignee_id": technician.id}), (Action.ACCEPT, {}), (Action.START, {})]
+            if i < 30:
+                steps.append((Action.COMPLETE, {"note": "已修好，试用正常"}))
+            if i < 27:
+                steps.append((Action.RATE, {"ratings": services.Ratings(rng.randint(3, 5), rng.randint(3, 5),
+                                                                          rng.randint(4, 5))}))
+            at = opened
+            for action, kwargs in steps:
+                at += timedelta(hours=rng.randint(1, 30) if action == Action.COMPLETE else rng.randint(0, 3),
+                                minutes=rng.randint(5, 50))
+                if order.in_pool and action == Action.ASSIGN:
+                    action, kwargs = Action.GRAB, {}
+                member = admin if action == Action.ASSIGN else owner if action == Action.RATE else doer
+                if action == Action.RATE and order.household_id != own_home.id:
+                    member = None  # the other homes' owners have no accounts: the system closes instead
+                    action = Action.CLOSE
+                if action == Action.ACCEPT and order.accepted_at:
+                    continue
+                order = services.perform(order, action, actor=member.user if member else None, membership=member,
+                                         now=min(at, now), **kwargs)

@@ -67,6 +67,7 @@ def run_in_company(func, company_id: uuid.UUID | None, *args, **kwargs):
 # (name, "module:function", cron schedule in UTC). 02:00 UTC is 10:00 in China: reminders arrive in office hours.
 PERIODIC_JOBS: tuple[tuple[str, str, str], ...] = (
     ("send-trial-reminders", "saas.trial:send_trial_reminders", "0 2 * * *"),
+    ("check-work-order-slas", "tenants.work_orders.sla_jobs:check_all_companies", "*/5 * * * *"),
 )
 
 

@@ -75,7 +75,9 @@ def smtp_sink():
 
 def _messages(app, world):
     with app.app_context(), company_context(world.company.id):
-        rows = db.session.execute(select(OutboxMessage).order_by(OutboxMessage.created_at)).scalars().all()
+        # Only the invitations: the world's work order has sent its own messages.
+        rows = db.session.execute(select(OutboxMessage).where(OutboxMessage.kind.like("invitation%"))
+                                  .order_by(OutboxMessage.created_at)).scalars().all()
         db.session.expunge_all()
         return rows
 

@@ -21,6 +21,8 @@ def index():
         return redirect(url_for("company.portal.index"), code=303)
     if current_membership.role == Role.STEWARD:
         return redirect(url_for("company.stewards.home"), code=303)  # the steward's day starts with their homes
+    if current_membership.role == Role.TECHNICIAN:
+        return redirect(url_for("company.work_orders.mine"), code=303)  # a technician's day is their jobs
     occupancy = dict(
         db.session.execute(
             select(Household.occupancy, func.count())

@@ -40,7 +40,8 @@ def build(app, world) -> dict:
         db.session.commit()
         services.perform(order, "assign", actor=steward.user, membership=steward, assignee_id=technician.id)
         photo_id = db.session.execute(select(WorkOrderPhoto.id)).scalar_one()
-        ids = {"order_id": order.id, "photo_id": photo_id, "category_id": category.id}
+        # "accept" is an action the world's technician may take on this job.
+        ids = {"order_id": order.id, "photo_id": photo_id, "category_id": category.id, "action": "accept"}
         try:
             from tenants.work_orders import points
         except ImportError:
