@@ -43,7 +43,7 @@ def test_owner_reports_technician_completes_on_a_phone_owner_rates(page: Page, l
     page.locator("input[type=file][name=photos]").set_input_files(str(photo))
     assert scroll_width(page) <= PHONE["width"] + 1
     page.locator("form[enctype='multipart/form-data'] button[type=submit]").click()
-    expect(page.locator(".wo-status")).to_be_visible()
+    expect(page.locator(".wo-status").first).to_be_visible()
     order = _order(app, world, description)
     assert page.url.endswith(f"/my/repairs/{order.id}")
     expect(page.locator(f"img[src*='/work-orders/photos/']")).to_have_count(1)
@@ -56,13 +56,13 @@ def test_owner_reports_technician_completes_on_a_phone_owner_rates(page: Page, l
     page.locator(f"a[href$='/work-orders/{order.id}']").click()
     for action in ("accept", "start"):
         page.locator(f"form[action$='/actions/{action}'] button[type=submit]").click()
-        expect(page.locator(".alert-success")).to_be_visible()
+        expect(page.locator(".alert-success").first).to_be_visible()
     assert scroll_width(page) <= PHONE["width"] + 1
     complete = page.locator("form[action$='/actions/complete']")
     complete.locator("xpath=..").locator("summary").click()  # the <details> that holds the form
     complete.locator("textarea[name=note]").fill("更换了破裂的管段")
     complete.locator("button[type=submit]").click()
-    expect(page.locator(".wo-status-done")).to_be_visible()
+    expect(page.locator(".wo-status-done").first).to_be_visible()
     assert _order(app, world, description).status.value == "done"
     page.context.clear_cookies()
 
@@ -73,7 +73,7 @@ def test_owner_reports_technician_completes_on_a_phone_owner_rates(page: Page, l
     for name, stars in (("overall", 5), ("speed", 4), ("attitude", 5)):
         rate.locator(f"input[name={name}][value='{stars}'] + label").click()
     rate.locator("button[type=submit]").click()
-    expect(page.locator(".wo-status-closed")).to_be_visible()
+    expect(page.locator(".wo-status-closed").first).to_be_visible()
     rated = _order(app, world, description)
     assert (rated.rating_overall, rated.rating_speed, rated.rating_attitude) == (5, 4, 5)
     assert rated.status.value == "closed"
