@@ -269,7 +269,7 @@ def act(order_id, action):
     except (services.WorkOrderError, IllegalMove, photos.PhotoError) as exc:
         db.session.rollback()
         order = _load(order_id)
-        return render("tenants/work_orders/show.html", "job" if htmx else None, status=422,
+        return render("tenants/work_orders/show.html", "job" if htmx and htmx.target == "wo-job" else None, status=422,
                       **_show_context(order, error=exc.message, error_action=action))
     flash(_("%(number)s: %(action)s — done.", number=order.number, action=action.label), "success")
     if action in (Action.DECLINE,) or not _still_visible(order):
@@ -306,7 +306,7 @@ def comment(order_id):
     except (services.WorkOrderError, IllegalMove, photos.PhotoError) as exc:
         db.session.rollback()
         order = _load(order_id)
-        return render("tenants/work_orders/show.html", "job" if htmx else None, status=422,
+        return render("tenants/work_orders/show.html", "job" if htmx and htmx.target == "wo-job" else None, status=422,
                       **_show_context(order, error=exc.message, error_action="comment"))
     return redirect(url_for(".show", order_id=order.id), 303)
 
@@ -346,6 +346,10 @@ def photo(photo_id):
     if row is None:
         abort(404)
     queries.visible_or_404(row.work_order_id, current_membership)
+    if current_membership.role == Role.OWNER and db.session.execute(
+            select(WorkOrderEvent.internal).where(WorkOrderEvent.work_order_id == row.work_order_id,
+                                                  WorkOrderEvent.seq == row.event_seq)).scalar_one_or_none():
+        abort(404)  # a photo of a staff-only timeline entry
     try:
         path = photos.absolute_path(row.path)
     except ValueError:

@@ -8,6 +8,7 @@ from wtforms import HiddenField, RadioField, SelectField, StringField, TextAreaF
 from wtforms.validators import InputRequired, Length, Optional
 
 from saas.validators import CleanText
+from tenants.work_orders.forms import no_control_chars  # textareas keep their line breaks
 from tenants.work_orders.models import PRIORITY_LABELS, Area
 
 
@@ -21,7 +22,7 @@ class PhoneReportForm(FlaskForm):
     category_id = SelectField(_l("Category"), validate_choice=False)
     priority = SelectField(_l("Priority"), choices=[(p.value, label) for p, label in PRIORITY_LABELS.items()],
                            default="normal")
-    description = TextAreaField(_l("What is wrong"), validators=[CleanText(), Length(max=2000)])
+    description = TextAreaField(_l("What is wrong"), validators=[no_control_chars, Length(max=2000)])
     preferred_time = StringField(_l("Preferred visit time"), validators=[CleanText(), Optional(), Length(max=100)])
     reporter_name = StringField(_l("Caller's name"), validators=[CleanText(), Optional(), Length(max=50)])
     reporter_phone = StringField(_l("Caller's mobile"), validators=[CleanText(), Optional(), Length(max=20)])
@@ -32,4 +33,4 @@ class FollowUpForm(FlaskForm):
                          validators=[InputRequired(_l("Say whether you reached the owner."))])
     satisfied = RadioField(_l("Satisfied?"), choices=[("yes", _l("Satisfied")), ("no", _l("Not satisfied"))],
                            validators=[Optional()])
-    note = TextAreaField(_l("Note"), validators=[CleanText(), Optional(), Length(max=1000)])
+    note = TextAreaField(_l("Note"), validators=[no_control_chars, Optional(), Length(max=1000)])
