@@ -135,6 +135,6 @@ def _register_blueprints(app: Flask) -> None:
 
     import tenants
 
-    for module in ("public", "auth", "admin", "signup", "subscriptions", "owners"):
+    for module in ("public", "auth", "admin", "signup", "subscriptions", "owners", "intake"):
         app.register_blueprint(importlib.import_module(f"saas.{module}.routes").bp)
     tenants.register(app)

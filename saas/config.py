@@ -39,7 +39,11 @@ def load_config(instance_path: str, overrides: dict | None = None) -> dict:
         "SQLALCHEMY_DATABASE_URI": database_url,
         # Migrations run as the table owner; the app itself connects as a role that RLS applies to.
         "MIGRATION_DATABASE_URL": normalise_db_url(os.environ.get("MIGRATION_DATABASE_URL", database_url)),
-        "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
+        # SQLite (the embedded default) has one writer at a time: wait up to 30 s for the lock instead of the
+        # default 5 s, which concurrent reports (QR intake under load) can exceed.
+        "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True,
+                                      **({"connect_args": {"timeout": 30}} if database_url.startswith("sqlite")
+                                         else {})},
         "REDIS_URL": os.environ.get("REDIS_URL", ""),
         "RATELIMIT_STORAGE_URI": os.environ.get("REDIS_URL") or "memory://",
         "RATELIMIT_HEADERS_ENABLED": True,
@@ -60,7 +64,9 @@ def load_config(instance_path: str, overrides: dict | None = None) -> dict:
         "BABEL_TRANSLATION_DIRECTORIES": str(PROJECT_ROOT / "translations"),
         "LANGUAGES": {"zh_CN": "中文", "en": "English"},
         "PAGE_SIZE": 20,
-        "MAX_CONTENT_LENGTH": 8 * 1024 * 1024,
+        # A repair report carries up to 6 phone photos (each ≤ 8 MB, checked one by one); imports check their own
+        # smaller limit. Werkzeug spools large uploads to disk, not memory.
+        "MAX_CONTENT_LENGTH": 40 * 1024 * 1024,
         "JOB_QUEUE_NAME": "default",
         # Number of trusted reverse proxies in front of the app (0: none). Rate limits and audit IPs then use the
         # client address the proxy reports; never set it higher than the real number of proxies.
@@ -70,6 +76,10 @@ def load_config(instance_path: str, overrides: dict | None = None) -> dict:
         "IMPORT_MAX_BYTES": int(os.environ.get("IMPORT_MAX_BYTES", str(5 * 1024 * 1024))),
         "IMPORT_MAX_ROWS": int(os.environ.get("IMPORT_MAX_ROWS", "50000")),
         "IMPORT_MAX_UNZIPPED_BYTES": int(os.environ.get("IMPORT_MAX_UNZIPPED_BYTES", str(200 * 1024 * 1024))),
+        # QR intake (扫码报修, saas/intake): abuse limits of the no-login report form. Phone and identical count
+        # reports made; ip (per company) and point count attempts. A form ticket must be min..max seconds old.
+        "INTAKE_LIMITS": {"phone": "10 per day", "identical": "2 per day", "ip": "20 per day",
+                          "point": "30 per hour", "min_seconds": 3, "max_seconds": 2 * 3600},
         "UPLOAD_FOLDER": os.environ.get("UPLOAD_FOLDER", str(Path(instance_path) / "uploads")),
         # Public base URL for links in messages, QR codes and printed notices.
         "PUBLIC_BASE_URL": os.environ.get("PUBLIC_BASE_URL", "http://127.0.0.1:5000"),

@@ -46,8 +46,11 @@ def home():
     context = {"q": q, "groups": groups, "today": queries.local_today()}
     if htmx and htmx.target == "my-households":
         return render("tenants/stewards/home.html", "households", **context)
+    from tenants.work_orders.queries import open_jobs_of_steward
+
     return render("tenants/stewards/home.html", kpis=queries.kpis(current_membership.id, context["today"]),
-                  profile=_profile(current_membership.id), **context)
+                  profile=_profile(current_membership.id), repairs=open_jobs_of_steward(current_membership),
+                  **context)
 
 
 def _household_page(household, form=None, status=200):

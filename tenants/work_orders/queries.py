@@ -53,7 +53,7 @@ def visible_clause(membership: Membership):
     return false()
 
 
-def visible_or_404(order_id, membership: Membership, *, lock: bool = False) -> WorkOrder:
+def visible_or_404(order_id, membership: Membership) -> WorkOrder:
     """The job if ``membership`` may see it; 404 otherwise (exactly as for another company's job)."""
     order_id = parse_uuid_or_404(order_id)
     stmt = select(WorkOrder).where(WorkOrder.id == order_id, visible_clause(membership))
@@ -61,6 +61,16 @@ def visible_or_404(order_id, membership: Membership, *, lock: bool = False) -> W
     if order is None:
         abort(404)
     return order
+
+
+def open_jobs_of_steward(membership: Membership) -> dict:
+    """The steward's home page card: open jobs given to them, and open jobs of the homes they look after."""
+    from tenants.work_orders.states import OPEN
+
+    mine = func.count().filter(WorkOrder.assignee_id == membership.id)
+    homes = func.count().filter(WorkOrder.household_id.in_(stewarded_household_ids(membership)))
+    row = db.session.execute(select(mine, homes).select_from(WorkOrder).where(WorkOrder.status.in_(OPEN))).one()
+    return {"assigned": row[0], "homes": row[1]}
 
 
 def household_steward(household_id: uuid.UUID | None) -> Membership | None:

@@ -46,7 +46,7 @@ def test_owner_reports_technician_completes_on_a_phone_owner_rates(page: Page, l
     expect(page.locator(".wo-status").first).to_be_visible()
     order = _order(app, world, description)
     assert page.url.endswith(f"/my/repairs/{order.id}")
-    expect(page.locator(f"img[src*='/work-orders/photos/']")).to_have_count(1)
+    expect(page.locator("img[src*='/work-orders/photos/']")).to_have_count(1)
     assert order.status.value == "assigned"  # 水暖 goes to its technician (the world's, the only one)
     page.context.clear_cookies()
 

@@ -1,0 +1,139 @@
+"""Admin pages for QR repair points (扫码报修): the list with a form to add one, the printable poster, archiving
+a poster and giving it a new code. The public form behind the poster is saas/intake."""
+
+from __future__ import annotations
+
+import segno
+from flask import current_app, flash, redirect, request, url_for
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from flask_login import current_user
+from flask_wtf import FlaskForm
+from sqlalchemy import select
+from wtforms import SelectField, StringField
+from wtforms.validators import DataRequired, Length
+
+from saas.extensions import db
+from saas.forms import show_error
+from saas.htmx import render
+from saas.models import Role
+from saas.tenancy import get_or_404
+from saas.validators import CleanText
+from tenants.access import require_role
+from tenants.roster.models import Building, Community
+from tenants.work_orders import points as point_services
+from tenants.work_orders import queries
+from tenants.work_orders.models import RepairPoint
+from tenants.work_orders.routes import bp
+
+PER_PAGE = 50
+
+
+class PointForm(FlaskForm):
+    name = StringField(_l("Place"), validators=[
+        CleanText(), DataRequired(_l("Name the place, e.g. “3号楼 1单元 电梯”.")),
+        Length(max=point_services.NAME_MAX, message=_l("Keep the name under %(n)d characters.",
+                                                       n=point_services.NAME_MAX))],
+        description=_l("What the poster hangs on, as people there say it: “3号楼 1单元 电梯”, “水泵房”, "
+                       "“东门道闸”."))
+    # The service checks every choice (live, and the building in the community) and says what is wrong.
+    community_id = SelectField(_l("Community"), validate_choice=False)
+    building_id = SelectField(_l("Building (optional)"), validate_choice=False)
+    category_id = SelectField(_l("Category of its reports (optional)"), validate_choice=False)
+
+
+def intake_url(token: str) -> str:
+    # The public address (as for the household notices): a poster printed from an office PC must still point
+    # at the address phones reach, whatever host the admin used.
+    return current_app.config["PUBLIC_BASE_URL"].rstrip("/") + url_for("intake.form", token=token)
+
+
+def qr_data_uri(url: str, scale: int = 10) -> str:
+    # A data: URI, which the CSP allows for images. Error level M survives a smudged or scratched poster.
+    return segno.make(url, error="m").svg_data_uri(scale=scale, border=2)
+
+
+def _fill_choices(form: PointForm) -> None:
+    communities = db.session.execute(
+        select(Community).where(Community.deleted_at.is_(None)).order_by(Community.name)).scalars().all()
+    buildings = db.session.execute(
+        select(Building).join(Building.community).where(Building.deleted_at.is_(None), Community.deleted_at.is_(None))
+        .order_by(Community.name, Building.name)).scalars().all()
+    categories = queries.live_categories()
+    fallback = next((c.name for c in categories if c.name == point_services.FALLBACK_CATEGORY),
+                    categories[0].name if categories else "")
+    form.community_id.choices = [("", _("Choose…"))] + [(str(c.id), c.name) for c in communities]
+    form.building_id.choices = [("", _("None: the whole community"))] + [(str(b.id), b.label) for b in buildings]
+    form.category_id.choices = [("", _("None: reports go to “%(name)s”", name=fallback))] + [
+        (str(c.id), c.name) for c in categories]
+
+
+@bp.route("/work-orders/points", methods=["GET", "POST"])
+@require_role(Role.ADMIN)
+def points():
+    form = PointForm()
+    _fill_choices(form)
+    status = 200
+    if request.method == "POST":
+        status = 422
+        if form.validate_on_submit():
+            try:
+                point = point_services.create_point(
+                    name=form.name.data, community_id=form.community_id.data, building_id=form.building_id.data,
+                    category_id=form.category_id.data, actor=current_user)
+            except point_services.PointError as exc:
+                db.session.rollback()
+                show_error(form, exc)
+            else:
+                flash(_("Poster “%(name)s” is ready: print it and put it up.", name=point.name), "success")
+                return redirect(url_for(".point", point_id=point.id), code=303)
+    page = db.paginate(point_services.list_query(), page=request.args.get("page", 1, type=int), per_page=PER_PAGE,
+                       error_out=False)
+    return render("tenants/work_orders/points/index.html", status=status, form=form, page=page,
+                  names=point_services.names_for(page.items),
+                  counts=point_services.report_counts([p.id for p in page.items]))
+
+
+@bp.get("/work-orders/points/<point_id>")
+@require_role(Role.ADMIN)
+def point(point_id):
+    point = get_or_404(RepairPoint, point_id)
+    url = intake_url(point.token)
+    return render("tenants/work_orders/points/poster.html", point=point, url=url,
+                  location=point_services.location_label(point),
+                  qr=qr_data_uri(url) if point.archived_at is None else None)
+
+
+def _confirmed() -> bool:
+    return request.form.get("confirm") == "yes"
+
+
+@bp.post("/work-orders/points/<point_id>/archive")
+@require_role(Role.ADMIN)
+def archive_point(point_id):
+    point = get_or_404(RepairPoint, point_id)
+    if not _confirmed():
+        return render("tenants/work_orders/points/confirm.html", point=point, what="archive",
+                      action=url_for(".archive_point", point_id=point.id))
+    point_services.archive_point(point, current_user)
+    flash(_("Poster “%(name)s” archived: its code no longer opens the report form. Take the poster down.",
+            name=point.name), "success")
+    return redirect(url_for(".points"), code=303)
+
+
+@bp.post("/work-orders/points/<point_id>/code")
+@require_role(Role.ADMIN)
+def regenerate_point(point_id):
+    point = get_or_404(RepairPoint, point_id)
+    if not _confirmed():
+        return render("tenants/work_orders/points/confirm.html", point=point, what="code",
+                      action=url_for(".regenerate_point", point_id=point.id))
+    try:
+        point_services.regenerate_token(point, current_user)
+    except point_services.PointError as exc:
+        db.session.rollback()
+        flash(str(exc.message), "danger")
+    else:
+        flash(_("New code for “%(name)s”. The old poster no longer works: print this one and replace it.",
+                name=point.name), "success")
+    return redirect(url_for(".point", point_id=point.id), code=303)
