@@ -578,3 +578,21 @@ def test_notifications_reach_the_assignee_and_reading_them_clears_the_count(app,
     inbox = client.get(f"/c/{slug}/notifications").get_data(as_text=True)
     assert "assigned to you" in inbox or "指派给你" in inbox
     assert 'rounded-pill text-bg-warning' not in client.get(f"/c/{slug}/notifications").get_data(as_text=True)
+
+
+def test_a_technician_who_leaves_hands_their_open_jobs_back_to_dispatch(app, cast, login_as):
+    from saas.extensions import db
+    from saas.tenancy import company_context
+    from tenants.work_orders.models import WorkOrder, WorkOrderEvent
+    from tenants.work_orders.states import Status
+
+    slug, order_id = cast.world.company.slug, cast.world.ids["order_id"]
+    admin = login_as(cast.world.admin)
+    response = admin.post(f"/c/{slug}/members/{cast.members[Role.TECHNICIAN]}/end")
+    assert response.status_code in (200, 303), response.status_code
+    with app.app_context(), company_context(cast.world.company.id):
+        order = db.session.get(WorkOrder, (cast.world.company.id, order_id))
+        assert order.status == Status.NEW and order.assignee_id is None
+        last = db.session.execute(select(WorkOrderEvent).where(WorkOrderEvent.work_order_id == order_id)
+                                  .order_by(WorkOrderEvent.seq.desc()).limit(1)).scalar_one()
+        assert last.action == "release" and last.from_status == Status.ASSIGNED and last.actor_user_id is not None

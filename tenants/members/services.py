@@ -279,6 +279,10 @@ def change_role(membership: Membership, role: Role, *, actor: User) -> Membershi
         from tenants.stewards.services import release_households
 
         release_households(membership, actor=actor)  # no longer a steward: their households show unassigned
+    if role == Role.OWNER and old != Role.OWNER:
+        from tenants.work_orders.services import release_jobs_of
+
+        release_jobs_of(membership, actor=actor)  # no longer staff: their open jobs go back to dispatch
     membership.role = role
     record("membership.role_change", actor=actor, object_type="membership", object_id=membership.id,
            object_label=f"{membership.user.name} {membership.user.login_name}",
@@ -296,6 +300,10 @@ def end_membership(membership: Membership, *, actor: User) -> Membership:
         from tenants.stewards.services import release_households
 
         release_households(membership, actor=actor)  # never silently attached to a former employee
+    if membership.role != Role.OWNER:
+        from tenants.work_orders.services import release_jobs_of
+
+        release_jobs_of(membership, actor=actor)
     membership.ended_at = utcnow()
     record("membership.end", actor=actor, object_type="membership", object_id=membership.id,
            object_label=f"{membership.user.name} {membership.user.login_name}",

@@ -127,9 +127,11 @@ def transition(order: WorkOrder, action: Action, *, actor: User | None,
             messages += assigned(order, assignee, actor=actor)
             _notice(order, _owner_users(order) + _steward_user(order), body, skip=actor)
             return messages
-        if action == Action.DECLINE:
-            _notice(order, queries.admin_user_ids() + _steward_user(order),
-                    gettext("%(number)s was declined and needs someone else.", number=order.number), skip=actor)
+        if action in (Action.DECLINE, Action.RELEASE):
+            text = (gettext("%(number)s was declined and needs someone else.", number=order.number)
+                    if action == Action.DECLINE else
+                    gettext("%(number)s needs someone else: the person it was with has left.", number=order.number))
+            _notice(order, queries.admin_user_ids() + _steward_user(order), text, skip=actor)
             return messages
         _notice(order, _owner_users(order) + _assignee_user(order) + _steward_user(order), body, skip=actor)
         staff_cancelled = action == Action.CANCEL and (actor is None or actor.id != order.reporter_user_id)

@@ -44,7 +44,7 @@ from tenants.work_orders.models import (
     WorkOrderSettings,
 )
 from tenants.work_orders.sla import SHANGHAI, WorkCalendar
-from tenants.work_orders.states import BEFORE_WORK, REOPEN_DAYS, Action, IllegalMove, Status, next_status
+from tenants.work_orders.states import BEFORE_WORK, OPEN, REOPEN_DAYS, Action, IllegalMove, Status, next_status
 
 DESCRIPTION_MAX = 2000
 NOTE_MAX = 1000
@@ -378,7 +378,7 @@ def may(order: WorkOrder, action: Action, viewer: Viewer, now: datetime) -> bool
         return (viewer.owns or viewer.is_admin) and can_reopen(order, now)
     if action == Action.CANCEL:
         return viewer.is_admin or (viewer.owns and order.status in BEFORE_WORK)
-    return False
+    return False  # RELEASE: the system only
 
 
 def can_reopen(order: WorkOrder, now: datetime) -> bool:
@@ -415,10 +415,11 @@ _REASON_REQUIRED = {
 
 def perform(order: WorkOrder, action: Action | str, *, actor: User | None, membership: Membership | None,
             note: str = "", assignee_id=None, quote_fen=None, ratings: Ratings | None = None, files=(),
-            now: datetime | None = None) -> WorkOrder:
+            now: datetime | None = None, commit: bool = True) -> WorkOrder:
     """Take ``action`` on the job: the only way a job's status changes. ``membership`` None means the system
     (the SLA job auto-closing); anyone else is checked against ``may``. Raises IllegalMove, NotAllowed or
-    WorkOrderError without changing anything."""
+    WorkOrderError without changing anything. ``commit=False`` leaves the commit to a caller that changes more
+    in the same transaction (a membership ending releases its jobs)."""
     now = now or utcnow()
     try:
         action = Action(action)
@@ -490,12 +491,14 @@ def perform(order: WorkOrder, action: Action | str, *, actor: User | None, membe
         order.rating_comment = ""
         order.reopen_count += 1
         order.resolution_due_at = clock.add(now, resolution)
-        order.resolution_warned_at = order.resolution_breached_at = None
-        if order.assignee_id is None:
-            target = Status.NEW
+        order.resolution_warned_at = order.resolution_breached_at = None  # back to whoever did it
     elif action == Action.CANCEL:
         order.cancelled_at = now
         order.paused_at = order.resume_status = None
+    elif action == Action.RELEASE:
+        _unpause(order, calendar(), now)
+        order.assignee_id = None
+        order.in_pool = order.category.dispatch_mode == DispatchMode.POOL
     order.status = target
     event = _append(order, EventKind.TRANSITION, actor=actor, now=now, action=action, from_status=source,
                     to_status=target, note=note, internal=action == Action.DECLINE)
@@ -504,9 +507,22 @@ def perform(order: WorkOrder, action: Action | str, *, actor: User | None, membe
     messages = notify.transition(order, action, actor=actor, assignee=assignee)
     audit.record(f"work_order.{action.value}", actor=actor, object_type="work_order", object_id=order.id,
                  object_label=order.number, changes={"status": [source.value, target.value]})
-    db.session.commit()
-    deliver_after_commit(messages)
+    if commit:
+        db.session.commit()
+        deliver_after_commit(messages)
     return order
+
+
+def release_jobs_of(membership: Membership, *, actor: User | None) -> int:
+    """Put the open jobs of someone who left (or is no longer staff) back to dispatch: nobody's job is silently
+    held by a former employee. The caller commits (with the membership change)."""
+    held = db.session.execute(select(WorkOrder).where(WorkOrder.assignee_id == membership.id,
+                                                      WorkOrder.status.in_(OPEN - {Status.NEW}))
+                              .order_by(WorkOrder.id)).scalars().all()
+    for order in held:
+        perform(order, Action.RELEASE, actor=actor, membership=None, commit=False,
+                note=notify.person_label(membership))
+    return len(held)
 
 
 def _unpause(order: WorkOrder, clock: WorkCalendar, now: datetime) -> None:

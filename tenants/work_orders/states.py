@@ -82,6 +82,7 @@ class Action(enum.StrEnum):
     CLOSE = "close"
     REOPEN = "reopen"
     CANCEL = "cancel"
+    RELEASE = "release"  # the system only: the assignee left the company or is no longer staff
 
     @property
     def label(self) -> str:
@@ -105,6 +106,7 @@ ACTION_LABELS = {
     Action.CLOSE: _l("Close"),
     Action.REOPEN: _l("Reopen"),
     Action.CANCEL: _l("Cancel"),
+    Action.RELEASE: _l("Back to dispatch"),
 }
 
 # action → (statuses it may start from, status it leads to). None: decided by the job (see next_status).
@@ -125,6 +127,7 @@ TRANSITIONS: dict[Action, tuple[frozenset[Status], Status | None]] = {
     Action.CLOSE: (frozenset({Status.DONE}), Status.CLOSED),
     Action.REOPEN: (frozenset({Status.DONE, Status.CLOSED}), Status.ASSIGNED),
     Action.CANCEL: (OPEN, Status.CANCELLED),
+    Action.RELEASE: (OPEN - {Status.NEW}, Status.NEW),
 }
 
 
