@@ -39,11 +39,7 @@ def load_config(instance_path: str, overrides: dict | None = None) -> dict:
         "SQLALCHEMY_DATABASE_URI": database_url,
         # Migrations run as the table owner; the app itself connects as a role that RLS applies to.
         "MIGRATION_DATABASE_URL": normalise_db_url(os.environ.get("MIGRATION_DATABASE_URL", database_url)),
-        # SQLite (the embedded default) has one writer at a time: wait up to 30 s for the lock instead of the
-        # default 5 s, which concurrent reports (QR intake under load) can exceed.
-        "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True,
-                                      **({"connect_args": {"timeout": 30}} if database_url.startswith("sqlite")
-                                         else {})},
+        "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
         "REDIS_URL": os.environ.get("REDIS_URL", ""),
         "RATELIMIT_STORAGE_URI": os.environ.get("REDIS_URL") or "memory://",
         "RATELIMIT_HEADERS_ENABLED": True,
@@ -99,4 +95,10 @@ def load_config(instance_path: str, overrides: dict | None = None) -> dict:
     }
     if overrides:
         config.update(overrides)
+    if config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite"):
+        # SQLite (the embedded default) has one writer at a time: wait up to 30 s for the lock instead of the
+        # default 5 s, which concurrent reports (QR intake under load) can exceed.
+        options = dict(config["SQLALCHEMY_ENGINE_OPTIONS"])
+        options["connect_args"] = {"timeout": 30, **options.get("connect_args", {})}
+        config["SQLALCHEMY_ENGINE_OPTIONS"] = options
     return config
