@@ -119,6 +119,7 @@ def upgrade():
     sa.Column('id', sa.Uuid(), nullable=False),
     sa.Column('category_id', sa.Uuid(), nullable=False),
     sa.Column('membership_id', sa.Uuid(), nullable=False),
+    sa.Column('ended_at', sa.DateTime(timezone=True), nullable=True),
     sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
     sa.ForeignKeyConstraint(['company_id', 'category_id'], ['work_order_categories.company_id', 'work_order_categories.id'], name=op.f('fk_work_order_category_technicians_company_id_category_id_work_order_categories')),
     sa.ForeignKeyConstraint(['company_id', 'membership_id'], ['memberships.company_id', 'memberships.id'], name=op.f('fk_work_order_category_technicians_company_id_membership_id_memberships')),
@@ -126,7 +127,7 @@ def upgrade():
     sa.PrimaryKeyConstraint('company_id', 'id', name=op.f('pk_work_order_category_technicians'))
     )
     with op.batch_alter_table('work_order_category_technicians', schema=None) as batch_op:
-        batch_op.create_index('uq_work_order_category_technicians', ['company_id', 'category_id', 'membership_id'], unique=True)
+        batch_op.create_index('uq_work_order_category_technicians', ['company_id', 'category_id', 'membership_id'], unique=True, sqlite_where=sa.text('ended_at IS NULL'), postgresql_where=sa.text('ended_at IS NULL'))
 
     op.create_table('work_order_sla_policies',
     sa.Column('company_id', sa.Uuid(), nullable=False),

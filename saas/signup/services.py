@@ -108,6 +108,9 @@ def create_company_with_admin(
             membership = Membership(user_id=user.id, role=Role.ADMIN)
             db.session.add(membership)
             db.session.flush()
+            from tenants.work_orders.services import ensure_default_categories  # here: tenants imports saas
+
+            ensure_default_categories()
             record("company.signup", actor=user, object_type="company", object_id=company.id,
                    object_label=f"{name} ({slug})",
                    changes={"name": [None, name], "slug": [None, slug], "trial_ends_at": [None, trial_ends_at],

@@ -130,18 +130,21 @@ class WorkOrderCategory(CompanyScoped, db.Model):
 
 
 class CategoryTechnician(CompanyScoped, db.Model):
-    """A technician qualified for a category: gets its common-area jobs and may grab its pool jobs."""
+    """A technician qualified for a category: gets its common-area jobs and may grab its pool jobs. Taking someone
+    off a category ends the row (ended_at); rows are never deleted, so who was qualified when stays known."""
 
     __tablename__ = "work_order_category_technicians"
     __table_args__ = (
         ForeignKeyConstraint(["company_id", "category_id"],
                              ["work_order_categories.company_id", "work_order_categories.id"]),
         ForeignKeyConstraint(["company_id", "membership_id"], ["memberships.company_id", "memberships.id"]),
-        Index("uq_work_order_category_technicians", "company_id", "category_id", "membership_id", unique=True),
+        Index("uq_work_order_category_technicians", "company_id", "category_id", "membership_id", unique=True,
+              sqlite_where=text("ended_at IS NULL"), postgresql_where=text("ended_at IS NULL")),
     )
 
     category_id: Mapped[uuid.UUID] = mapped_column(Uuid)
     membership_id: Mapped[uuid.UUID] = mapped_column(Uuid)
+    ended_at: Mapped[datetime | None] = mapped_column(AwareDateTime())
 
 
 class SlaPolicy(CompanyScoped, db.Model):

@@ -94,7 +94,8 @@ def pooled(order: WorkOrder) -> list[OutboxMessage]:
     technicians = db.session.execute(
         select(Membership.user_id).join(CategoryTechnician, (CategoryTechnician.company_id == Membership.company_id)
                                         & (CategoryTechnician.membership_id == Membership.id))
-        .where(CategoryTechnician.category_id == order.category_id, Membership.ended_at.is_(None))
+        .where(CategoryTechnician.category_id == order.category_id, CategoryTechnician.ended_at.is_(None),
+               Membership.ended_at.is_(None))
     ).scalars().all()
     with _locale():
         _notice(order, technicians, gettext("%(number)s is open to take: %(category)s, %(location)s.",

@@ -32,7 +32,8 @@ def stewarded_household_ids(membership: Membership):
 
 
 def qualified_category_ids(membership: Membership):
-    return select(CategoryTechnician.category_id).where(CategoryTechnician.membership_id == membership.id)
+    return select(CategoryTechnician.category_id).where(CategoryTechnician.membership_id == membership.id,
+                                                        CategoryTechnician.ended_at.is_(None))
 
 
 def visible_clause(membership: Membership):
@@ -113,7 +114,8 @@ def owns(order: WorkOrder, membership: Membership) -> bool:
 def is_qualified(membership: Membership, category_id: uuid.UUID) -> bool:
     return db.session.execute(
         select(func.count()).select_from(CategoryTechnician)
-        .where(CategoryTechnician.membership_id == membership.id, CategoryTechnician.category_id == category_id)
+        .where(CategoryTechnician.membership_id == membership.id, CategoryTechnician.category_id == category_id,
+               CategoryTechnician.ended_at.is_(None))
     ).scalar_one() > 0
 
 
@@ -142,7 +144,8 @@ def least_busy_technician(category_id: uuid.UUID) -> Membership | None:
         select(Membership).join(Membership.user)
         .join(CategoryTechnician, and_(CategoryTechnician.company_id == Membership.company_id,
                                        CategoryTechnician.membership_id == Membership.id))
-        .where(CategoryTechnician.category_id == category_id, Membership.ended_at.is_(None),
+        .where(CategoryTechnician.category_id == category_id, CategoryTechnician.ended_at.is_(None),
+               Membership.ended_at.is_(None),
                Membership.role.in_((Role.TECHNICIAN, Role.STEWARD, Role.ADMIN)))
         .order_by(open_jobs, User.name, Membership.id).limit(1)
     ).scalar_one_or_none()
