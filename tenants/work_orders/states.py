@@ -44,9 +44,9 @@ class Status(enum.StrEnum):
 
 
 STATUS_LABELS = {
-    Status.NEW: _l("New"),
+    Status.NEW: _l("Awaiting dispatch"),
     Status.ASSIGNED: _l("Assigned"),
-    Status.ACCEPTED: _l("Accepted"),
+    Status.ACCEPTED: _l("Job accepted"),
     Status.ON_THE_WAY: _l("On the way"),
     Status.IN_PROGRESS: _l("In progress"),
     Status.WAITING_OWNER: _l("Waiting for owner"),

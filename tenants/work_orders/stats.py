@@ -1,0 +1,279 @@
+"""The work-orders dashboard's figures: jobs opened and done per week, response and resolution times, on-time
+rates and ratings, in total, by category and by assignee, for the last N Shanghai weeks.
+
+Each figure counts a job in the period when the thing it measures happened:
+
+- opened: ``created_at`` in the period; its response (``accepted_at − created_at``, and whether it was accepted
+  by ``response_due_at``) belongs to the same jobs, those of them accepted so far;
+- done: ``completed_at`` in the period (rated or closed later or not); resolution time is ``completed_at −
+  created_at`` in wall-clock time, on time means ``completed_at ≤ resolution_due_at`` (the deadline already
+  moves for time spent waiting for the owner);
+- rating: ``rated_at`` in the period.
+
+The page makes the same statements whatever the amount of data: three of counts (grouped by week, category and
+assignee together, rolled up here), one of medians, two of names. Medians are the one thing that differs by
+database: PostgreSQL computes them (``percentile_cont``), SQLite hands over the durations (see ``_medians``).
+"""
+
+from __future__ import annotations
+
+import functools
+import statistics
+import uuid
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, time, timedelta
+
+from flask_babel import gettext as _
+from sqlalchemy import String, and_, case, extract, func, or_, select, tuple_, type_coerce
+
+from saas.extensions import db
+from saas.models import Membership, Role, User
+from saas.tenancy import utcnow
+from tenants.work_orders.models import WorkOrder, WorkOrderCategory
+from tenants.work_orders.sla import SHANGHAI
+
+PERIODS = (4, 12, 26)
+DEFAULT_WEEKS = 12
+RATING_FIELDS = ("overall", "speed", "attitude")
+
+
+@dataclass
+class Figures:
+    """One row of the dashboard: the whole company, one category or one assignee."""
+
+    key: uuid.UUID | None = None
+    name: str = ""
+    opened: int = 0
+    accepted: int = 0  # of the opened jobs, those accepted so far
+    response_on_time: int = 0  # of those, accepted by their response deadline
+    completed: int = 0
+    on_time: int = 0  # of the completed jobs, done by their resolution deadline
+    rated: int = 0
+    rating_sums: list[int] = field(default_factory=lambda: [0, 0, 0])
+    rating_counts: list[int] = field(default_factory=lambda: [0, 0, 0])
+    median_response: float | None = None  # seconds
+    median_resolution: float | None = None  # seconds
+
+    @property
+    def on_time_rate(self) -> float | None:
+        return self.on_time / self.completed if self.completed else None
+
+    @property
+    def response_on_time_rate(self) -> float | None:
+        return self.response_on_time / self.accepted if self.accepted else None
+
+    def average(self, which: str = "overall") -> float | None:
+        i = RATING_FIELDS.index(which)
+        return self.rating_sums[i] / self.rating_counts[i] if self.rating_counts[i] else None
+
+    @property
+    def active(self) -> bool:
+        return bool(self.opened or self.completed or self.rated)
+
+
+@dataclass
+class Week:
+    start: date  # the Monday, Shanghai
+    opened: int = 0
+    closed: int = 0
+
+
+@dataclass
+class Dashboard:
+    weeks: list[Week]
+    total: Figures
+    categories: list[Figures]
+    assignees: list[Figures]
+
+    @property
+    def empty(self) -> bool:
+        return not self.total.active
+
+    @property
+    def axis_max(self) -> int:
+        """The weekly chart's top: a round number at or above the busiest week, even so that the middle grid
+        line is a whole number of jobs."""
+        busiest = max([1, *(max(w.opened, w.closed) for w in self.weeks)])
+        return next(n for n in _ROUND_NUMBERS if n >= busiest)
+
+    @property
+    def on_time_categories(self) -> list[Figures]:
+        return [f for f in self.categories if f.completed]
+
+
+_ROUND_NUMBERS = sorted({m * 10**k for k in range(9) for m in (2, 3, 4, 5, 6, 8)} - {3, 5})
+
+
+def week_bounds(weeks: int, now: datetime) -> list[datetime]:
+    """``weeks + 1`` UTC instants: midnight of each Monday in Shanghai, the current week last (it ends next
+    Monday). Shanghai keeps no summer time, so every week is exactly seven days long."""
+    today = now.astimezone(SHANGHAI).date()
+    first = today - timedelta(days=today.weekday(), weeks=weeks - 1)
+    return [datetime.combine(first + timedelta(weeks=i), time(0), SHANGHAI).astimezone(UTC)
+            for i in range(weeks + 1)]
+
+
+def _week_of(column, bounds: list[datetime]):
+    """The week number (0 = the first) of a timestamp already known to fall in the period; one CASE branch a
+    week, the same SQL on both databases and exact to the microsecond."""
+    return case(*[(column < bound, i) for i, bound in enumerate(bounds[1:])], else_=None)
+
+
+def _in_period(column, bounds: list[datetime]):
+    return and_(column >= bounds[0], column < bounds[-1])
+
+
+def dashboard(weeks: int = DEFAULT_WEEKS, community_id: uuid.UUID | None = None,
+              now: datetime | None = None) -> Dashboard:
+    bounds = week_bounds(weeks, now or utcnow())
+    scope = [WorkOrder.community_id == community_id] if community_id is not None else []
+    week_rows = [Week(start=bound.astimezone(SHANGHAI).date()) for bound in bounds[:-1]]
+    total = Figures()
+    categories: dict = defaultdict(Figures)
+    assignees: dict = defaultdict(Figures)
+
+    def rows_of(category_id, assignee_id):
+        return total, categories[_uuid(category_id)], assignees[_uuid(assignee_id)]
+
+    ids = _raw_ids()
+
+    opened, completed = _in_period(WorkOrder.created_at, bounds), _in_period(WorkOrder.completed_at, bounds)
+    response_met = func.sum(case((WorkOrder.accepted_at <= WorkOrder.response_due_at, 1), else_=0))
+    keys = (_week_of(WorkOrder.created_at, bounds), *ids)
+    for week, category_id, assignee_id, n, accepted, in_time in db.session.execute(
+        select(*keys, func.count(), func.count(WorkOrder.accepted_at), response_met)
+        .where(opened, *scope).group_by(*keys)
+    ):
+        week_rows[week].opened += n
+        for f in rows_of(category_id, assignee_id):
+            f.opened += n
+            f.accepted += accepted
+            f.response_on_time += in_time or 0
+
+    resolution_met = func.sum(case((WorkOrder.completed_at <= WorkOrder.resolution_due_at, 1), else_=0))
+    keys = (_week_of(WorkOrder.completed_at, bounds), *ids)
+    for week, category_id, assignee_id, n, in_time in db.session.execute(
+        select(*keys, func.count(), resolution_met).where(completed, *scope).group_by(*keys)
+    ):
+        week_rows[week].closed += n
+        for f in rows_of(category_id, assignee_id):
+            f.completed += n
+            f.on_time += in_time or 0
+
+    ratings = (WorkOrder.rating_overall, WorkOrder.rating_speed, WorkOrder.rating_attitude)
+    for category_id, assignee_id, n, *sums_and_counts in db.session.execute(
+        select(*ids, func.count(), *map(func.sum, ratings), *map(func.count, ratings))
+        .where(_in_period(WorkOrder.rated_at, bounds), *scope).group_by(*ids)
+    ):
+        for f in rows_of(category_id, assignee_id):
+            f.rated += n
+            for i in range(3):
+                f.rating_sums[i] += sums_and_counts[i] or 0
+                f.rating_counts[i] += sums_and_counts[3 + i]
+
+    for (kind, key), (response, resolution) in _medians(opened, completed, scope).items():
+        f = total if kind == "total" else (categories if kind == "category" else assignees)[key]
+        f.median_response, f.median_resolution = response, resolution
+
+    return Dashboard(weeks=week_rows, total=total, categories=_named_categories(categories),
+                     assignees=_named_assignees(assignees))
+
+
+def _medians(opened, completed, scope) -> dict[tuple[str, uuid.UUID | None], tuple[float | None, float | None]]:
+    """Median response (of the opened jobs accepted so far) and resolution (of the completed jobs), in seconds,
+    for ("total", None), ("category", id) and ("assignee", id). One statement either way.
+
+    PostgreSQL: ``percentile_cont(0.5)`` over the three groupings at once (GROUPING SETS). SQLite has neither,
+    and holds a small company's data: it returns each job's durations and Python takes the medians (the mean
+    of the two middle values for an even count, as percentile_cont does)."""
+    accepted = and_(opened, WorkOrder.accepted_at.is_not(None))
+    if db.session.get_bind().dialect.name == "postgresql":
+        def median(condition, end):
+            seconds = extract("epoch", end - WorkOrder.created_at)
+            return func.percentile_cont(0.5).within_group(case((condition, seconds)))
+
+        groups = (WorkOrder.category_id, WorkOrder.assignee_id)
+        rows = db.session.execute(
+            select(*map(func.grouping, groups), *groups, median(accepted, WorkOrder.accepted_at),
+                   median(completed, WorkOrder.completed_at))
+            .where(or_(opened, completed), *scope)
+            .group_by(func.grouping_sets(tuple_(groups[0]), tuple_(groups[1]), tuple_()))
+        )
+        out = {}
+        for by_category, by_assignee, category_id, assignee_id, response, resolution in rows:
+            key = (("total", None) if by_category and by_assignee
+                   else ("category", category_id) if by_assignee else ("assignee", assignee_id))
+            out[key] = (_float(response), _float(resolution))
+        return out
+
+    # SQLite: the durations come out of SQL as seconds (julianday keeps milliseconds) and the ids as the text
+    # they are stored as, so no datetime or UUID object is made per row; Python groups and takes the medians.
+    def seconds(condition, end):
+        return case((condition, func.round((func.julianday(end) - func.julianday(WorkOrder.created_at)) * 86400, 3)))
+
+    durations: dict = defaultdict(lambda: ([], []))
+    rows = db.session.execute(
+        select(*_raw_ids(), seconds(accepted, WorkOrder.accepted_at), seconds(completed, WorkOrder.completed_at))
+        .where(or_(opened, completed), *scope)
+    )
+    for category_id, assignee_id, response, resolution in rows:
+        for key in (("total", None), ("category", category_id), ("assignee", assignee_id)):
+            if response is not None:
+                durations[key][0].append(response)
+            if resolution is not None:
+                durations[key][1].append(resolution)
+    return {(kind, _uuid(key)): (_median(response), _median(resolution))
+            for (kind, key), (response, resolution) in durations.items()}
+
+
+def _raw_ids():
+    """The category and assignee ids without the UUID conversion per row (thousands of rows make a visible
+    share of the page's time): SQLite returns its stored text, psycopg its own UUID objects; see _uuid."""
+    return type_coerce(WorkOrder.category_id, String), type_coerce(WorkOrder.assignee_id, String)
+
+
+@functools.lru_cache(maxsize=4096)
+def _uuid(raw: str | uuid.UUID | None) -> uuid.UUID | None:
+    return uuid.UUID(raw) if isinstance(raw, str) else raw
+
+
+def _median(values: list[float]) -> float | None:
+    return statistics.median(values) if values else None
+
+
+def _float(value) -> float | None:
+    return None if value is None else float(value)
+
+
+def _named_categories(found: dict) -> list[Figures]:
+    """Categories with anything in the period, in the company's order (archived ones keep their name)."""
+    rows = db.session.execute(
+        select(WorkOrderCategory.id, WorkOrderCategory.name)
+        .order_by(WorkOrderCategory.position, WorkOrderCategory.name)
+    ).all()
+    out = []
+    for category_id, name in rows:
+        f = found.get(category_id)
+        if f is not None and f.active:
+            f.key, f.name = category_id, name
+            out.append(f)
+    return out
+
+
+def _named_assignees(found: dict) -> list[Figures]:
+    """Everyone with jobs in the period by name (a former employee too), then the jobs nobody holds."""
+    names = dict(db.session.execute(
+        select(Membership.id, User.name).join(User, User.id == Membership.user_id).where(Membership.role != Role.OWNER)
+    ).all())
+    out = []
+    for key, f in found.items():
+        if key is not None and f.active:
+            f.key, f.name = key, names.get(key, "?")
+            out.append(f)
+    out.sort(key=lambda f: (f.name, str(f.key)))
+    unassigned = found.get(None)
+    if unassigned is not None and unassigned.active:
+        unassigned.name = _("Not assigned")
+        out.append(unassigned)
+    return out
