@@ -171,7 +171,7 @@ def _demo_work_orders(company: Company, rng: random.Random) -> None:
         names = list(categories)
         for i in range(36):
             opened = now - timedelta(days=56 - i * 1.5, hours=rng.randint(0, 8))
-            home = own_home if i in (28, 33, 35) else rng.choice(homes)
+            home = own_home if i in (4, 9, 14, 19, 24, 28, 33, 35) else rng.choice(homes)
             common = i % 4 == 3
             name = rng.choice(["电梯", "公共设施"]) if common else rng.choice([n for n in names if n != "公共设施"])
             order = services.create_order(services.Report(
