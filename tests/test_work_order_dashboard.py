@@ -27,7 +27,7 @@ def sh(*args) -> datetime:
 class Shop:
     """A company with an admin, two technicians, a steward, two communities and the default categories."""
 
-    def __init__(self, app, make_company, make_user, make_roster):
+    def __init__(self, app, make_company, make_user, make_roster, slug: str = "dash"):
         from saas.extensions import db
         from saas.models import Membership
         from saas.tenancy import company_context
@@ -35,7 +35,7 @@ class Shop:
         from tenants.work_orders.models import WorkOrderCategory
 
         self.app = app
-        self.company = make_company("dash", "仪表物业")
+        self.company = make_company(slug, f"{slug}物业")
         self.admin = make_user("管理员", memberships=[(self.company, Role.ADMIN)])
         self.wang = make_user("王师傅", memberships=[(self.company, Role.TECHNICIAN)])
         self.li = make_user("李师傅", memberships=[(self.company, Role.TECHNICIAN)])
@@ -249,6 +249,18 @@ def test_the_period_is_the_last_n_weeks(shop):
     assert shop.figures(weeks=26).total.opened == 2
 
 
+def test_another_companys_jobs_never_count(shop, make_company, make_user, make_roster):
+    other = Shop(shop.app, make_company, make_user, make_roster, slug="other")
+    t0 = sh(2026, 3, 12, 8, 0)
+    other.add(*[other.job(created=t0, accepted=t0 + timedelta(minutes=5), completed=t0 + timedelta(hours=1),
+                          rated=t0 + timedelta(hours=2), ratings=(1, 1, 1)) for _ in range(4)])
+    shop.add(shop.job(created=t0, accepted=t0 + timedelta(minutes=40), completed=t0 + timedelta(hours=3)))
+    data = shop.figures()
+    assert (data.total.opened, data.total.completed, data.total.rated) == (1, 1, 0)
+    assert (data.total.median_response, data.total.median_resolution) == (40 * MIN, 180 * MIN)
+    assert other.figures().total.opened == 4
+
+
 # --- the page ---------------------------------------------------------------------------------------------------
 
 
@@ -284,7 +296,8 @@ def test_admin_sees_the_figures_the_charts_and_how_they_are_counted(shop, login_
     html = response.get_data(as_text=True)
     assert 'id="stat-opened">3<' in html
     assert 'id="stat-done">3<' in html
-    assert 'id="stat-response">1h 30m<' in html  # the median of 30, 90 and 150 minutes
+    # The median of 30, 90 and 150 minutes, each unit kept on one line.
+    assert 'id="stat-response"><span class="text-nowrap">1h</span> <span class="text-nowrap">30m</span><' in html
     assert 'id="stat-on-time">100%<' in html
     assert html.count('class="wo-bar-opened"') == 12  # the default period: 12 weeks
     assert "王师傅" in html and "水暖" in html

@@ -224,6 +224,10 @@ class WorkOrder(CompanyScoped, db.Model):
         Index("ix_work_orders_household", "company_id", "household_id", "created_at"),
         Index("ix_work_orders_reporter", "company_id", "reporter_membership_id", "created_at"),
         Index("ix_work_orders_completed", "company_id", "completed_at"),
+        # The list's category and community filters and the dashboard's ratings (bench/work_orders_bench.py).
+        Index("ix_work_orders_category", "company_id", "category_id", "created_at"),
+        Index("ix_work_orders_community", "company_id", "community_id", "created_at"),
+        Index("ix_work_orders_rated", "company_id", "rated_at"),
     )
 
     number: Mapped[str] = mapped_column(String(20))  # WO-2026-000123, per company, never reused

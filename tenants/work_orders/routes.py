@@ -192,15 +192,17 @@ def mine():
 
 
 def _mine_counts(me: Membership) -> dict:
-    """The tab badges in one query."""
-    todo = func.count().filter(and_(WorkOrder.assignee_id == me.id, WorkOrder.status.in_(OPEN)))
-    pool = func.count().filter(and_(WorkOrder.in_pool, WorkOrder.status == Status.NEW,
-                                    WorkOrder.category_id.in_(queries.qualified_category_ids(me))))
-    homes = func.count().filter(and_(WorkOrder.status.in_(OPEN),
-                                     WorkOrder.household_id.in_(queries.stewarded_household_ids(me))))
-    row = db.session.execute(select(todo, pool, homes).select_from(WorkOrder)
-                             .where(or_(WorkOrder.assignee_id == me.id, WorkOrder.in_pool,
-                                        WorkOrder.household_id.is_not(None)))).one()
+    """The tab badges in one statement: three scalar subqueries, each on its own index (one filtered count over
+    the union of the three would scan most of the table)."""
+    def count(*where):
+        return select(func.count()).select_from(WorkOrder).where(*where).scalar_subquery()
+
+    row = db.session.execute(select(
+        count(WorkOrder.assignee_id == me.id, WorkOrder.status.in_(OPEN)),
+        count(WorkOrder.status == Status.NEW, WorkOrder.in_pool,
+              WorkOrder.category_id.in_(queries.qualified_category_ids(me))),
+        count(WorkOrder.status.in_(OPEN), WorkOrder.household_id.in_(queries.stewarded_household_ids(me))),
+    )).one()
     return {"todo": row[0], "pool": row[1], "homes": row[2]}
 
 

@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 
 from flask_babel import gettext as _
-from sqlalchemy import String, and_, case, extract, func, or_, select, tuple_, type_coerce
+from sqlalchemy import String, and_, case, func, or_, select, tuple_, type_coerce
 
 from saas.extensions import db
 from saas.models import Membership, Role, User
@@ -189,9 +189,8 @@ def _medians(opened, completed, scope) -> dict[tuple[str, uuid.UUID | None], tup
     of the two middle values for an even count, as percentile_cont does)."""
     accepted = and_(opened, WorkOrder.accepted_at.is_not(None))
     if db.session.get_bind().dialect.name == "postgresql":
-        def median(condition, end):
-            seconds = extract("epoch", end - WorkOrder.created_at)
-            return func.percentile_cont(0.5).within_group(case((condition, seconds)))
+        def median(condition, end):  # of intervals: they sort about twice as fast as epoch seconds (numeric)
+            return func.percentile_cont(0.5).within_group(case((condition, end - WorkOrder.created_at)))
 
         groups = (WorkOrder.category_id, WorkOrder.assignee_id)
         rows = db.session.execute(
@@ -204,7 +203,7 @@ def _medians(opened, completed, scope) -> dict[tuple[str, uuid.UUID | None], tup
         for by_category, by_assignee, category_id, assignee_id, response, resolution in rows:
             key = (("total", None) if by_category and by_assignee
                    else ("category", category_id) if by_assignee else ("assignee", assignee_id))
-            out[key] = (_float(response), _float(resolution))
+            out[key] = (_seconds(response), _seconds(resolution))
         return out
 
     # SQLite: the durations come out of SQL as seconds (julianday keeps milliseconds) and the ids as the text
@@ -242,8 +241,8 @@ def _median(values: list[float]) -> float | None:
     return statistics.median(values) if values else None
 
 
-def _float(value) -> float | None:
-    return None if value is None else float(value)
+def _seconds(value: timedelta | None) -> float | None:
+    return None if value is None else value.total_seconds()
 
 
 def _named_categories(found: dict) -> list[Figures]:
