@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, select, update
@@ -51,6 +51,12 @@ NOTE_MAX = 1000
 QUOTE_MAX_FEN = 10_000_000  # ¥100,000: beyond that it is a project, not a repair
 URGE_EVERY = timedelta(hours=1)
 STAFF_ROLES = (Role.ADMIN, Role.STEWARD, Role.TECHNICIAN)
+
+
+def _utc(now: datetime | None) -> datetime:
+    """The time of a change, in UTC: created_at is a plain timestamp column, which SQLite stores as wall-clock text,
+    so a Shanghai-aware time would be read back 8 hours off."""
+    return now.astimezone(UTC) if now is not None else utcnow()
 
 
 class WorkOrderError(Exception):
@@ -151,7 +157,7 @@ class Report:
 def create_order(report: Report, *, actor: User | None, membership: Membership | None, files=(),
                  now: datetime | None = None) -> WorkOrder:
     """Open a job, number it, start its SLA clocks and dispatch it. ``actor`` is None for the QR form."""
-    now = now or utcnow()
+    now = _utc(now)
     description = (report.description or "").strip()
     if len(description) < 2:  # "灯不亮" is a whole report
         raise WorkOrderError(_l("Describe the problem in a few words."), "description")
@@ -387,7 +393,7 @@ def can_reopen(order: WorkOrder, now: datetime) -> bool:
 
 def available_actions(order: WorkOrder, viewer: Viewer, now: datetime | None = None) -> list[Action]:
     """The buttons to show: legal in this status and allowed to this member."""
-    now = now or utcnow()
+    now = _utc(now)
     from tenants.work_orders.states import allowed
 
     return [action for action in allowed(order.status) if may(order, action, viewer, now)]
@@ -420,7 +426,7 @@ def perform(order: WorkOrder, action: Action | str, *, actor: User | None, membe
     (the SLA job auto-closing); anyone else is checked against ``may``. Raises IllegalMove, NotAllowed or
     WorkOrderError without changing anything. ``commit=False`` leaves the commit to a caller that changes more
     in the same transaction (a membership ending releases its jobs)."""
-    now = now or utcnow()
+    now = _utc(now)
     try:
         action = Action(action)
     except ValueError as exc:
@@ -578,7 +584,7 @@ def _ratings(ratings: Ratings | None) -> Ratings:
 
 def comment(order: WorkOrder, *, actor: User, membership: Membership, note: str, files=(),
             now: datetime | None = None) -> WorkOrderEvent:
-    now = now or utcnow()
+    now = _utc(now)
     note = (note or "").strip()
     prepared = photos.prepare_all(files)
     if not note and not prepared:
@@ -602,7 +608,7 @@ def can_urge(order: WorkOrder, now: datetime) -> bool:
 
 def urge(order: WorkOrder, *, actor: User, membership: Membership, now: datetime | None = None) -> None:
     """催单: an owner pushes an overdue job. Once an hour at most; tells the assignee and the admins."""
-    now = now or utcnow()
+    now = _utc(now)
     order = lock(order)
     if not order.is_open:
         raise IllegalMove(_l("Only an open job can be urged."))
@@ -620,7 +626,7 @@ def urge(order: WorkOrder, *, actor: User, membership: Membership, now: datetime
 def record_follow_up(order: WorkOrder, *, actor: User, membership: Membership, reached: bool,
                      satisfied: bool | None, note: str, now: datetime | None = None) -> WorkOrderFollowUp:
     """回访: the steward's call after completion. Not reached → satisfaction unknown."""
-    now = now or utcnow()
+    now = _utc(now)
     if order.status not in (Status.DONE, Status.CLOSED):
         raise IllegalMove(_l("A follow-up is recorded after the job is done."))
     note = (note or "").strip()
