@@ -205,9 +205,9 @@ def create_order(report: Report, *, actor: User | None, membership: Membership |
     assignee = _dispatch(order, category)
     if assignee is not None:
         order.assignee_id = assignee.id
-        order.status = Status.ASSIGNED
+        order.status = next_status(Status.NEW, Action.ASSIGN)  # the dispatcher's move is the state machine's too
         _append(order, EventKind.TRANSITION, action=Action.ASSIGN, from_status=Status.NEW,
-                to_status=Status.ASSIGNED, actor=None, now=now, note=notify.person_label(assignee))
+                to_status=order.status, actor=None, now=now, note=notify.person_label(assignee))
         messages += notify.assigned(order, assignee, actor=None)
     elif category.dispatch_mode == DispatchMode.POOL:
         order.in_pool = True
