@@ -596,3 +596,143 @@ def test_a_technician_who_leaves_hands_their_open_jobs_back_to_dispatch(app, cas
         last = db.session.execute(select(WorkOrderEvent).where(WorkOrderEvent.work_order_id == order_id)
                                   .order_by(WorkOrderEvent.seq.desc()).limit(1)).scalar_one()
         assert last.action == "release" and last.from_status == Status.ASSIGNED and last.actor_user_id is not None
+
+
+# --- found in review -------------------------------------------------------------------------------------------
+
+
+def _broken_png() -> bytes:
+    """A PNG whose second chunk header is damaged: Pillow raises SyntaxError for it, not OSError."""
+    data = bytearray(png_bytes())
+    data[36] = 0
+    return bytes(data)
+
+
+def test_a_broken_png_is_refused_with_a_message_not_a_500(app, cast, login_as):
+    slug = cast.world.company.slug
+    response = login_as(cast.world.owner).post(f"/c/{slug}/my/repairs/new", data={
+        "area": "home", "category_id": str(cast.categories["水暖"]), "priority": "normal", "description": "漏水了",
+        "photos": (io.BytesIO(_broken_png()), "a.png")}, content_type="multipart/form-data")
+    assert response.status_code == 422
+
+
+def test_a_quote_that_is_not_a_sensible_price_is_refused_not_a_500(app, cast, login_as):
+    from saas.tenancy import company_context
+    from tenants.work_orders import services
+
+    with app.app_context(), company_context(cast.world.company.id):
+        technician = cast.membership(Role.TECHNICIAN)
+        services.perform(_order(cast), "accept", actor=technician.user, membership=technician)
+    slug, order_id = cast.world.company.slug, cast.world.ids["order_id"]
+    client = login_as(cast.world.technician)
+    for bad in ("1e30", "Infinity", "sNaN", "12.345", "abc"):
+        response = client.post(f"/c/{slug}/work-orders/{order_id}/actions/quote", data={"quote": bad})
+        assert response.status_code == 422, bad
+    assert _order_state(app, cast, order_id)[0].value == "accepted"
+
+
+def _order(cast):
+    from saas.extensions import db
+    from tenants.work_orders.models import WorkOrder
+
+    return db.session.get(WorkOrder, (cast.world.company.id, cast.world.ids["order_id"]))
+
+
+def test_a_new_owner_of_a_home_does_not_read_the_previous_owners_repairs(app, cast, login_as, make_user):
+    from saas.extensions import db
+    from saas.models import Membership
+    from saas.tenancy import company_context, utcnow
+    from tenants.roster.models import HouseholdOwner
+
+    slug, order_id = cast.world.company.slug, cast.world.ids["order_id"]
+    buyer = make_user("新业主", memberships=[(cast.world.company, Role.OWNER)])
+    with app.app_context(), company_context(cast.world.company.id):
+        for link in db.session.execute(select(HouseholdOwner)).scalars():
+            link.ended_at = utcnow()
+        member = db.session.execute(select(Membership).where(Membership.user_id == buyer.id)).scalar_one()
+        db.session.add(HouseholdOwner(household_id=cast.world.owner_household_id, membership_id=member.id,
+                                      verified_at=utcnow()))
+        db.session.commit()
+    client = login_as(buyer)
+    assert "厨房水管漏水" not in client.get(f"/c/{slug}/my/repairs").get_data(as_text=True)
+    assert client.get(f"/c/{slug}/my/repairs/{order_id}").status_code == 404
+    # Their own new report for the home is theirs.
+    response = client.post(f"/c/{slug}/my/repairs/new", data={
+        "area": "home", "category_id": str(cast.categories["门窗"]), "priority": "normal", "description": "窗户漏风"})
+    assert response.status_code == 303
+    assert "窗户漏风" in client.get(f"/c/{slug}/my/repairs").get_data(as_text=True)
+
+
+def test_a_steward_qualified_for_a_pool_category_can_open_and_take_its_jobs(app, cast, login_as):
+    from saas.extensions import db
+    from saas.tenancy import company_context
+    from tenants.work_orders.models import CategoryTechnician, WorkOrder
+
+    with app.app_context(), company_context(cast.world.company.id):
+        db.session.add(CategoryTechnician(category_id=cast.categories["公共设施"],
+                                          membership_id=cast.members[Role.STEWARD]))
+        db.session.commit()
+        order_id = _new_order(cast, area="common", category="公共设施",
+                              household_id=cast.world.roster["households"][3]).id
+    slug = cast.world.company.slug
+    client = login_as(cast.world.steward)
+    assert client.get(f"/c/{slug}/work-orders/{order_id}").status_code == 200
+    assert client.post(f"/c/{slug}/work-orders/{order_id}/actions/grab").status_code == 303
+    with app.app_context(), company_context(cast.world.company.id):
+        assert db.session.get(WorkOrder, (cast.world.company.id, order_id)).assignee_id == cast.members[Role.STEWARD]
+
+
+def test_a_technician_who_only_sees_a_pool_job_cannot_comment_on_it(app, cast, login_as):
+    from saas.extensions import db
+    from saas.tenancy import company_context
+    from tenants.work_orders.models import CategoryTechnician, WorkOrder
+
+    with app.app_context(), company_context(cast.world.company.id):
+        db.session.add(CategoryTechnician(category_id=cast.categories["公共设施"],
+                                          membership_id=cast.members[Role.TECHNICIAN]))
+        db.session.commit()
+        order_id = _new_order(cast, area="common", category="公共设施").id
+    slug = cast.world.company.slug
+    client = login_as(cast.world.technician)
+    page = client.get(f"/c/{slug}/work-orders/{order_id}").get_data(as_text=True)
+    assert f"/work-orders/{order_id}/comment" not in page
+    assert client.post(f"/c/{slug}/work-orders/{order_id}/comment", data={"note": "看看"}).status_code == 422
+    with app.app_context(), company_context(cast.world.company.id):
+        assert db.session.get(WorkOrder, (cast.world.company.id, order_id)).last_seq == 1
+
+
+def test_a_release_withdraws_a_proposed_quote_and_a_reopen_never_goes_back_to_someone_who_left(app, cast,
+                                                                                             login_as):
+    from saas.extensions import db
+    from saas.tenancy import company_context
+    from tenants.members import services as members
+    from tenants.work_orders import services
+    from tenants.work_orders.models import QuoteStatus, WorkOrder
+    from tenants.work_orders.states import Status
+
+    with app.app_context(), company_context(cast.world.company.id):
+        technician, admin = cast.membership(Role.TECHNICIAN), cast.membership(Role.ADMIN)
+        order = services.perform(_order(cast), "accept", actor=technician.user, membership=technician)
+        services.perform(order, "quote", actor=technician.user, membership=technician, quote_fen=50000)
+        members.end_membership(technician, actor=admin.user)
+        db.session.commit()
+        order = _order(cast)
+        assert order.status == Status.NEW and order.quote_status == QuoteStatus.NONE and order.paused_at is None
+        # The steward takes it over, finishes it; then leaves; the owner reopens: back to dispatch, not to them.
+        steward, owner = cast.membership(Role.STEWARD), cast.membership(Role.OWNER)
+        services.perform(order, "assign", actor=admin.user, membership=admin, assignee_id=steward.id)
+        for action in ("accept", "start", "complete"):
+            order = services.perform(_order(cast), action, actor=steward.user, membership=steward)
+        members.change_role(steward, Role.OWNER, actor=admin.user)
+        db.session.commit()
+        order = services.perform(_order(cast), "reopen", actor=owner.user, membership=owner, note="又漏了")
+        order = db.session.get(WorkOrder, (cast.world.company.id, cast.world.ids["order_id"]))
+        assert order.status == Status.NEW and order.assignee_id is None
+
+
+def test_a_huge_page_number_is_an_empty_page_not_a_500(app, cast, login_as):
+    slug = cast.world.company.slug
+    huge = "?page=99999999999999999999"
+    assert login_as(cast.world.admin).get(f"/c/{slug}/work-orders{huge}").status_code == 200
+    assert login_as(cast.world.owner).get(f"/c/{slug}/my/repairs{huge}").status_code == 200
+    assert login_as(cast.world.technician).get(f"/c/{slug}/notifications{huge}").status_code == 200

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, g, redirect, request, url_for
+from flask import Blueprint, g, redirect, url_for
 from flask_login import current_user
 from sqlalchemy import func, select, update
 
@@ -10,8 +10,9 @@ from saas.extensions import db
 from saas.htmx import render
 from saas.models import Role
 from saas.tenancy import utcnow
-from tenants.access import current_membership, require_role
+from tenants.access import current_company, current_membership, require_role
 from tenants.inbox.models import Notification
+from tenants.work_orders.routes import page_number
 
 bp = Blueprint("inbox", __name__)
 ALL_ROLES = (Role.ADMIN, Role.STEWARD, Role.TECHNICIAN, Role.OWNER)
@@ -46,10 +47,11 @@ def subject_url(notification: Notification) -> str | None:
 def index():
     page = db.paginate(select(Notification).where(_mine()).order_by(Notification.created_at.desc(),
                                                                      Notification.id.desc()),
-                       page=request.args.get("page", 1, type=int), per_page=PER_PAGE, error_out=False)
+                       page=page_number(), per_page=PER_PAGE, error_out=False)
     unread = [n.id for n in page.items if n.read_at is None]
     body = render("tenants/inbox/index.html", page=page, subject_url=subject_url)
-    if unread:  # seen now: shown once as new, then as read (reading is idempotent, so a GET may do it)
+    # Seen now: shown once as new, then as read (idempotent, so a GET may do it; not in a read-only company).
+    if unread and not current_company.is_read_only():
         db.session.execute(update(Notification).where(_mine(), Notification.id.in_(unread))
                            .values(read_at=utcnow()), execution_options={"synchronize_session": False})
         db.session.commit()

@@ -515,7 +515,8 @@ def prepare_photo(upload) -> bytes:
             image.save(out, format="JPEG", quality=85)  # no exif= argument: none of the original's metadata
     except StewardError:
         raise
-    except (UnidentifiedImageError, OSError, ValueError, Image.DecompressionBombError) as exc:
+    # SyntaxError: what Pillow raises for some broken PNG chunks.
+    except (UnidentifiedImageError, OSError, ValueError, SyntaxError, Image.DecompressionBombError) as exc:
         raise StewardError(_l("This file is not an image we can read."), "photo") from exc
     return out.getvalue()
 

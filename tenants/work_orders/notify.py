@@ -95,7 +95,7 @@ def pooled(order: WorkOrder) -> list[OutboxMessage]:
         select(Membership.user_id).join(CategoryTechnician, (CategoryTechnician.company_id == Membership.company_id)
                                         & (CategoryTechnician.membership_id == Membership.id))
         .where(CategoryTechnician.category_id == order.category_id, CategoryTechnician.ended_at.is_(None),
-               Membership.ended_at.is_(None))
+               Membership.ended_at.is_(None), Membership.role.in_((Role.TECHNICIAN, Role.STEWARD)))
     ).scalars().all()
     with _locale():
         _notice(order, technicians, gettext("%(number)s is open to take: %(category)s, %(location)s.",

@@ -74,7 +74,8 @@ def prepare(upload) -> PreparedPhoto:
             width, height = image.size
     except PhotoError:
         raise
-    except (UnidentifiedImageError, OSError, ValueError, Image.DecompressionBombError) as exc:
+    # SyntaxError: what Pillow raises for some broken PNG chunks.
+    except (UnidentifiedImageError, OSError, ValueError, SyntaxError, Image.DecompressionBombError) as exc:
         raise PhotoError(_l("“%(name)s” is not an image we can read.", name=name)) from exc
     return PreparedPhoto(out.getvalue(), width, height)
 

@@ -24,7 +24,7 @@ from tenants.roster.models import Building, Community
 from tenants.work_orders import points as point_services
 from tenants.work_orders import queries
 from tenants.work_orders.models import RepairPoint
-from tenants.work_orders.routes import bp
+from tenants.work_orders.routes import bp, page_number
 
 PER_PAGE = 50
 
@@ -87,7 +87,7 @@ def points():
             else:
                 flash(_("Poster “%(name)s” is ready: print it and put it up.", name=point.name), "success")
                 return redirect(url_for(".point", point_id=point.id), code=303)
-    page = db.paginate(point_services.list_query(), page=request.args.get("page", 1, type=int), per_page=PER_PAGE,
+    page = db.paginate(point_services.list_query(), page=page_number(), per_page=PER_PAGE,
                        error_out=False)
     return render("tenants/work_orders/points/index.html", status=status, form=form, page=page,
                   names=point_services.names_for(page.items),

@@ -10,7 +10,7 @@ from __future__ import annotations
 import uuid
 
 from flask import abort
-from sqlalchemy import and_, false, func, or_, select
+from sqlalchemy import and_, exists, false, func, or_, select
 
 from saas.extensions import db
 from saas.models import Membership, Role, User
@@ -36,6 +36,20 @@ def qualified_category_ids(membership: Membership):
                                                         CategoryTechnician.ended_at.is_(None))
 
 
+def _pool_of(membership: Membership):
+    return and_(WorkOrder.in_pool, WorkOrder.status.in_(OPEN),
+                WorkOrder.category_id.in_(qualified_category_ids(membership)))
+
+
+def _owners_home_since_joined(membership: Membership):
+    """A job of a home the owner is bound to now, reported since they were bound to it: a buyer does not read the
+    previous owner's repairs (their names, phones, comments and photos)."""
+    return exists().where(HouseholdOwner.household_id == WorkOrder.household_id,
+                          HouseholdOwner.company_id == WorkOrder.company_id,
+                          HouseholdOwner.membership_id == membership.id, HouseholdOwner.ended_at.is_(None),
+                          HouseholdOwner.created_at <= WorkOrder.created_at)
+
+
 def visible_clause(membership: Membership):
     """A WHERE clause limiting work orders to those ``membership`` may see."""
     role = membership.role
@@ -43,14 +57,11 @@ def visible_clause(membership: Membership):
         return WorkOrder.id.is_not(None)
     if role == Role.STEWARD:
         return or_(WorkOrder.assignee_id == membership.id,
-                   WorkOrder.household_id.in_(stewarded_household_ids(membership)))
+                   WorkOrder.household_id.in_(stewarded_household_ids(membership)), _pool_of(membership))
     if role == Role.TECHNICIAN:
-        return or_(WorkOrder.assignee_id == membership.id,
-                   and_(WorkOrder.in_pool, WorkOrder.status.in_(OPEN),
-                        WorkOrder.category_id.in_(qualified_category_ids(membership))))
+        return or_(WorkOrder.assignee_id == membership.id, _pool_of(membership))
     if role == Role.OWNER:
-        return or_(WorkOrder.reporter_membership_id == membership.id,
-                   WorkOrder.household_id.in_(my_household_ids(membership)))
+        return or_(WorkOrder.reporter_membership_id == membership.id, _owners_home_since_joined(membership))
     return false()
 
 
@@ -105,9 +116,8 @@ def owns(order: WorkOrder, membership: Membership) -> bool:
     if order.household_id is None:
         return False
     return db.session.execute(
-        select(func.count()).select_from(HouseholdOwner)
-        .where(HouseholdOwner.membership_id == membership.id, HouseholdOwner.household_id == order.household_id,
-               HouseholdOwner.ended_at.is_(None))
+        select(func.count()).select_from(WorkOrder)
+        .where(WorkOrder.id == order.id, _owners_home_since_joined(membership))
     ).scalar_one() > 0
 
 

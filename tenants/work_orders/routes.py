@@ -115,8 +115,13 @@ def _uuid_or_blank(value) -> str:
         return ""
 
 
+def page_number() -> int:
+    """?page=, clamped: a huge number would overflow the database's integer (a 500), not just show nothing."""
+    return min(max(request.args.get("page", 1, type=int) or 1, 1), 100_000)
+
+
 def _page(stmt):
-    return db.paginate(stmt, page=request.args.get("page", 1, type=int), per_page=PER_PAGE, error_out=False)
+    return db.paginate(stmt, page=page_number(), per_page=PER_PAGE, error_out=False)
 
 
 @bp.get("/work-orders")
@@ -239,6 +244,7 @@ def _show_context(order: WorkOrder, **extra) -> dict:
                    follow_ups=follow_ups, actions=actions, now=now, Action=Action,
                    staff=queries.staff_members() if Action.ASSIGN in actions else [],
                    follow_up_form=FollowUpForm() if can_follow_up else None,
+                   can_comment=services.may_comment(order, viewer),
                    max_photos=photos.MAX_PHOTOS)
     context.update(extra)
     return context
@@ -291,9 +297,9 @@ def _yuan_to_fen(raw: str):
     text = (raw or "").replace("¥", "").replace("￥", "").replace(",", "").strip()
     try:
         value = Decimal(text)
-    except InvalidOperation:
-        return None
-    if value != value.quantize(Decimal("0.01")):
+        if not value.is_finite() or value != value.quantize(Decimal("0.01")):
+            return None
+    except InvalidOperation:  # not a number, or too large to have cents ("1e30")
         return None
     return int(value * 100)
 

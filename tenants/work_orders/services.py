@@ -191,7 +191,8 @@ def create_order(report: Report, *, actor: User | None, membership: Membership |
         preferred_time=preferred_time, reporter_user_id=actor.id if actor and _is_owner(membership) else None,
         reporter_membership_id=membership.id if _is_owner(membership) else None,
         reporter_name=(report.reporter_name or (actor.name if actor and _is_owner(membership) else ""))[:50],
-        reporter_phone=phone or (household.owner_phone if household else ""),
+        reporter_phone=phone or (actor.phone if actor and _is_owner(membership) and actor.phone else "")
+        or (household.owner_phone if household else ""),
         created_by_id=actor.id if actor else None, status=Status.NEW, created_at=now, updated_at=now,
         response_due_at=clock.add(now, response), resolution_due_at=clock.add(now, resolution), last_seq=0,
     )
@@ -387,6 +388,13 @@ def may(order: WorkOrder, action: Action, viewer: Viewer, now: datetime) -> bool
     return False  # RELEASE: the system only
 
 
+def may_comment(order: WorkOrder, viewer: Viewer) -> bool:
+    """Those involved in the job: admins, the assignee, the home's steward, the owner. Not a technician who only
+    sees it in the grab pool (they take it first)."""
+    assignee = order.assignee_id is not None and order.assignee_id == viewer.membership.id
+    return viewer.is_admin or assignee or viewer.household_steward or viewer.owns
+
+
 def can_reopen(order: WorkOrder, now: datetime) -> bool:
     return order.completed_at is not None and now - order.completed_at <= timedelta(days=REOPEN_DAYS)
 
@@ -501,8 +509,10 @@ def perform(order: WorkOrder, action: Action | str, *, actor: User | None, membe
     elif action == Action.CANCEL:
         order.cancelled_at = now
         order.paused_at = order.resume_status = None
+        _withdraw_quote(order)
     elif action == Action.RELEASE:
         _unpause(order, calendar(), now)
+        _withdraw_quote(order)  # the next person quotes afresh
         order.assignee_id = None
         order.in_pool = order.category.dispatch_mode == DispatchMode.POOL
     order.status = target
@@ -510,13 +520,42 @@ def perform(order: WorkOrder, action: Action | str, *, actor: User | None, membe
                     to_status=target, note=note, internal=action == Action.DECLINE)
     _store_photos(order, prepared, event.seq, PhotoStage.WORK if membership and membership.role in STAFF_ROLES
                   else PhotoStage.COMMENT, actor)
+    if action == Action.REOPEN and not _is_current_staff(order.assignee_id):
+        # The person who did it has left: the job goes back to dispatch rather than to a former employee.
+        order.status = next_status(order.status, Action.RELEASE)
+        order.assignee_id = None
+        order.in_pool = order.category.dispatch_mode == DispatchMode.POOL
+        _append(order, EventKind.TRANSITION, actor=None, now=now, action=Action.RELEASE, from_status=target,
+                to_status=order.status)
+        target = order.status
     messages = notify.transition(order, action, actor=actor, assignee=assignee)
     audit.record(f"work_order.{action.value}", actor=actor, object_type="work_order", object_id=order.id,
                  object_label=order.number, changes={"status": [source.value, target.value]})
     if commit:
-        db.session.commit()
+        _commit_or_explain()
         deliver_after_commit(messages)
     return order
+
+
+def _commit_or_explain() -> None:
+    """Commit; a unique-index clash here means someone changed the job at the same moment (SQLite ignores
+    FOR UPDATE; PostgreSQL's row lock makes this path unreachable there)."""
+    from sqlalchemy.exc import IntegrityError
+
+    try:
+        db.session.commit()
+    except IntegrityError as exc:
+        db.session.rollback()
+        raise WorkOrderError(_l("Someone else changed this job at the same moment. Reload the page and try "
+                                "again.")) from exc
+
+
+def _is_current_staff(membership_id) -> bool:
+    if membership_id is None:
+        return False
+    return db.session.execute(select(func.count()).select_from(Membership).where(
+        Membership.id == membership_id, Membership.ended_at.is_(None), Membership.role.in_(STAFF_ROLES))
+    ).scalar_one() > 0
 
 
 def release_jobs_of(membership: Membership, *, actor: User | None) -> int:
@@ -529,6 +568,11 @@ def release_jobs_of(membership: Membership, *, actor: User | None) -> int:
         perform(order, Action.RELEASE, actor=actor, membership=None, commit=False,
                 note=notify.person_label(membership))
     return len(held)
+
+
+def _withdraw_quote(order: WorkOrder) -> None:
+    if order.quote_status == QuoteStatus.PROPOSED:
+        order.quote_status = QuoteStatus.NONE
 
 
 def _unpause(order: WorkOrder, clock: WorkCalendar, now: datetime) -> None:
@@ -594,10 +638,12 @@ def comment(order: WorkOrder, *, actor: User, membership: Membership, note: str,
     order = lock(order)
     if order.status == Status.CANCELLED:
         raise IllegalMove(_l("This job was cancelled; nothing more can be done to it."))
+    if not may_comment(order, viewer_for(order, membership)):
+        raise NotAllowed(_l("Take the job before commenting on it."))
     event = _append(order, EventKind.COMMENT, actor=actor, now=now, note=note)
     _store_photos(order, prepared, event.seq, PhotoStage.COMMENT, actor)
     messages = notify.commented(order, actor=actor, membership=membership)
-    db.session.commit()
+    _commit_or_explain()
     deliver_after_commit(messages)
     return event
 
