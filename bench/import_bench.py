@@ -194,10 +194,12 @@ def _postgres(url: str) -> tuple[str, str]:
     return owner, app_url
 
 
-def child(database: str, file: Path, workdir: Path, trace: bool = False) -> dict:
+def bench_app(database: str, workdir: Path, config: dict):
+    """A migrated app for one bench run (every bench uses this): SQLite in ``workdir``, or a fresh PostgreSQL
+    database ("postgresql://…") that the app reaches as a non-owner role, so row-level security applies.
+    ``config`` adds to (or overrides) the database, Redis-less and upload settings. app.config["BENCH_OWNER_URL"]
+    is the owner's URL, for ANALYZE and the like."""
     sys.path.insert(0, str(ROOT))
-    if trace:
-        tracemalloc.start()
     from sqlalchemy import create_engine
 
     if database == "sqlite":
@@ -205,15 +207,10 @@ def child(database: str, file: Path, workdir: Path, trace: bool = False) -> dict
     else:
         owner, app_url = _postgres(database)
 
-    import saas.subscriptions.plans as plans
     from saas import create_app
 
-    plans.TRIAL_MAX_HOUSEHOLDS = 10**9  # the largest plan holds 10,000; the bench goes further
-    app = create_app({
-        "TESTING": True, "SQLALCHEMY_DATABASE_URI": app_url, "MIGRATION_DATABASE_URL": owner, "REDIS_URL": "",
-        "UPLOAD_FOLDER": str(workdir / "uploads"), "IMPORT_MAX_BYTES": 200 * 1024 * 1024,
-        "IMPORT_MAX_ROWS": 1_000_000, "BABEL_DEFAULT_LOCALE": "en",
-    })
+    app = create_app({"SQLALCHEMY_DATABASE_URI": app_url, "MIGRATION_DATABASE_URL": owner, "REDIS_URL": "",
+                      "UPLOAD_FOLDER": str(workdir / "uploads"), **config})
     with app.app_context():
         from flask_migrate import upgrade
 
@@ -225,6 +222,19 @@ def child(database: str, file: Path, workdir: Path, trace: bool = False) -> dict
             with engine.begin() as conn:
                 grant_app_role(conn, "guanjia_app_bench")
             engine.dispose()
+    app.config["BENCH_OWNER_URL"] = owner
+    return app
+
+
+def child(database: str, file: Path, workdir: Path, trace: bool = False) -> dict:
+    sys.path.insert(0, str(ROOT))
+    if trace:
+        tracemalloc.start()
+    import saas.subscriptions.plans as plans
+
+    plans.TRIAL_MAX_HOUSEHOLDS = 10**9  # the largest plan holds 10,000; the bench goes further
+    app = bench_app(database, workdir, {"TESTING": True, "IMPORT_MAX_BYTES": 200 * 1024 * 1024,
+                                        "IMPORT_MAX_ROWS": 1_000_000, "BABEL_DEFAULT_LOCALE": "en"})
 
     from werkzeug.datastructures import FileStorage
 

@@ -54,42 +54,20 @@ _TICKET = re.compile(r'name="ticket" type="hidden" value="([^"]+)"')
 
 def _make_app(database: str, workdir: Path):
     sys.path.insert(0, str(ROOT))
-    from sqlalchemy import create_engine
-
-    if database == "sqlite":
-        owner = app_url = f"sqlite:///{workdir / 'bench.sqlite3'}"
-    else:
-        from import_bench import _postgres  # same fresh database and non-owner app role as the import bench
-
-        owner, app_url = _postgres(database)
-
-    from saas import create_app
+    from import_bench import bench_app  # same fresh database and non-owner app role as the import bench
 
     # Production settings (not TESTING: CSRF on, errors handled as in production), with what a bench needs.
     engine_options = {"pool_pre_ping": True}
     if database == "sqlite" and os.environ.get("BENCH_SQLITE_TIMEOUT"):
         engine_options["connect_args"] = {"timeout": float(os.environ["BENCH_SQLITE_TIMEOUT"])}
-    app = create_app({
-        "SQLALCHEMY_ENGINE_OPTIONS": engine_options, "SQLALCHEMY_DATABASE_URI": app_url,
-        "MIGRATION_DATABASE_URL": owner, "REDIS_URL": "",
+    return bench_app(database, workdir, {
+        "SQLALCHEMY_ENGINE_OPTIONS": engine_options,
         "RATELIMIT_STORAGE_URI": "memory://", "SECRET_KEY": secrets.token_hex(32),
         "SESSION_COOKIE_SECURE": False,  # plain http on the loopback
-        "UPLOAD_FOLDER": str(workdir / "uploads"), "BABEL_DEFAULT_LOCALE": "zh_CN",
+        "BABEL_DEFAULT_LOCALE": "zh_CN",
         "INTAKE_LIMITS": {"phone": "10 per day", "identical": "2 per day", "ip": "1000000 per day",
                           "point": "1000000 per hour", "min_seconds": 0, "max_seconds": 2 * 3600},
     })
-    with app.app_context():
-        from flask_migrate import upgrade
-
-        upgrade()
-        if database != "sqlite":
-            from saas.cli import grant_app_role
-
-            engine = create_engine(owner)
-            with engine.begin() as conn:
-                grant_app_role(conn, "guanjia_app_bench")
-            engine.dispose()
-    return app
 
 
 def _seed(app) -> str:

@@ -64,37 +64,15 @@ _SET_CONFIG = re.compile(r"\s*SELECT set_config")
 
 def _make_app(database: str, workdir: Path):
     sys.path.insert(0, str(ROOT))
-    from sqlalchemy import create_engine
-
-    if database == "sqlite":
-        owner = app_url = f"sqlite:///{workdir / 'bench.sqlite3'}"
-    else:
-        from import_bench import _postgres  # same fresh database and non-owner app role as the import bench
-
-        owner, app_url = _postgres(database)
+    from import_bench import bench_app  # same fresh database and non-owner app role as the import bench
 
     import saas.subscriptions.plans as plans
-    from saas import create_app
 
     plans.TRIAL_MAX_HOUSEHOLDS = 10**9  # the largest plan holds 10,000; the bench goes further
-    app = create_app({
-        "TESTING": True, "SQLALCHEMY_DATABASE_URI": app_url, "MIGRATION_DATABASE_URL": owner, "REDIS_URL": "",
-        "WTF_CSRF_ENABLED": False, "RATELIMIT_STORAGE_URI": "memory://", "LOGIN_RATE_LIMIT": "1000 per minute",
-        "SERVER_NAME": None, "UPLOAD_FOLDER": str(workdir / "uploads"), "BABEL_DEFAULT_LOCALE": "en",
+    return bench_app(database, workdir, {
+        "TESTING": True, "WTF_CSRF_ENABLED": False, "RATELIMIT_STORAGE_URI": "memory://",
+        "LOGIN_RATE_LIMIT": "1000 per minute", "SERVER_NAME": None, "BABEL_DEFAULT_LOCALE": "en",
     })
-    with app.app_context():
-        from flask_migrate import upgrade
-
-        upgrade()
-        if database != "sqlite":
-            from saas.cli import grant_app_role
-
-            engine = create_engine(owner)
-            with engine.begin() as conn:
-                grant_app_role(conn, "guanjia_app_bench")
-            engine.dispose()
-    app.config["BENCH_OWNER_URL"] = owner
-    return app
 
 
 def _analyze(app) -> None:

@@ -173,3 +173,18 @@ def _world_builders():
     import tests.world as package
 
     return [importlib.import_module(f"tests.world.{m.name}").build for m in pkgutil.iter_modules(package.__path__)]
+
+
+def invitation_messages(app, world) -> list:
+    """The invitations in ``world``'s outbox, oldest first (its work order has sent messages of its own)."""
+    from sqlalchemy import select
+
+    from saas.extensions import db
+    from saas.notifications.models import OutboxMessage
+    from saas.tenancy import company_context
+
+    with app.app_context(), company_context(world.company.id):
+        rows = db.session.execute(select(OutboxMessage).where(OutboxMessage.kind.like("invitation%"))
+                                  .order_by(OutboxMessage.created_at)).scalars().all()
+        db.session.expunge_all()
+        return rows

@@ -9,10 +9,11 @@ from sqlalchemy import func, select
 
 from saas.extensions import db
 from saas.models import AuditEvent, Membership, Role, User
-from saas.notifications.models import Channel, OutboxMessage
+from saas.notifications.models import Channel
 from saas.tenancy import all_companies, company_context, utcnow
 from tenants.members.models import Invitation
 from tests.factories import PASSWORD, login
+from tests.factories import invitation_messages as _messages
 
 HX = {"HX-Request": "true"}
 NEW_PHONE = "13611112222"
@@ -24,13 +25,6 @@ def _invite(client, world, **data):
     return client.post(f"/c/{world.company.slug}/members/invitations", data=payload)
 
 
-def _messages(app, world):
-    with app.app_context(), company_context(world.company.id):
-        # Only the invitations: the world's work order has sent its own messages.
-        rows = db.session.execute(select(OutboxMessage).where(OutboxMessage.kind.like("invitation%"))
-                                  .order_by(OutboxMessage.created_at)).scalars().all()
-        db.session.expunge_all()
-        return rows
 
 
 def _token(message) -> str:

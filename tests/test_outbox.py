@@ -9,12 +9,11 @@ from datetime import timedelta
 from email import message_from_bytes
 from email.header import decode_header, make_header
 
-from sqlalchemy import select
-
 from saas.extensions import db
-from saas.notifications.models import Channel, DeliveryStatus, OutboxMessage
+from saas.notifications.models import Channel, DeliveryStatus
 from saas.notifications.services import deliver, queue_message
 from saas.tenancy import company_context, utcnow
+from tests.factories import invitation_messages as _messages
 
 
 class _SMTPHandler(socketserver.StreamRequestHandler):
@@ -73,13 +72,6 @@ def smtp_sink():
         server.server_close()
 
 
-def _messages(app, world):
-    with app.app_context(), company_context(world.company.id):
-        # Only the invitations: the world's work order has sent its own messages.
-        rows = db.session.execute(select(OutboxMessage).where(OutboxMessage.kind.like("invitation%"))
-                                  .order_by(OutboxMessage.created_at)).scalars().all()
-        db.session.expunge_all()
-        return rows
 
 
 def test_invitation_e_mail_is_really_sent_through_smtp_when_configured(app, two_companies, login_as, monkeypatch):

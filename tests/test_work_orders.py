@@ -736,3 +736,5 @@ def test_a_huge_page_number_is_an_empty_page_not_a_500(app, cast, login_as):
     assert login_as(cast.world.admin).get(f"/c/{slug}/work-orders{huge}").status_code == 200
     assert login_as(cast.world.owner).get(f"/c/{slug}/my/repairs{huge}").status_code == 200
     assert login_as(cast.world.technician).get(f"/c/{slug}/notifications{huge}").status_code == 200
+    # The same mechanism (saas.pagination) pages every list, the older ones too.
+    assert login_as(cast.world.admin).get(f"/c/{slug}/households{huge}").status_code == 200

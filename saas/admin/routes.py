@@ -17,6 +17,7 @@ from saas.extensions import db, htmx
 from saas.forms import show_error
 from saas.htmx import render
 from saas.models import Company, Membership, PlatformAuditEvent, Role
+from saas.pagination import paginate
 from saas.subscriptions import services
 from saas.subscriptions.forms import ManualActivationForm, SuspensionForm, TrialExtensionForm
 from saas.subscriptions.plans import PLANS, billing_status, format_yuan, household_limit
@@ -44,7 +45,7 @@ def companies():
     stmt = select(Company)
     if q:
         stmt = stmt.where(or_(Company.name.ilike(f"%{q}%"), Company.slug.ilike(f"%{q}%")))
-    page = db.paginate(stmt.order_by(Company.created_at.desc()), per_page=50, error_out=False)
+    page = paginate(stmt.order_by(Company.created_at.desc()), per_page=50)
     ids = [c.id for c in page.items]
     with all_companies("platform admin: company list counts", actor=str(current_user.id)):
         staff = dict(db.session.execute(
@@ -184,8 +185,7 @@ def audit():
         stmt = stmt.where(PlatformAuditEvent.company_id == parse_uuid_or_404(filters["company_id"]))
     if filters["action"]:
         stmt = stmt.where(PlatformAuditEvent.action.like(f"{filters['action']}%"))
-    page = db.paginate(stmt.order_by(PlatformAuditEvent.created_at.desc(), PlatformAuditEvent.id.desc()),
-                       per_page=50, error_out=False)
+    page = paginate(stmt.order_by(PlatformAuditEvent.created_at.desc(), PlatformAuditEvent.id.desc()), per_page=50)
     ids = {e.company_id for e in page.items if e.company_id}
     names = dict(db.session.execute(select(Company.id, Company.name).where(Company.id.in_(ids))).all()) if ids else {}
     block = "results" if htmx and htmx.target == "audit-results" else None

@@ -8,6 +8,7 @@ from sqlalchemy import select
 from saas.extensions import db, htmx
 from saas.htmx import render
 from saas.models import AuditEvent, Membership, Role, User
+from saas.pagination import paginate
 from saas.tenancy import parse_uuid_or_404
 from tenants.access import require_role
 
@@ -36,8 +37,7 @@ def index():
         stmt = stmt.where(AuditEvent.object_id == parse_uuid_or_404(filters["object_id"]))
     if filters["action"]:
         stmt = stmt.where(AuditEvent.action.like(f"{filters['action']}%"))
-    page = db.paginate(stmt.order_by(AuditEvent.created_at.desc(), AuditEvent.id.desc()), per_page=50,
-                       error_out=False)
+    page = paginate(stmt.order_by(AuditEvent.created_at.desc(), AuditEvent.id.desc()), per_page=50)
     # Actors to filter by: everyone who has ever been a member (ended memberships included).
     actors = db.session.execute(
         select(User).join(Membership, Membership.user_id == User.id).distinct().order_by(User.name)

@@ -8,9 +8,9 @@ from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import select
 
-from saas.extensions import db
 from saas.htmx import render
 from saas.models import user_names
+from saas.pagination import paginate
 from saas.tenancy import get_or_404
 from tenants.access import Role, allowed_when_read_only, require_role
 from tenants.exports import services
@@ -24,7 +24,7 @@ bp = Blueprint("exports", __name__)
 @require_role(Role.ADMIN)
 def index():
     stmt = select(ExportJob).order_by(ExportJob.created_at.desc(), ExportJob.id.desc())
-    page = db.paginate(stmt, per_page=20, error_out=False)
+    page = paginate(stmt, per_page=20)
     return render("tenants/exports/index.html", page=page, names=user_names(j.created_by_id for j in page.items),
                   form=ConfirmForm(), Status=ExportStatus)
 

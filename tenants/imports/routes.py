@@ -13,6 +13,7 @@ from sqlalchemy import select
 from saas.extensions import db
 from saas.htmx import render
 from saas.models import User, user_names
+from saas.pagination import paginate
 from saas.tenancy import get_or_404
 from tenants.access import Role, require_role
 from tenants.imports import services
@@ -29,7 +30,7 @@ UPLOAD_OVERHEAD = 64 * 1024
 
 def _index_page(form=None, *, status=200):
     stmt = select(ImportBatch).order_by(ImportBatch.created_at.desc(), ImportBatch.id.desc())
-    page = db.paginate(stmt, per_page=20, error_out=False)
+    page = paginate(stmt, per_page=20)
     names = user_names(b.created_by_id for b in page.items)
     return render("tenants/imports/index.html", status=status, page=page, names=names,
                   form=form or ImportUploadForm(),

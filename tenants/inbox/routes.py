@@ -9,10 +9,10 @@ from sqlalchemy import func, select, update
 from saas.extensions import db
 from saas.htmx import render
 from saas.models import Role
+from saas.pagination import paginate
 from saas.tenancy import utcnow
 from tenants.access import current_company, current_membership, require_role
 from tenants.inbox.models import Notification
-from tenants.work_orders.routes import page_number
 
 bp = Blueprint("inbox", __name__)
 ALL_ROLES = (Role.ADMIN, Role.STEWARD, Role.TECHNICIAN, Role.OWNER)
@@ -45,9 +45,8 @@ def subject_url(notification: Notification) -> str | None:
 @bp.get("/notifications")
 @require_role(*ALL_ROLES)
 def index():
-    page = db.paginate(select(Notification).where(_mine()).order_by(Notification.created_at.desc(),
-                                                                     Notification.id.desc()),
-                       page=page_number(), per_page=PER_PAGE, error_out=False)
+    page = paginate(select(Notification).where(_mine()).order_by(Notification.created_at.desc(),
+                                                                  Notification.id.desc()), per_page=PER_PAGE)
     unread = [n.id for n in page.items if n.read_at is None]
     body = render("tenants/inbox/index.html", page=page, subject_url=subject_url)
     # Seen now: shown once as new, then as read (idempotent, so a GET may do it; not in a read-only company).

@@ -11,6 +11,7 @@ from saas.extensions import db, htmx
 from saas.forms import show_error
 from saas.htmx import render
 from saas.models import Membership, Role, User
+from saas.pagination import paginate
 from saas.tenancy import get_or_404, utcnow
 from tenants.access import require_role
 from tenants.members import services
@@ -33,7 +34,7 @@ def index():
     role = request.args.get("role", "")
     if role in {r.value for r in Role}:
         stmt = stmt.where(Membership.role == Role(role))
-    page = db.paginate(stmt.order_by(Membership.role, User.name), per_page=30, error_out=False)
+    page = paginate(stmt.order_by(Membership.role, User.name), per_page=30)
     pending = db.session.scalar(select(func.count()).select_from(Invitation).where(*_pending_clause(utcnow())))
     return render("tenants/members/index.html", page=page, role_form=ChangeRoleForm(), show_ended=show_ended,
                   role=role, pending=pending)
@@ -54,7 +55,7 @@ def _invitations_page(form=None, *, status=200, block=None):
                           Invitation.expires_at <= now)
     else:
         shown = "all"
-    page = db.paginate(stmt.order_by(Invitation.created_at.desc()), per_page=30, error_out=False)
+    page = paginate(stmt.order_by(Invitation.created_at.desc()), per_page=30)
     return render("tenants/members/invitations.html", block, status=status, page=page, form=form or InviteForm(),
                   shown=shown, statuses=list(InvitationStatus), now=now)
 

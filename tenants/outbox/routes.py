@@ -7,10 +7,11 @@ from flask import Blueprint, current_app, request
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 
-from saas.extensions import db, htmx
+from saas.extensions import htmx
 from saas.htmx import render
 from saas.models import Role
 from saas.notifications.models import Channel, DeliveryStatus, OutboxMessage
+from saas.pagination import paginate
 from tenants.access import require_role
 
 bp = Blueprint("outbox", __name__)
@@ -39,8 +40,8 @@ def index():
         stmt = stmt.where(OutboxMessage.channel == Channel(channel))
     else:
         channel = ""
-    page = db.paginate(stmt.order_by(OutboxMessage.created_at.desc(), OutboxMessage.id.desc()),
-                       per_page=current_app.config["PAGE_SIZE"], error_out=False)
+    page = paginate(stmt.order_by(OutboxMessage.created_at.desc(), OutboxMessage.id.desc()),
+                    per_page=current_app.config["PAGE_SIZE"])
     block = "messages" if htmx and htmx.target == "messages" else None
     return render("tenants/outbox/index.html", block, page=page, channel=channel, channels=list(Channel),
                   channel_labels=CHANNEL_LABELS, status_labels=STATUS_LABELS, status_badges=STATUS_BADGES)

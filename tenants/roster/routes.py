@@ -12,6 +12,7 @@ from saas.extensions import db, htmx
 from saas.forms import show_error
 from saas.htmx import render, render_partial
 from saas.models import AuditEvent
+from saas.pagination import paginate
 from saas.tenancy import get_or_404, parse_uuid_or_404
 from tenants.access import STAFF, Role, require_role
 from tenants.roster import services
@@ -222,7 +223,7 @@ def _household_query(filters: dict):
 
 def _households_page(form=None, *, status=200, block=None):
     filters = _household_filters()
-    page = db.paginate(_household_query(filters), per_page=20, max_per_page=100, error_out=False)
+    page = paginate(_household_query(filters), per_page=20, max_per_page=100)
     buildings = _live_buildings()
     communities = sorted({b.community.id: b.community for b in buildings}.values(), key=lambda c: c.name)
     if form is None:

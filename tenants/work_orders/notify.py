@@ -13,6 +13,7 @@ import uuid
 
 from flask import current_app
 from flask_babel import force_locale, gettext
+from sqlalchemy import select
 
 from saas.extensions import db
 from saas.models import Membership, Role, User
@@ -20,7 +21,7 @@ from saas.notifications.models import Channel, OutboxMessage
 from saas.notifications.services import queue_message
 from tenants.inbox.models import Notification
 from tenants.work_orders import queries
-from tenants.work_orders.models import WorkOrder
+from tenants.work_orders.models import CategoryTechnician, WorkOrder
 from tenants.work_orders.states import Action
 
 SUBJECT = "work_order"
@@ -87,10 +88,6 @@ def assigned(order: WorkOrder, assignee: Membership, *, actor: User | None) -> l
 
 
 def pooled(order: WorkOrder) -> list[OutboxMessage]:
-    from sqlalchemy import select
-
-    from tenants.work_orders.models import CategoryTechnician
-
     technicians = db.session.execute(
         select(Membership.user_id).join(CategoryTechnician, (CategoryTechnician.company_id == Membership.company_id)
                                         & (CategoryTechnician.membership_id == Membership.id))
@@ -175,8 +172,6 @@ def sla_breach(order: WorkOrder, which: str) -> list[OutboxMessage]:
         body = (gettext("%(number)s missed its response deadline.", number=order.number) if which == "response"
                 else gettext("%(number)s missed its resolution deadline.", number=order.number))
         _notice(order, queries.admin_user_ids() + _assignee_user(order), body)
-        from sqlalchemy import select
-
         phones = db.session.execute(
             select(User.phone).join(Membership, Membership.user_id == User.id)
             .where(Membership.role == Role.ADMIN, Membership.ended_at.is_(None))

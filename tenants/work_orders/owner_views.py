@@ -18,6 +18,7 @@ from saas.extensions import db, htmx
 from saas.forms import show_error
 from saas.htmx import render
 from saas.models import Role
+from saas.pagination import paginate
 from saas.subscriptions.plans import format_yuan
 from saas.tenancy import utcnow
 from tenants.access import current_membership, require_role
@@ -32,7 +33,7 @@ from tenants.work_orders.forms import (
     ReopenForm,
 )
 from tenants.work_orders.models import Area, Priority, Source, WorkOrder, WorkOrderEvent, WorkOrderPhoto
-from tenants.work_orders.routes import bp, page_number
+from tenants.work_orders.routes import bp
 from tenants.work_orders.states import OPEN, REOPEN_DAYS, Action, IllegalMove
 
 PER_PAGE = 20
@@ -61,7 +62,7 @@ def owner_open_repairs() -> int:
 def owner_index():
     stmt = (select(WorkOrder).where(queries.visible_clause(current_membership))
             .order_by(WorkOrder.created_at.desc(), WorkOrder.id.desc()))
-    page = db.paginate(stmt, page=page_number(), per_page=PER_PAGE, error_out=False)
+    page = paginate(stmt, per_page=PER_PAGE)
     return render("tenants/work_orders/owner/index.html", page=page, now=utcnow())
 
 

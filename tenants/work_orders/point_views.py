@@ -17,6 +17,7 @@ from saas.extensions import db
 from saas.forms import show_error
 from saas.htmx import render
 from saas.models import Role
+from saas.pagination import paginate
 from saas.tenancy import get_or_404
 from saas.validators import CleanText
 from tenants.access import require_role
@@ -24,7 +25,7 @@ from tenants.roster.models import Building, Community
 from tenants.work_orders import points as point_services
 from tenants.work_orders import queries
 from tenants.work_orders.models import RepairPoint
-from tenants.work_orders.routes import bp, page_number
+from tenants.work_orders.routes import bp
 
 PER_PAGE = 50
 
@@ -87,8 +88,7 @@ def points():
             else:
                 flash(_("Poster “%(name)s” is ready: print it and put it up.", name=point.name), "success")
                 return redirect(url_for(".point", point_id=point.id), code=303)
-    page = db.paginate(point_services.list_query(), page=page_number(), per_page=PER_PAGE,
-                       error_out=False)
+    page = paginate(point_services.list_query(), per_page=PER_PAGE)
     return render("tenants/work_orders/points/index.html", status=status, form=form, page=page,
                   names=point_services.names_for(page.items),
                   counts=point_services.report_counts([p.id for p in page.items]))

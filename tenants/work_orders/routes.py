@@ -9,7 +9,7 @@ joined into the row query, and the location is a snapshot on the job itself.
 from __future__ import annotations
 
 import uuid
-from datetime import UTC, datetime
+from datetime import datetime, timedelta
 
 from flask import Blueprint, abort, flash, redirect, request, send_file, url_for
 from flask_babel import gettext as _
@@ -19,7 +19,8 @@ from sqlalchemy import and_, func, or_, select
 from saas.extensions import db, htmx
 from saas.forms import show_error
 from saas.htmx import render
-from saas.models import Membership, Role
+from saas.models import Membership, Role, _aware
+from saas.pagination import paginate
 from saas.tenancy import parse_uuid_or_404, utcnow
 from tenants.access import current_membership, require_role
 from tenants.roster.models import Building, Community, Household
@@ -29,7 +30,6 @@ from tenants.work_orders.models import (
     Source,
     WorkOrder,
     WorkOrderEvent,
-    WorkOrderFollowUp,
     WorkOrderPhoto,
 )
 from tenants.work_orders.sla import format_time_left, time_left, urgency
@@ -44,10 +44,6 @@ PER_PAGE = 25
 BOARD_CARDS = 20  # per column; the column header shows the full count
 
 
-def _aware(value: datetime) -> datetime:
-    return value if value.tzinfo else value.replace(tzinfo=UTC)  # SQLite's created_at comes back naive
-
-
 @bp.app_template_global()
 def sla_time_left(due: datetime, now: datetime):
     return format_time_left(time_left(due, now))
@@ -57,7 +53,7 @@ def sla_time_left(due: datetime, now: datetime):
 def sla_urgency(order, which: str, now: datetime) -> str:
     """ok / soon / overdue, against the whole window the deadline gave (from the report to the deadline)."""
     due = order.response_due_at if which == "response" else order.resolution_due_at
-    return urgency(due, now, max(due - _aware(order.created_at), due - due))
+    return urgency(due, now, max(due - _aware(order.created_at), timedelta(0)))  # created_at: naive on SQLite
 
 
 def _overdue_clause(now: datetime):
@@ -115,13 +111,8 @@ def _uuid_or_blank(value) -> str:
         return ""
 
 
-def page_number() -> int:
-    """?page=, clamped: a huge number would overflow the database's integer (a 500), not just show nothing."""
-    return min(max(request.args.get("page", 1, type=int) or 1, 1), 100_000)
-
-
 def _page(stmt):
-    return db.paginate(stmt, page=page_number(), per_page=PER_PAGE, error_out=False)
+    return paginate(stmt, per_page=PER_PAGE)
 
 
 @bp.get("/work-orders")
@@ -235,13 +226,11 @@ def _show_context(order: WorkOrder, **extra) -> dict:
     events, photos_by_seq = _timeline(order)
     household = (db.session.get(Household, (order.company_id, order.household_id))
                  if order.household_id else None)
-    follow_ups = db.session.execute(select(WorkOrderFollowUp).where(WorkOrderFollowUp.work_order_id == order.id)
-                                    .order_by(WorkOrderFollowUp.created_at)).scalars().all()
     actions = services.available_actions(order, viewer, now)
     can_follow_up = (order.status in (Status.DONE, Status.CLOSED)
                      and (viewer.is_admin or viewer.household_steward))
     context = dict(order=order, viewer=viewer, events=events, photos_by_seq=photos_by_seq, household=household,
-                   follow_ups=follow_ups, actions=actions, now=now, Action=Action,
+                   actions=actions, now=now, Action=Action,
                    staff=queries.staff_members() if Action.ASSIGN in actions else [],
                    follow_up_form=FollowUpForm() if can_follow_up else None,
                    can_comment=services.may_comment(order, viewer),
@@ -443,10 +432,3 @@ VIEW_MODULES = ("settings_views", "dashboard_views", "owner_views", "point_views
 for _module in VIEW_MODULES:
     __import__(f"tenants.work_orders.{_module}")
 
-
-@bp.app_template_global()
-def has_endpoint(endpoint: str) -> bool:
-    """Whether a page exists (the work-order tabs link to the pages this build has)."""
-    from flask import current_app
-
-    return endpoint in current_app.view_functions

@@ -21,7 +21,7 @@ from saas.models import Membership, Role, User
 from saas.notifications.services import deliver_after_commit
 from saas.tenancy import new_id, require_company_id, utcnow
 from saas.validators import normalise_mobile
-from tenants.roster.models import Household
+from tenants.roster.models import Community, Household
 from tenants.work_orders import notify, photos, queries
 from tenants.work_orders.models import (
     DEFAULT_CATEGORIES,
@@ -255,8 +255,6 @@ def _where(report: Report):
         return household, household.building.community_id, household.building_id, household.label
     point = report.repair_point
     if point is not None:
-        from tenants.roster.models import Community
-
         community = db.session.get(Community, (point.company_id, point.community_id))
         return household, point.community_id, point.building_id, f"{community.name} {point.name}"
     if household is not None:
@@ -264,8 +262,6 @@ def _where(report: Report):
             f"{household.building.community.name} {household.building.name}"
     if report.community_id is None:
         raise WorkOrderError(_l("Choose the community."), "community_id")
-    from tenants.roster.models import Community
-
     community = db.session.execute(
         select(Community).where(Community.id == report.community_id, Community.deleted_at.is_(None))
     ).scalar_one_or_none()
@@ -460,7 +456,6 @@ def perform(order: WorkOrder, action: Action | str, *, actor: User | None, membe
     prepared = photos.prepare_all(files)
 
     source = order.status
-    clock = None
     if action == Action.ASSIGN:
         order.assignee_id, order.in_pool = assignee.id, False
         order.assignee = assignee
@@ -480,8 +475,7 @@ def perform(order: WorkOrder, action: Action | str, *, actor: User | None, membe
         if action == Action.QUOTE:
             order.quote_fen, order.quote_status, order.quote_note = quote_fen, QuoteStatus.PROPOSED, note[:200]
     elif action in (Action.RESUME, Action.ACCEPT_QUOTE):
-        clock = calendar()
-        _unpause(order, clock, now)
+        _unpause(order, calendar(), now)
         if action == Action.ACCEPT_QUOTE:
             order.quote_status = QuoteStatus.ACCEPTED
     elif action == Action.DECLINE_QUOTE:
@@ -498,13 +492,12 @@ def perform(order: WorkOrder, action: Action | str, *, actor: User | None, membe
     elif action == Action.CLOSE:
         order.closed_at = now
     elif action == Action.REOPEN:
-        clock = calendar()
         _, resolution = sla_minutes(order.category_id, order.priority)
         order.completed_at = order.closed_at = order.rated_at = None
         order.rating_overall = order.rating_speed = order.rating_attitude = None
         order.rating_comment = ""
         order.reopen_count += 1
-        order.resolution_due_at = clock.add(now, resolution)
+        order.resolution_due_at = calendar().add(now, resolution)
         order.resolution_warned_at = order.resolution_breached_at = None  # back to whoever did it
     elif action == Action.CANCEL:
         order.cancelled_at = now
