@@ -64,7 +64,8 @@ def test_sign_up_import_a_small_file_and_see_the_households(page: Page, live_ser
     page.locator("input[name=login]").fill("13800138001")
     page.locator("input[name=password]").fill("a-long-password")
     # Let the address check that typing started finish first: a check answered after the sign-up would put back
-    # the signed-out session cookie (a race noted for the sign-up form itself).
+    # the signed-out session cookie (a race noted for the sign-up form itself). Its trigger waits 300 ms.
+    page.wait_for_timeout(700)
     page.wait_for_load_state("networkidle")
     page.locator("#signup-form button[type=submit]").click()
     expect(page.locator("#step-profile")).to_be_visible()
