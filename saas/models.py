@@ -54,6 +54,8 @@ class Company(db.Model):
     # Profile (onboarding step 1)
     licence_number: Mapped[str] = mapped_column(String(32), default="", server_default="")
     complaint_phone: Mapped[str] = mapped_column(String(20), default="", server_default="")
+    # The company's own service line (服务电话), shown to owners beside the complaint phone.
+    service_phone: Mapped[str] = mapped_column(String(20), default="", server_default="")
     address: Mapped[str] = mapped_column(String(200), default="", server_default="")
 
     # Plan and subscription. See saas/subscriptions/plans.py for plan codes and limits.
@@ -120,6 +122,9 @@ class User(UserMixin, db.Model):
     locked_until: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     last_login_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    # Bumped at sign-out and at a password change: sessions and remember cookies carry the generation they were
+    # issued under, so a copied cookie stops working (see saas/auth).
+    session_generation: Mapped[int] = mapped_column(Integer, default=0, server_default=text("0"))
 
     def set_password(self, password: str) -> None:
         self.password_hash = generate_password_hash(password, method="scrypt")
