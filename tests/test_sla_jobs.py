@@ -18,7 +18,7 @@ from saas.models import Company, Membership
 from saas.notifications.models import Channel, OutboxMessage
 from saas.tenancy import company_context
 from tenants.inbox.models import Notification
-from tenants.roster.models import Household
+from tenants.roster.models import Household, HouseholdOwner
 from tenants.work_orders import services, sla_jobs
 from tenants.work_orders.models import (
     Area,
@@ -57,11 +57,16 @@ def minutes(n: int) -> timedelta:
 
 @pytest.fixture
 def world(app, two_companies):
-    """Two companies whose own world jobs are cancelled, so only each test's jobs are due."""
+    """Two companies whose own world jobs are cancelled, so only each test's jobs are due. The owners are bound to
+    their homes since before T0: an owner reads (and rates) only the jobs reported since they were bound, and the
+    tests' clock is fixed while the world is made at the real time."""
     for w in two_companies:
         with app.app_context(), company_context(w.company.id):
             order = db.session.get(WorkOrder, (w.company.id, w.ids["order_id"]))
             services.perform(order, Action.CANCEL, actor=None, membership=None, note="test setup")
+            for binding in db.session.execute(select(HouseholdOwner)).scalars():
+                binding.created_at = T0 - timedelta(days=30)
+            db.session.commit()
             db.session.remove()
     return two_companies
 
