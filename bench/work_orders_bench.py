@@ -116,9 +116,9 @@ def _homes() -> list[tuple]:
 def _work_orders(company_id, n: int, staff: list, categories: list, homes: list, communities: list,
                  now: datetime, seed: int = 7):
     """n work-order rows (dicts for a core insert), in batches of CHUNK."""
+    from saas.clock import SHANGHAI
     from saas.tenancy import new_id
     from tenants.work_orders.models import DEFAULT_SLA_MINUTES, Area, Priority, QuoteStatus, Source
-    from tenants.work_orders.sla import SHANGHAI
     from tenants.work_orders.states import Status
 
     rng = random.Random(seed)

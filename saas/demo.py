@@ -131,7 +131,7 @@ def _assign_demo_stewards(company: Company) -> None:
             .where(stewards.StewardAssignment.steward_id == steward.id,
                    stewards.StewardAssignment.ended_at.is_(None)).limit(1)
         ).scalar_one()
-        from tenants.stewards.queries import local_today
+        from saas.clock import local_today
 
         stewards.log_contact(home, steward, kind="visit", contacted_on=local_today(),
                              note="入户走访，业主反映楼道灯不亮，已记录。", actor=steward_user, today=local_today())

@@ -11,7 +11,6 @@ from flask_login import UserMixin
 from sqlalchemy import (
     JSON,
     Boolean,
-    DateTime,
     Enum,
     ForeignKey,
     Index,
@@ -24,6 +23,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 from werkzeug.security import check_password_hash, generate_password_hash
 
+from saas.clock import AwareDateTime, aware
 from saas.extensions import db
 from saas.tenancy import CompanyScoped, new_id, utcnow
 
@@ -49,7 +49,7 @@ class Company(db.Model):
     id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=new_id)
     slug: Mapped[str] = mapped_column(String(63), unique=True)
     name: Mapped[str] = mapped_column(String(100))
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    created_at: Mapped[datetime] = mapped_column(AwareDateTime(), default=utcnow)
 
     # Profile (onboarding step 1)
     licence_number: Mapped[str] = mapped_column(String(32), default="", server_default="")
@@ -63,14 +63,14 @@ class Company(db.Model):
         _enum(SubscriptionStatus, "company_subscription_status"), default=lambda: SubscriptionStatus.TRIALING,
         server_default="trialing")
     plan_code: Mapped[str] = mapped_column(String(20), default="trial", server_default="trial")
-    trial_ends_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
-    current_period_end: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    trial_ends_at: Mapped[datetime | None] = mapped_column(AwareDateTime())
+    current_period_end: Mapped[datetime | None] = mapped_column(AwareDateTime())
     stripe_customer_id: Mapped[str | None] = mapped_column(String(64), unique=True)
     stripe_subscription_id: Mapped[str | None] = mapped_column(String(64), unique=True)
     # `created` of the newest Stripe subscription event applied, so an older event arriving late is ignored.
-    stripe_state_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
-    suspended_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
-    notices_printed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    stripe_state_at: Mapped[datetime | None] = mapped_column(AwareDateTime())
+    suspended_at: Mapped[datetime | None] = mapped_column(AwareDateTime())
+    notices_printed_at: Mapped[datetime | None] = mapped_column(AwareDateTime())
     # Households one steward looks after unless their own profile says otherwise (物业管家制: about 50).
     steward_capacity: Mapped[int] = mapped_column(Integer, default=50, server_default=text("50"))
 
@@ -83,27 +83,21 @@ class Company(db.Model):
         if status == SubscriptionStatus.ACTIVE and self.stripe_subscription_id is None:
             # A plan paid by bank transfer and activated by hand ends at its period end; a Stripe subscription
             # renews itself and reports its end through webhooks (canceled), so its period end is not checked.
-            return self.current_period_end is not None and _aware(self.current_period_end) <= now
+            return self.current_period_end is not None and aware(self.current_period_end) <= now
         if status in (SubscriptionStatus.ACTIVE, SubscriptionStatus.PAST_DUE):
             return False
         if status == SubscriptionStatus.TRIALING:
-            return self.trial_ends_at is not None and _aware(self.trial_ends_at) <= now
+            return self.trial_ends_at is not None and aware(self.trial_ends_at) <= now
         return True  # canceled, or a trial that ended without a plan
 
     def trial_days_left(self, now: datetime | None = None) -> int | None:
         if self.subscription_status != SubscriptionStatus.TRIALING or self.trial_ends_at is None:
             return None
-        seconds = (_aware(self.trial_ends_at) - (now or utcnow())).total_seconds()
+        seconds = (aware(self.trial_ends_at) - (now or utcnow())).total_seconds()
         return max(0, int(-(-seconds // 86400)))  # ceiling: 2.1 days left shows as 3
 
     def __repr__(self) -> str:
         return f"<Company {self.slug}>"
-
-
-def _aware(value: datetime) -> datetime:
-    from datetime import UTC
-
-    return value if value.tzinfo else value.replace(tzinfo=UTC)
 
 
 class User(UserMixin, db.Model):
@@ -119,9 +113,9 @@ class User(UserMixin, db.Model):
     is_platform_admin: Mapped[bool] = mapped_column(Boolean, default=False, server_default=text("false"))
     is_active_account: Mapped[bool] = mapped_column(Boolean, default=True, server_default=text("true"))
     failed_logins: Mapped[int] = mapped_column(Integer, default=0, server_default=text("0"))
-    locked_until: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
-    last_login_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    locked_until: Mapped[datetime | None] = mapped_column(AwareDateTime())
+    last_login_at: Mapped[datetime | None] = mapped_column(AwareDateTime())
+    created_at: Mapped[datetime] = mapped_column(AwareDateTime(), default=utcnow)
     # Bumped at sign-out and at a password change: sessions and remember cookies carry the generation they were
     # issued under, so a copied cookie stops working (see saas/auth).
     session_generation: Mapped[int] = mapped_column(Integer, default=0, server_default=text("0"))
@@ -192,7 +186,7 @@ class Membership(CompanyScoped, db.Model):
 
     user_id: Mapped[uuid.UUID] = mapped_column(Uuid, ForeignKey("users.id"), index=True)
     role: Mapped[Role] = mapped_column(_enum(Role, "membership_role"))
-    ended_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    ended_at: Mapped[datetime | None] = mapped_column(AwareDateTime())
 
     user: Mapped[User] = relationship(lazy="joined", innerjoin=True)
 
@@ -229,9 +223,9 @@ class StripeEvent(db.Model):
 
     id: Mapped[str] = mapped_column(String(255), primary_key=True)
     type: Mapped[str] = mapped_column(String(100))
-    stripe_created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    stripe_created_at: Mapped[datetime] = mapped_column(AwareDateTime())
     company_id: Mapped[uuid.UUID | None] = mapped_column(Uuid, ForeignKey("companies.id"))
-    received_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    received_at: Mapped[datetime] = mapped_column(AwareDateTime(), default=utcnow)
     outcome: Mapped[str] = mapped_column(String(40), default="")
 
 
@@ -244,8 +238,8 @@ class TrialReminder(db.Model):
     id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=new_id)
     company_id: Mapped[uuid.UUID] = mapped_column(Uuid, ForeignKey("companies.id"))
     days_before: Mapped[int] = mapped_column(Integer)
-    trial_ends_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
-    sent_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    trial_ends_at: Mapped[datetime] = mapped_column(AwareDateTime())
+    sent_at: Mapped[datetime] = mapped_column(AwareDateTime(), default=utcnow)
 
 
 class PlatformAuditEvent(db.Model):
@@ -255,7 +249,7 @@ class PlatformAuditEvent(db.Model):
     __table_args__ = (Index("ix_platform_audit_events_created", "created_at"),)
 
     id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=new_id)
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    created_at: Mapped[datetime] = mapped_column(AwareDateTime(), default=utcnow)
     actor_id: Mapped[uuid.UUID | None] = mapped_column(Uuid, ForeignKey("users.id"))
     actor_name: Mapped[str] = mapped_column(String(50), default="")
     action: Mapped[str] = mapped_column(String(50))

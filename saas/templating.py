@@ -7,6 +7,8 @@ from datetime import UTC, datetime
 from flask import Flask, request, url_for
 from flask_babel import format_datetime
 
+from saas.money import format_yuan
+
 
 def _localtime(value: datetime | None, fmt: str = "yyyy-MM-dd HH:mm") -> str:
     if value is None:
@@ -33,5 +35,6 @@ def _url_with(**changes) -> str:
 def register(app: Flask) -> None:
     app.jinja_env.filters["localtime"] = _localtime
     app.jinja_env.filters["mask_phone"] = _mask_phone
+    app.jinja_env.filters["yuan"] = format_yuan
     app.jinja_env.globals["url_with"] = _url_with
     app.jinja_env.add_extension("jinja2.ext.do")

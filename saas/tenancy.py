@@ -20,13 +20,15 @@ import logging
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import UTC, datetime
+from datetime import datetime
 
 from flask import abort
-from sqlalchemy import DateTime, ForeignKey, Uuid, event, inspect, select, text
+from sqlalchemy import ForeignKey, Uuid, event, inspect, select, text
 from sqlalchemy.orm import Mapped, Session, declared_attr, mapped_column, with_loader_criteria
 from sqlalchemy.sql.util import find_tables
 from uuid6 import uuid7
+
+from saas.clock import AwareDateTime, utcnow  # noqa: F401  (utcnow: re-exported for the modules that use it)
 
 audit_log = logging.getLogger("saas.audit")
 
@@ -44,10 +46,6 @@ class CompanyMismatch(RuntimeError):
     """A row was written for a company other than the current one, or its company_id was changed."""
 
 
-def utcnow() -> datetime:
-    return datetime.now(UTC)
-
-
 def new_id() -> uuid.UUID:
     # UUID v7 is time-ordered, so B-tree inserts stay at the right edge of the index.
     return uuid.UUID(str(uuid7()))
@@ -62,7 +60,7 @@ class CompanyScoped:
         return mapped_column(Uuid, ForeignKey("companies.id"), primary_key=True, sort_order=-20)
 
     id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=new_id, sort_order=-10)
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    created_at: Mapped[datetime] = mapped_column(AwareDateTime(), default=utcnow)
 
 
 # --- the current company ------------------------------------------------------------------------

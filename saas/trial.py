@@ -23,8 +23,9 @@ from sqlalchemy.exc import IntegrityError
 from werkzeug.routing import BuildError
 
 from saas.audit import record
+from saas.clock import aware
 from saas.extensions import db
-from saas.models import Company, Membership, Role, SubscriptionStatus, TrialReminder, _aware
+from saas.models import Company, Membership, Role, SubscriptionStatus, TrialReminder
 from saas.notifications.models import Channel, OutboxMessage
 from saas.notifications.services import deliver_after_commit, queue_message
 from saas.tenancy import company_context, utcnow
@@ -42,7 +43,7 @@ class ReminderRun:
 
 def due_threshold(trial_ends_at: datetime, now: datetime) -> int | None:
     """The most urgent threshold the trial has reached (7, 3 or 1 days left), or None (too early, or ended)."""
-    left = _aware(trial_ends_at) - now
+    left = aware(trial_ends_at) - now
     if left <= timedelta(0):
         return None
     reached = [d for d in THRESHOLDS if left <= timedelta(days=d)]
@@ -86,14 +87,14 @@ def _remind(company_id: uuid.UUID, now: datetime) -> int:
     if company is None or company.subscription_status != SubscriptionStatus.TRIALING or company.trial_ends_at is None:
         db.session.rollback()
         return 0
-    ends_at = _aware(company.trial_ends_at)
+    ends_at = aware(company.trial_ends_at)
     days = due_threshold(ends_at, now)
     if days is None:
         db.session.rollback()
         return 0
     reminders = db.session.execute(
         select(TrialReminder).where(TrialReminder.company_id == company.id)).scalars().all()
-    current = [r for r in reminders if _aware(r.trial_ends_at) == ends_at]
+    current = [r for r in reminders if aware(r.trial_ends_at) == ends_at]
     # Sent already for this threshold or a more urgent one: nothing to do.
     if any(r.days_before <= days for r in current):
         db.session.rollback()

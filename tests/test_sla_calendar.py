@@ -6,8 +6,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from saas.clock import SHANGHAI
 from tenants.work_orders import sla
-from tenants.work_orders.sla import SHANGHAI, TimeLeft, WorkCalendar, format_time_left, time_left, urgency
+from tenants.work_orders.sla import TimeLeft, WorkCalendar, format_time_left, time_left, urgency
 
 
 @pytest.fixture(autouse=True)

@@ -13,6 +13,7 @@ import pytest
 import time_machine
 from sqlalchemy import select
 
+from saas.clock import SHANGHAI
 from saas.extensions import db
 from saas.models import Company, Membership
 from saas.notifications.models import Channel, OutboxMessage
@@ -30,7 +31,6 @@ from tenants.work_orders.models import (
     WorkOrderEvent,
     WorkOrderSettings,
 )
-from tenants.work_orders.sla import SHANGHAI
 from tenants.work_orders.states import Action, Status
 from tests.conftest import REDIS_URL, requires_postgres, requires_redis
 

@@ -10,8 +10,8 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlalchemy import insert, select
 
+from saas.clock import SHANGHAI
 from saas.models import Role
-from tenants.work_orders.sla import SHANGHAI
 
 # Wednesday 18 March 2026, noon in Shanghai. Its week starts Monday 16 March 00:00 Shanghai (15 March 16:00 UTC);
 # the last four weeks start on 23 February, 2, 9 and 16 March.

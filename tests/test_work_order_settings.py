@@ -10,6 +10,7 @@ from datetime import UTC, datetime, time, timedelta
 import pytest
 from sqlalchemy import func, select
 
+from saas.clock import SHANGHAI
 from saas.extensions import db
 from saas.models import AuditEvent, Membership, Role
 from saas.tenancy import company_context
@@ -27,7 +28,6 @@ from tenants.work_orders.models import (
     WorkOrderCategory,
     WorkOrderSettings,
 )
-from tenants.work_orders.sla import SHANGHAI
 
 HX = {"HX-Request": "true"}
 

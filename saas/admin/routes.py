@@ -17,10 +17,11 @@ from saas.extensions import db, htmx
 from saas.forms import show_error
 from saas.htmx import render
 from saas.models import Company, Membership, PlatformAuditEvent, Role
+from saas.money import format_yuan
 from saas.pagination import paginate
 from saas.subscriptions import services
 from saas.subscriptions.forms import ManualActivationForm, SuspensionForm, TrialExtensionForm
-from saas.subscriptions.plans import PLANS, billing_status, format_yuan, household_limit
+from saas.subscriptions.plans import PLANS, billing_status, household_limit
 from saas.tenancy import all_companies, parse_uuid_or_404
 from tenants.roster.models import Household
 

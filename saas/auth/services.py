@@ -4,13 +4,14 @@ for LOGIN_LOCKOUT, and every attempt (good or bad) is written to the user's comp
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 
 from flask import current_app
 from sqlalchemy import func, select
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from saas.audit import record
+from saas.clock import aware
 from saas.extensions import db
 from saas.models import Membership, User
 from saas.tenancy import all_companies, company_context, utcnow
@@ -38,11 +39,6 @@ def find_user(login: str) -> User | None:
     return None
 
 
-def _aware(value: datetime | None) -> datetime | None:
-    if value is not None and value.tzinfo is None:  # SQLite returns naive UTC
-        return value.replace(tzinfo=UTC)
-    return value
-
 
 def authenticate(login: str, password: str) -> LoginResult:
     user = find_user(login)
@@ -50,7 +46,7 @@ def authenticate(login: str, password: str) -> LoginResult:
         check_password_hash(_DUMMY_HASH, password)
         return LoginResult(None)
     now = utcnow()
-    locked_until = _aware(user.locked_until)
+    locked_until = aware(user.locked_until)
     if locked_until and locked_until > now:
         _audit_login(user, "auth.login_refused_locked")
         db.session.commit()
@@ -64,7 +60,7 @@ def authenticate(login: str, password: str) -> LoginResult:
             action = "auth.locked"
         _audit_login(user, action)
         db.session.commit()
-        return LoginResult(None, _aware(user.locked_until) if action == "auth.locked" else None)
+        return LoginResult(None, aware(user.locked_until) if action == "auth.locked" else None)
     user.failed_logins = 0
     user.locked_until = None
     user.last_login_at = now

@@ -6,9 +6,10 @@ import enum
 import uuid
 from datetime import datetime
 
-from sqlalchemy import DateTime, Index, String, Text, Uuid
+from sqlalchemy import Index, String, Text, Uuid
 from sqlalchemy.orm import Mapped, mapped_column
 
+from saas.clock import AwareDateTime
 from saas.extensions import db
 from saas.models import _enum
 from saas.tenancy import CompanyScoped
@@ -37,6 +38,6 @@ class OutboxMessage(CompanyScoped, db.Model):
     kind: Mapped[str] = mapped_column(String(40))  # e.g. invitation, trial_reminder, steward_change
     status: Mapped[DeliveryStatus] = mapped_column(_enum(DeliveryStatus, "outbox_status"),
                                                    default=lambda: DeliveryStatus.PENDING)
-    sent_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    sent_at: Mapped[datetime | None] = mapped_column(AwareDateTime())
     error: Mapped[str] = mapped_column(String(500), default="")
     related_id: Mapped[uuid.UUID | None] = mapped_column(Uuid)

@@ -8,6 +8,7 @@ from sqlalchemy import text
 
 from saas.extensions import db
 from saas.htmx import render
+from saas.money import yuan_text
 from saas.subscriptions.plans import PLANS, TRIAL_MAX_HOUSEHOLDS
 
 bp = Blueprint("public", __name__)
@@ -28,13 +29,8 @@ def pricing():
 
 def _pricing_context() -> dict:
     return {"plans": PLANS, "trial_days": current_app.config.get("TRIAL_DAYS", 30),
-            "trial_max_households": TRIAL_MAX_HOUSEHOLDS, "yuan": _yuan}
+            "trial_max_households": TRIAL_MAX_HOUSEHOLDS, "yuan": yuan_text}
 
-
-def _yuan(fen: int) -> str:
-    """39900 → '399'; 39950 → '399.50'. Money is kept in integer fen."""
-    whole, cents = divmod(int(fen), 100)
-    return f"{whole:,}" if not cents else f"{whole:,}.{cents:02d}"
 
 
 def _check_database() -> dict:

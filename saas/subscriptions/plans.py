@@ -74,10 +74,6 @@ def check_household_capacity(company, adding: int, *, existing: int | None = Non
         limit=limit, needed=needed, plan=fitting.name, max=fitting.max_households))
 
 
-def format_yuan(fen: int) -> str:
-    """39900 → '¥399'; 39950 → '¥399.50'. Money is integer fen everywhere; only display divides."""
-    yuan, cents = divmod(int(fen), 100)
-    return f"¥{yuan:,}" if cents == 0 else f"¥{yuan:,}.{cents:02d}"
 
 
 def plan_for_price(price_id: str | None) -> Plan | None:

@@ -14,8 +14,7 @@ import logging
 import re
 import uuid
 from calendar import monthrange
-from datetime import UTC, date, datetime, time, timedelta
-from zoneinfo import ZoneInfo
+from datetime import UTC, date, datetime, timedelta
 
 import stripe
 from flask import current_app
@@ -24,6 +23,7 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 
 from saas.audit import diff, record
+from saas.clock import aware, end_of_local_day
 from saas.extensions import db
 from saas.models import Company, PlatformAuditEvent, StripeEvent, SubscriptionStatus, User
 from saas.subscriptions import stripe_client
@@ -32,7 +32,6 @@ from saas.tenancy import company_context, utcnow
 
 log = logging.getLogger(__name__)
 
-SHANGHAI = ZoneInfo("Asia/Shanghai")
 WEBHOOK_TOLERANCE_SECONDS = 300
 MAX_TRIAL_EXTENSION_DAYS = 90
 MAX_MANUAL_MONTHS = 36
@@ -53,21 +52,16 @@ class BillingError(Exception):
         self.field = field
 
 
-def _aware(value: datetime | None) -> datetime | None:
-    if value is None:
-        return None
-    return value if value.tzinfo else value.replace(tzinfo=UTC)
-
 
 def _snapshot(company: Company) -> dict:
     return {
         "status": company.subscription_status,
         "plan": company.plan_code,
-        "trial_ends_at": _aware(company.trial_ends_at),
-        "current_period_end": _aware(company.current_period_end),
+        "trial_ends_at": aware(company.trial_ends_at),
+        "current_period_end": aware(company.current_period_end),
         "stripe_customer_id": company.stripe_customer_id,
         "stripe_subscription_id": company.stripe_subscription_id,
-        "suspended_at": _aware(company.suspended_at),
+        "suspended_at": aware(company.suspended_at),
     }
 
 
@@ -359,7 +353,7 @@ def _on_invoice_paid(company: Company, invoice: dict):
     company.subscription_status = SubscriptionStatus.ACTIVE
     ends = [_timestamp(_dict(line.get("period")).get("end")) for line in _list(invoice.get("lines"))]
     ends = [e for e in ends if e is not None]
-    current = _aware(company.current_period_end)
+    current = aware(company.current_period_end)
     if ends and (current is None or max(ends) > current):
         company.current_period_end = max(ends)
     return "applied", "subscription.renewed"
@@ -407,7 +401,7 @@ def apply_webhook_event(event: dict) -> str:
         log.warning("stripe event %s (%s) matches no company", event_id, event["type"])
         return _finish(event, created, None, "ignored_no_company")
     with company_context(company.id):
-        if company.stripe_state_at is not None and created < _aware(company.stripe_state_at):
+        if company.stripe_state_at is not None and created < aware(company.stripe_state_at):
             return _finish(event, created, company.id, "stale")
         before = _snapshot(company)
         outcome, action = handler(company, obj)
@@ -440,7 +434,7 @@ def _finish(event: dict, created: datetime, company_id: uuid.UUID | None, outcom
 
 def end_of_day(day: date) -> datetime:
     """The last second of ``day`` in China, as UTC: "paid until 2026-06-30" means through that day."""
-    return datetime.combine(day, time(23, 59, 59), SHANGHAI).astimezone(UTC)
+    return end_of_local_day(day)
 
 
 def add_months(moment: datetime, months: int) -> datetime:
@@ -480,13 +474,13 @@ def activate_manually(company: Company, *, plan_code: str, reference: str, actor
             if not 1 <= months <= MAX_MANUAL_MONTHS:
                 raise BillingError(_l("Enter a whole number of months from 1 to %(max)s.", max=MAX_MANUAL_MONTHS),
                                    "months")
-            current_end = _aware(company.current_period_end)
+            current_end = aware(company.current_period_end)
             renewing = (company.subscription_status == SubscriptionStatus.ACTIVE and company.stripe_subscription_id
                         is None and current_end is not None and current_end > now)
             period_end = add_months(current_end if renewing else now, months)
         if period_end is None:
             raise BillingError(_l("Enter the number of months paid or the date the plan is paid until."), "months")
-        period_end = _aware(period_end)
+        period_end = aware(period_end)
         if period_end <= now:
             raise BillingError(_l("The end date must be in the future."), "period_end")
         if period_end > now + timedelta(days=366 * 5):
@@ -519,7 +513,7 @@ def extend_trial(company: Company, *, days: int, actor: User, now: datetime | No
         raise BillingError(_l("This company is not on a trial, so there is no trial to extend."))
     with company_context(company.id):
         before = _snapshot(company)
-        current_end = _aware(company.trial_ends_at)
+        current_end = aware(company.trial_ends_at)
         # An ended trial restarts from today, so the company gets the days it was given.
         company.trial_ends_at = max(current_end or now, now) + timedelta(days=days)
         changes = diff(before, _snapshot(company))

@@ -11,9 +11,10 @@ from flask_login import current_user
 from saas.extensions import htmx
 from saas.htmx import render
 from saas.models import Role, SubscriptionStatus
+from saas.money import format_yuan
 from saas.security import CSP
 from saas.subscriptions import services, stripe_client
-from saas.subscriptions.plans import PLANS, billing_status, format_yuan, household_limit, live_household_count
+from saas.subscriptions.plans import PLANS, billing_status, household_limit, live_household_count
 from tenants.access import allowed_when_read_only, require_role
 
 bp = Blueprint("billing", __name__)

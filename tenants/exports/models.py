@@ -6,9 +6,10 @@ import enum
 import uuid
 from datetime import datetime
 
-from sqlalchemy import DateTime, ForeignKey, Integer, String, Uuid
+from sqlalchemy import ForeignKey, Integer, String, Uuid
 from sqlalchemy.orm import Mapped, mapped_column
 
+from saas.clock import AwareDateTime
 from saas.extensions import db
 from saas.models import _enum
 from saas.tenancy import CompanyScoped
@@ -31,4 +32,4 @@ class ExportJob(CompanyScoped, db.Model):
     stored_path: Mapped[str] = mapped_column(String(500), default="")
     size_bytes: Mapped[int] = mapped_column(Integer, default=0)
     message: Mapped[str] = mapped_column(String(500), default="")
-    finished_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    finished_at: Mapped[datetime | None] = mapped_column(AwareDateTime())

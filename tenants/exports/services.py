@@ -12,10 +12,9 @@ import json
 import logging
 import re
 import uuid
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
-from zoneinfo import ZoneInfo
 
 from flask import current_app
 from flask_babel import force_locale, gettext
@@ -23,6 +22,7 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, select, update
 
 from saas.audit import record
+from saas.clock import local
 from saas.extensions import db
 from saas.models import AuditEvent, Membership, User
 from saas.notifications.models import OutboxMessage
@@ -69,10 +69,7 @@ def _local(value: datetime | None) -> datetime | None:
     """UTC from the database → the company's wall-clock time, without tzinfo (Excel has none)."""
     if value is None:
         return None
-    if value.tzinfo is None:  # SQLite hands back naive UTC
-        value = value.replace(tzinfo=UTC)
-    zone = ZoneInfo(current_app.config.get("BABEL_DEFAULT_TIMEZONE", "Asia/Shanghai"))
-    return value.astimezone(zone).replace(tzinfo=None)
+    return local(value).replace(tzinfo=None)
 
 
 # --- starting an export -----------------------------------------------------------------------------------

@@ -9,9 +9,9 @@ from datetime import datetime
 from sqlalchemy import ForeignKey, Index, String, Uuid
 from sqlalchemy.orm import Mapped, mapped_column
 
+from saas.clock import AwareDateTime
 from saas.extensions import db
 from saas.tenancy import CompanyScoped
-from saas.types import AwareDateTime
 
 
 class Notification(CompanyScoped, db.Model):

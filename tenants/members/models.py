@@ -5,12 +5,13 @@ from __future__ import annotations
 import enum
 import hashlib
 import uuid
-from datetime import UTC, datetime
+from datetime import datetime
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import DateTime, ForeignKey, String, Uuid
+from sqlalchemy import ForeignKey, String, Uuid
 from sqlalchemy.orm import Mapped, mapped_column
 
+from saas.clock import AwareDateTime, aware
 from saas.extensions import db
 from saas.models import Role, _enum
 from saas.tenancy import CompanyScoped, utcnow
@@ -39,11 +40,6 @@ INVITATION_STATUS_LABELS = {
 }
 
 
-def _aware(value: datetime | None) -> datetime | None:
-    if value is not None and value.tzinfo is None:  # SQLite hands back naive UTC
-        return value.replace(tzinfo=UTC)
-    return value
-
 
 class Invitation(CompanyScoped, db.Model):
     __tablename__ = "invitations"
@@ -55,17 +51,17 @@ class Invitation(CompanyScoped, db.Model):
     email: Mapped[str] = mapped_column(String(254), default="")
     # sha256 of the secret token in the link; the token itself is never stored.
     token_hash: Mapped[str] = mapped_column(String(64), unique=True)
-    expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
-    accepted_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    expires_at: Mapped[datetime] = mapped_column(AwareDateTime())
+    accepted_at: Mapped[datetime | None] = mapped_column(AwareDateTime())
     accepted_user_id: Mapped[uuid.UUID | None] = mapped_column(Uuid, ForeignKey("users.id"))
-    revoked_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    revoked_at: Mapped[datetime | None] = mapped_column(AwareDateTime())
 
     def status(self, now: datetime | None = None) -> InvitationStatus:
         if self.accepted_at is not None:
             return InvitationStatus.ACCEPTED
         if self.revoked_at is not None:
             return InvitationStatus.REVOKED
-        if _aware(self.expires_at) <= (now or utcnow()):
+        if aware(self.expires_at) <= (now or utcnow()):
             return InvitationStatus.EXPIRED
         return InvitationStatus.PENDING
 

@@ -8,9 +8,10 @@ from datetime import datetime
 from decimal import Decimal
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import DateTime, ForeignKey, ForeignKeyConstraint, Index, Integer, String, Uuid, text
+from sqlalchemy import ForeignKey, ForeignKeyConstraint, Index, Integer, String, Uuid, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from saas.clock import AwareDateTime
 from saas.extensions import db
 from saas.models import _enum
 from saas.tenancy import CompanyScoped
@@ -28,7 +29,7 @@ def _live_unique(name: str, *columns: str) -> Index:
 
 
 class SoftDeletable:
-    deleted_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    deleted_at: Mapped[datetime | None] = mapped_column(AwareDateTime())
     deleted_by_id: Mapped[uuid.UUID | None] = mapped_column(Uuid, ForeignKey("users.id"))
 
     @property
@@ -151,7 +152,7 @@ class HouseholdOwner(CompanyScoped, db.Model):
 
     household_id: Mapped[uuid.UUID] = mapped_column(Uuid)
     membership_id: Mapped[uuid.UUID] = mapped_column(Uuid)
-    verified_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
-    ended_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    verified_at: Mapped[datetime | None] = mapped_column(AwareDateTime())
+    ended_at: Mapped[datetime | None] = mapped_column(AwareDateTime())
 
     household: Mapped[Household] = relationship(lazy="joined", innerjoin=True)

@@ -15,7 +15,6 @@ from datetime import date, datetime
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import (
     Date,
-    DateTime,
     ForeignKey,
     ForeignKeyConstraint,
     Index,
@@ -28,6 +27,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, deferred, mapped_column, relationship
 
+from saas.clock import AwareDateTime
 from saas.extensions import db
 from saas.models import Membership, _enum
 from saas.tenancy import CompanyScoped
@@ -78,7 +78,7 @@ class StewardProfile(CompanyScoped, db.Model):
     # A small JPEG re-encoded by Pillow (EXIF and all metadata dropped). Kept in the database so web
     # processes stay stateless; deferred so lists never load it.
     photo: Mapped[bytes | None] = deferred(mapped_column(LargeBinary))
-    photo_updated_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    photo_updated_at: Mapped[datetime | None] = mapped_column(AwareDateTime())
 
 
 class StewardAssignment(CompanyScoped, db.Model):
@@ -98,11 +98,11 @@ class StewardAssignment(CompanyScoped, db.Model):
 
     household_id: Mapped[uuid.UUID] = mapped_column(Uuid)
     steward_id: Mapped[uuid.UUID] = mapped_column(Uuid)  # the steward's membership
-    started_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    started_at: Mapped[datetime] = mapped_column(AwareDateTime())
     started_by_id: Mapped[uuid.UUID | None] = mapped_column(Uuid, ForeignKey("users.id"))
     start_reason: Mapped[AssignmentReason] = mapped_column(_enum(AssignmentReason, "steward_assignment_start"))
     note: Mapped[str] = mapped_column(String(200), default="")
-    ended_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    ended_at: Mapped[datetime | None] = mapped_column(AwareDateTime())
     ended_by_id: Mapped[uuid.UUID | None] = mapped_column(Uuid, ForeignKey("users.id"))
     end_reason: Mapped[AssignmentReason | None] = mapped_column(_enum(AssignmentReason, "steward_assignment_end"))
     end_note: Mapped[str] = mapped_column(String(200), default="")

@@ -5,25 +5,20 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
-from zoneinfo import ZoneInfo
+from datetime import date, timedelta
 
 from sqlalchemy import and_, exists, func, or_, select
 from sqlalchemy.orm import contains_eager
 
+from saas.clock import local_today  # noqa: F401  (the steward pages use queries.local_today)
 from saas.extensions import db
 from saas.models import Company, Membership, User
 from tenants.roster.models import Building, Community, Household, Occupancy
 from tenants.stewards import services
 from tenants.stewards.models import StewardAssignment, StewardContact, StewardProfile
 
-SHANGHAI = ZoneInfo("Asia/Shanghai")
 NOT_CONTACTED_DAYS = 90
 _ROOM_FLOOR = re.compile(r"^(\d{1,3})(\d{2})$")
-
-
-def local_today(now: datetime | None = None) -> date:
-    return (now or datetime.now(SHANGHAI)).astimezone(SHANGHAI).date()
 
 
 def floor_of(room: str) -> int | None:

@@ -27,10 +27,10 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from saas.clock import AwareDateTime
 from saas.extensions import db
 from saas.models import Membership, _enum
 from saas.tenancy import CompanyScoped
-from saas.types import AwareDateTime
 from tenants.work_orders.states import Status
 
 # The list a new company starts with; each company can rename, add and archive categories.

@@ -18,8 +18,8 @@ from saas.extensions import db, htmx
 from saas.forms import show_error
 from saas.htmx import render
 from saas.models import Role
+from saas.money import format_yuan
 from saas.pagination import paginate
-from saas.subscriptions.plans import format_yuan
 from saas.tenancy import utcnow
 from tenants.access import current_membership, require_role
 from tenants.roster.models import Building, Community, Household

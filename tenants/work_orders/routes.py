@@ -14,12 +14,14 @@ from datetime import datetime, timedelta
 from flask import Blueprint, abort, flash, redirect, request, send_file, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
-from sqlalchemy import and_, func, or_, select
+from sqlalchemy import func, or_, select
 
+from saas.clock import aware
 from saas.extensions import db, htmx
 from saas.forms import show_error
 from saas.htmx import render
-from saas.models import Membership, Role, _aware
+from saas.models import Membership, Role
+from saas.money import parse_yuan
 from saas.pagination import paginate
 from saas.tenancy import parse_uuid_or_404, utcnow
 from tenants.access import current_membership, require_role
@@ -53,13 +55,7 @@ def sla_time_left(due: datetime, now: datetime):
 def sla_urgency(order, which: str, now: datetime) -> str:
     """ok / soon / overdue, against the whole window the deadline gave (from the report to the deadline)."""
     due = order.response_due_at if which == "response" else order.resolution_due_at
-    return urgency(due, now, max(due - _aware(order.created_at), timedelta(0)))  # created_at: naive on SQLite
-
-
-def _overdue_clause(now: datetime):
-    return and_(WorkOrder.status.in_(OPEN), WorkOrder.paused_at.is_(None),
-                or_(and_(WorkOrder.accepted_at.is_(None), WorkOrder.response_due_at <= now),
-                    WorkOrder.resolution_due_at <= now))
+    return urgency(due, now, max(due - aware(order.created_at), timedelta(0)))  # created_at: naive on SQLite
 
 
 # --- lists ------------------------------------------------------------------------------------------------
@@ -78,6 +74,7 @@ class Filters:
         if self.assignee != "none":
             self.assignee = _uuid_or_blank(self.assignee)
         self.overdue = args.get("overdue") == "1"
+        self.reported = "today" if args.get("reported") == "today" else ""  # the overview's "reported today"
         self.q = (args.get("q") or "").strip()[:40]
 
     def apply(self, stmt, now: datetime):
@@ -94,14 +91,17 @@ class Filters:
         elif self.assignee:
             stmt = stmt.where(WorkOrder.assignee_id == uuid.UUID(self.assignee))
         if self.overdue:
-            stmt = stmt.where(_overdue_clause(now))
+            stmt = stmt.where(queries.overdue_clause(now))
+        if self.reported:
+            stmt = stmt.where(queries.reported_today_clause(now))
         if self.q:
             stmt = stmt.where(or_(WorkOrder.number.contains(self.q.upper()), WorkOrder.location.contains(self.q)))
         return stmt
 
     @property
     def active(self) -> bool:
-        return bool(self.status or self.category or self.community or self.assignee or self.overdue or self.q)
+        return bool(self.status or self.category or self.community or self.assignee or self.overdue
+                    or self.reported or self.q)
 
 
 def _uuid_or_blank(value) -> str:
@@ -258,7 +258,7 @@ def act(order_id, action):
     form = request.form
     quote_fen = None
     if action == Action.QUOTE:
-        quote_fen = _yuan_to_fen(form.get("quote", ""))
+        quote_fen = parse_yuan(form.get("quote", ""))
     try:
         services.perform(order, action, actor=current_user, membership=current_membership,
                          note=form.get("note", ""), assignee_id=form.get("assignee_id"), quote_fen=quote_fen,
@@ -278,19 +278,6 @@ def _still_visible(order: WorkOrder) -> bool:
     return db.session.execute(select(func.count()).select_from(WorkOrder).where(
         WorkOrder.id == order.id, queries.visible_clause(current_membership))).scalar_one() > 0
 
-
-def _yuan_to_fen(raw: str):
-    """'120', '120.5', '¥1,200.00' → fen; anything else → None (the service then says "enter the price")."""
-    from decimal import Decimal, InvalidOperation
-
-    text = (raw or "").replace("¥", "").replace("￥", "").replace(",", "").strip()
-    try:
-        value = Decimal(text)
-        if not value.is_finite() or value != value.quantize(Decimal("0.01")):
-            return None
-    except InvalidOperation:  # not a number, or too large to have cents ("1e30")
-        return None
-    return int(value * 100)
 
 
 @bp.post("/work-orders/<order_id>/comment")

@@ -16,6 +16,7 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, select, update
 
 from saas import audit
+from saas.clock import SHANGHAI
 from saas.extensions import db
 from saas.models import Membership, Role, User
 from saas.notifications.services import deliver_after_commit
@@ -43,7 +44,7 @@ from tenants.work_orders.models import (
     WorkOrderPhoto,
     WorkOrderSettings,
 )
-from tenants.work_orders.sla import SHANGHAI, WorkCalendar
+from tenants.work_orders.sla import WorkCalendar
 from tenants.work_orders.states import BEFORE_WORK, OPEN, REOPEN_DAYS, Action, IllegalMove, Status, next_status
 
 DESCRIPTION_MAX = 2000

@@ -12,11 +12,10 @@ import logging
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Literal, NamedTuple
-from zoneinfo import ZoneInfo
 
 import holidays
 
-SHANGHAI = ZoneInfo("Asia/Shanghai")
+from saas.clock import SHANGHAI
 
 # Longest deadline or span the calendar walks: it steps a day at a time, so this bounds the work per call, and
 # anything further away is a bad policy or a bad timestamp rather than a real deadline.

@@ -28,13 +28,13 @@ from flask import current_app
 from flask_babel import force_locale, gettext
 from sqlalchemy import select
 
+from saas.clock import SHANGHAI
 from saas.extensions import db
 from saas.models import Company
 from saas.notifications.services import deliver_after_commit
 from saas.tenancy import all_companies, company_context, utcnow
 from tenants.work_orders import notify, services
 from tenants.work_orders.models import EventKind, WorkOrder
-from tenants.work_orders.sla import SHANGHAI
 from tenants.work_orders.states import OPEN, REOPEN_DAYS, Action, Status
 
 log = logging.getLogger(__name__)

@@ -27,11 +27,11 @@ from datetime import UTC, date, datetime, time, timedelta
 from flask_babel import gettext as _
 from sqlalchemy import String, and_, case, func, or_, select, tuple_, type_coerce
 
+from saas.clock import SHANGHAI
 from saas.extensions import db
 from saas.models import Membership, Role, User
 from saas.tenancy import utcnow
 from tenants.work_orders.models import WorkOrder, WorkOrderCategory
-from tenants.work_orders.sla import SHANGHAI
 
 PERIODS = (4, 12, 26)
 DEFAULT_WEEKS = 12
