@@ -456,3 +456,12 @@ def test_the_periodic_job_runs_on_a_real_rq_worker(db_urls, app, world):
         queue().delete(delete_jobs=True)
     assert order_row(app, a, order_id).response_breached_at == T0 + minutes(45)
     assert breach_sms(app, a) == [(a.admin.phone, "work_order_breach_response", order_id)]
+
+
+def test_listing_the_companies_to_check_does_not_open_all_companies(app, world, caplog):
+    """The company list is a platform table: the job enters each company's own context, never all_companies()."""
+    import logging
+
+    with caplog.at_level(logging.INFO, logger="saas.audit"):
+        run(app, T0)
+    assert not [r for r in caplog.records if "all_companies" in r.getMessage()]
