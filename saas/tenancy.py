@@ -234,7 +234,7 @@ def get_or_404(model, object_id, *, include_deleted: bool = False):
 
     stmt = select(model).where(model.id == object_id)
     if not include_deleted and hasattr(model, "deleted_at"):
-        stmt = stmt.where(model.deleted_at.is_(None))
+        stmt = stmt.where(model.live())
     obj = db.session.execute(stmt).scalar_one_or_none()
     if obj is None:
         abort(404)

@@ -7,13 +7,14 @@ import uuid
 from datetime import datetime
 from decimal import Decimal
 
-from flask_babel import lazy_gettext as _l
-from sqlalchemy import ForeignKey, ForeignKeyConstraint, Index, Integer, String, Uuid, text
+from sqlalchemy import ForeignKeyConstraint, Index, Integer, String, Uuid, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from saas.clock import AwareDateTime
 from saas.extensions import db
+from saas.i18n import _l
 from saas.models import _enum
+from saas.soft_delete import SoftDeletable
 from saas.tenancy import CompanyScoped
 
 
@@ -26,15 +27,6 @@ def _live_unique(name: str, *columns: str) -> Index:
         sqlite_where=text("deleted_at IS NULL"),
         postgresql_where=text("deleted_at IS NULL"),
     )
-
-
-class SoftDeletable:
-    deleted_at: Mapped[datetime | None] = mapped_column(AwareDateTime())
-    deleted_by_id: Mapped[uuid.UUID | None] = mapped_column(Uuid, ForeignKey("users.id"))
-
-    @property
-    def is_deleted(self) -> bool:
-        return self.deleted_at is not None
 
 
 class Community(CompanyScoped, SoftDeletable, db.Model):
