@@ -322,3 +322,138 @@ def test_a_boosted_link_to_the_company_list_gets_the_whole_page(platform, compan
     assert "<html" in response.get_data(as_text=True)
     partial = platform.get("/admin/?q=acme", headers={"HX-Request": "true", "HX-Target": "company-results"})
     assert "<html" not in partial.get_data(as_text=True) and "测试物业" in partial.get_data(as_text=True)
+
+
+# --- where the platform admin lands, and the platform's figures -------------------------------------------------
+
+
+def test_a_platform_admin_lands_on_the_platform_overview(app, make_user):
+    client = app.test_client()
+    admin = make_user("平台管理员", platform_admin=True)
+    response = client.post("/login", data={"login": admin.phone, "password": "correct-horse-9"},
+                           follow_redirects=True)
+    assert response.status_code == 200 and response.request.path == "/admin/"
+
+
+def test_a_platform_admin_who_also_works_for_a_company_still_chooses(app, make_user, company, login_as):
+    client = login_as(make_user("两栖", platform_admin=True, memberships=[(company, Role.ADMIN)]))
+    page = client.get("/home")
+    assert page.status_code == 200 and "/admin/" in page.get_data(as_text=True)
+    assert f"/c/{company.slug}/" in page.get_data(as_text=True)
+
+
+def _states_world(app, make_company, make_roster):
+    """Companies in every state (the `company` fixture's trial has no end: it counts as on trial)."""
+    now = utcnow()
+    specs = {
+        "soon": {"trial_ends_at": now + timedelta(days=3)},
+        "later": {"trial_ends_at": now + timedelta(days=20)},
+        "ended": {"trial_ends_at": now - timedelta(days=1)},
+        "paid": {"subscription_status": SubscriptionStatus.ACTIVE, "plan_code": "basic",
+                 "current_period_end": now + timedelta(days=100)},
+        "lapsed": {"subscription_status": SubscriptionStatus.ACTIVE, "plan_code": "basic",
+                   "current_period_end": now - timedelta(days=1)},
+        "card": {"subscription_status": SubscriptionStatus.ACTIVE, "plan_code": "basic",
+                 "stripe_subscription_id": "sub_x", "current_period_end": now - timedelta(days=1)},
+        "late": {"subscription_status": SubscriptionStatus.PAST_DUE, "plan_code": "basic"},
+        "gone": {"subscription_status": SubscriptionStatus.CANCELED, "plan_code": "basic"},
+        "banned": {"trial_ends_at": now + timedelta(days=2), "suspended_at": now},
+    }
+    companies = {}
+    for slug, fields in specs.items():
+        companies[slug] = make_company(slug, f"{slug}物业")
+        update_company(app, companies[slug].id, **fields)
+    make_roster(companies["paid"], households=5)
+    return companies
+
+
+def _a_job_last_week(app, world) -> None:
+    """A job in the world's company reported a second before this week began (Monday 00:00 in Shanghai); the
+    world already has one job per company reported now."""
+    from saas.clock import local_midnight, local_today
+    from saas.tenancy import company_context
+    from tenants.roster.models import Household
+    from tenants.work_orders import services
+    from tenants.work_orders.models import Area, Source, WorkOrderCategory
+
+    today = local_today()
+    monday = local_midnight(today - timedelta(days=today.weekday()))
+    with app.app_context(), company_context(world.company.id):
+        category = db.session.execute(select(WorkOrderCategory).limit(1)).scalar_one()
+        household = db.session.get(Household, (world.company.id, world.owner_household_id))
+        services.create_order(services.Report(source=Source.PHONE, area=Area.HOME, category_id=category.id,
+                                              household=household, description="上周的报修"),
+                              actor=None, membership=None, now=monday - timedelta(seconds=1))
+        db.session.remove()
+
+
+def _figure(page: str, key: str) -> int:
+    import re
+
+    match = re.search(rf'id="platform-{key}"[^>]*>.*?<div class="stat">(\d+)</div>', page, re.S)
+    assert match, f"no {key} figure"
+    return int(match.group(1))
+
+
+def test_the_platform_overview_counts_companies_by_state_households_and_this_weeks_jobs(
+        app, company, two_companies, platform, make_company, make_roster, caplog):
+    companies = _states_world(app, make_company, make_roster)
+    _a_job_last_week(app, two_companies[0])
+    with caplog.at_level("INFO", logger="saas.audit"):
+        page = platform.get("/admin/").get_data(as_text=True)
+    assert {k: _figure(page, f"state-{k}") for k in ("trialing", "active", "past_due", "read_only", "suspended")} \
+        == {"trialing": 5, "active": 2, "past_due": 1, "read_only": 3, "suspended": 1}  # 5: acme, A, B too
+    assert _figure(page, "companies") == 12
+    assert _figure(page, "households") == 3 + 5 + 4 + 4  # acme's, paid's, and the two worlds' households
+    assert _figure(page, "jobs-week") == 2  # the worlds' jobs of today, not last week's
+    # Trials ending in the next seven days, soonest first, each a link to its company page; not a suspended one.
+    ending = page.split('id="trials-ending"')[1].split("</ul>")[0]
+    assert f'/admin/companies/{companies["soon"].id}' in ending and "soon物业" in ending
+    assert "later物业" not in ending and "banned物业" not in ending and "ended物业" not in ending
+    # Reading across companies is explicit and logged with its reason.
+    assert any("platform overview" in r.getMessage() for r in caplog.records if r.name == "saas.audit")
+
+
+def test_each_state_figure_links_to_the_company_list_of_that_state(app, company, platform, make_company,
+                                                                  make_roster):
+    import re
+
+    _states_world(app, make_company, make_roster)
+    page = platform.get("/admin/").get_data(as_text=True)
+    link = re.search(r'id="platform-state-read_only"[^>]*href="([^"]+)"|href="([^"]+)"[^>]*id="platform-state-read_only"',
+                     page)
+    href = (link.group(1) or link.group(2)).replace("&amp;", "&")
+    listed = platform.get(href).get_data(as_text=True).split('id="company-results"')[1]
+    assert all(f"{s}物业" in listed for s in ("ended", "lapsed", "gone"))
+    assert not any(f"{s}物业" in listed for s in ("soon", "paid", "card", "late", "banned"))
+    assert re.search(r'<option value="read_only" selected', platform.get(href).get_data(as_text=True))
+    assert platform.get("/admin/?state=nonsense").status_code == 200  # an unknown state is ignored
+
+
+def test_the_platform_overview_makes_the_same_number_of_queries_for_more_companies(
+        app, company, platform, make_company, make_roster, two_companies, count_queries):
+    def count() -> int:
+        with count_queries() as counter:
+            assert platform.get("/admin/").status_code == 200
+        return counter.count
+
+    few = count()
+    _states_world(app, make_company, make_roster)
+    _a_job_last_week(app, two_companies[0])
+    assert count() == few
+
+
+def test_the_sql_plan_state_agrees_with_each_companys_billing_status(app, company, make_company, make_roster):
+    from saas.admin.overview import state_expression
+    from saas.subscriptions.plans import billing_status
+
+    _states_world(app, make_company, make_roster)
+    kinds = {"suspended": "suspended", "trial": "trialing", "trial_ended": "read_only", "active": "active",
+             "active_until": "active", "expired": "read_only", "past_due": "past_due", "canceled": "read_only"}
+    now = utcnow()
+    with app.app_context():
+        rows = db.session.execute(select(Company, state_expression(now))).all()
+        assert len(rows) == 10
+        for row_company, state in rows:
+            assert state == kinds[billing_status(row_company, now).kind], row_company.slug
+            assert (state in ("read_only", "suspended")) == row_company.is_read_only(now), row_company.slug

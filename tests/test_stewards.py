@@ -562,3 +562,56 @@ def test_technicians_see_nothing_of_the_stewards_pages(app, world, login_as):
 def test_stewards_home_is_where_a_steward_lands(app, world, login_as):
     response = login_as(world.steward).get(f"/c/{world.company.slug}/")
     assert response.status_code == 303 and response.headers["Location"].endswith("/steward")
+
+
+# --- the steward's household page: the home's open repairs, and whether its owner has joined ------------------
+
+
+def _home_jobs(app, world) -> dict:
+    """The world's open job in its household, plus one cancelled there (not open: not listed)."""
+    from saas.extensions import db
+    from saas.models import Membership
+    from saas.tenancy import company_context
+    from tenants.roster.models import Household
+    from tenants.work_orders import services
+    from tenants.work_orders.models import Area, Source, WorkOrder, WorkOrderCategory
+
+    with app.app_context(), company_context(world.company.id):
+        order = db.session.get(WorkOrder, (world.company.id, world.ids["order_id"]))
+        category = db.session.execute(select(WorkOrderCategory).where(WorkOrderCategory.name == "电梯")).scalar_one()
+        household = db.session.get(Household, (world.company.id, world.owner_household_id))
+        admin = db.session.execute(select(Membership).where(Membership.user_id == world.admin.id)).scalar_one()
+        cancelled = services.create_order(services.Report(source=Source.PHONE, area=Area.HOME, category_id=category.id,
+                                                          household=household, description="门禁坏了"),
+                                          actor=admin.user, membership=admin)
+        services.perform(cancelled, "cancel", actor=admin.user, membership=admin, note="重复")
+        return {"open": (order.id, order.number), "cancelled": cancelled.number}
+
+
+def test_the_household_page_shows_the_homes_open_repairs_with_status_and_time_left(app, world, login_as):
+    jobs = _home_jobs(app, world)
+    slug = world.company.slug
+    page = login_as(world.steward).get(f"/c/{slug}/steward/households/{world.owner_household_id}")
+    repairs = page.get_data(as_text=True).split('id="household-repairs"')[1].split("</section>")[0]
+    order_id, number = jobs["open"]
+    assert number in repairs and f"/c/{slug}/work-orders/{order_id}" in repairs
+    assert "水暖" in repairs and "Assigned" in repairs and "wo-sla" in repairs and "to accept" in repairs
+    assert jobs["cancelled"] not in repairs
+
+
+def test_the_household_page_says_whether_the_owner_has_joined(app, world, login_as):
+    from saas.clock import local_today
+
+    ids = _ids(app, world)
+    slug = world.company.slug
+    other = world.roster["households"][1]
+    login_as(world.admin).post(f"/c/{slug}/stewards/assign", data={"steward_id": str(ids["steward"]),
+                                                                   "household_ids": [str(other)]})
+    client = login_as(world.steward)
+    joined = client.get(f"/c/{slug}/steward/households/{world.owner_household_id}").get_data(as_text=True)
+    owner = joined.split('id="owner-account"')[1].split("</dd>")[0]
+    assert "Joined" in owner and world.owner.name in owner and local_today().isoformat() in owner
+    not_joined = client.get(f"/c/{slug}/steward/households/{other}").get_data(as_text=True)
+    owner = not_joined.split('id="owner-account"')[1].split("</dd>")[0]
+    assert "Not joined" in owner and f"/join/{slug}" in owner and "household code" in owner
+    assert "No open repairs." in not_joined

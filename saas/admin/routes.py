@@ -13,6 +13,8 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from sqlalchemy import func, or_, select
 
+from saas.admin import overview
+from saas.clock import utcnow
 from saas.extensions import db, htmx
 from saas.forms import show_error
 from saas.htmx import render
@@ -42,10 +44,17 @@ def platform_admin_required(view):
 @bp.get("/")
 @platform_admin_required
 def companies():
+    """The platform overview (figures, trials ending soon) above the company list, searchable and by state."""
+    now = utcnow()
     q = (request.args.get("q") or "").strip()[:50]
+    state = request.args.get("state", "")
+    if state not in overview.STATES:
+        state = ""
     stmt = select(Company)
     if q:
         stmt = stmt.where(or_(Company.name.ilike(f"%{q}%"), Company.slug.ilike(f"%{q}%")))
+    if state:
+        stmt = overview.filter_by_state(stmt, state, now)
     page = paginate(stmt.order_by(Company.created_at.desc()), per_page=50)
     ids = [c.id for c in page.items]
     with all_companies("platform admin: company list counts", actor=str(current_user.id)):
@@ -61,8 +70,10 @@ def companies():
         ).all()) if ids else {}
     # Only the search box asks for the results alone; a boosted link to this page wants the whole page.
     block = "results" if htmx and htmx.target == "company-results" else None
+    figures = overview.platform_figures(now, actor=str(current_user.id)) if block is None else None
     return render("saas/admin/companies.html", block, page=page, staff=staff, households=households, q=q,
-                  statuses={c.id: billing_status(c) for c in page.items})
+                  state=state, states=overview.STATES, figures=figures,
+                  statuses={c.id: billing_status(c, now) for c in page.items})
 
 
 # --- one company: plan, usage, manual activation, trial extension, suspension --------------------------

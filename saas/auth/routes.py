@@ -69,8 +69,11 @@ def logout():
 @bp.get("/home")
 @login_required
 def home():
-    """Where a user lands after sign-in: straight into their only company, or a choice."""
+    """Where a user lands after sign-in: straight into their only company, the platform overview for a platform
+    admin with no company of their own, or a choice."""
     rows = services.company_memberships(current_user._get_current_object())
+    if current_user.is_platform_admin and not rows:
+        return redirect(url_for("admin.companies"))  # nothing to choose: the platform overview is their work
     if len(rows) == 1 and not current_user.is_platform_admin:
         membership, company = rows[0]
         endpoint = "company.portal.index" if membership.role == Role.OWNER else "company.dashboard.index"

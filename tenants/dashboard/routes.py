@@ -5,11 +5,13 @@ from __future__ import annotations
 from flask import Blueprint, redirect, url_for
 from sqlalchemy import func, select
 
+from saas.clock import utcnow
 from saas.extensions import db
 from saas.htmx import render
 from saas.models import AuditEvent, Membership, Role
 from tenants.access import current_membership, require_role
 from tenants.roster.models import Building, Community, Household, Occupancy
+from tenants.work_orders.queries import repair_figures
 
 bp = Blueprint("dashboard", __name__)
 
@@ -48,5 +50,7 @@ def index():
         recent = db.session.execute(
             select(AuditEvent).order_by(AuditEvent.created_at.desc()).limit(8)
         ).scalars().all()
+    # The morning's repair figures: one query, each number a link to the all-jobs list filtered the same way.
+    repairs = repair_figures(utcnow())
     return render("tenants/dashboard/index.html", counts=counts, occupancy=occupancy, members=members,
-                  recent=recent, Occupancy=Occupancy, Role=Role)
+                  recent=recent, Occupancy=Occupancy, Role=Role, repairs=repairs)

@@ -11,17 +11,19 @@ from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import and_, select
 
+from saas.clock import utcnow
 from saas.extensions import db, htmx
 from saas.forms import show_error
 from saas.htmx import render
-from saas.models import Role
+from saas.models import Membership, Role, User
 from saas.tenancy import parse_uuid_or_404
 from tenants.access import current_membership, require_role
-from tenants.roster.models import Household
+from tenants.roster.models import Household, HouseholdOwner
 from tenants.stewards import queries, services
 from tenants.stewards.forms import ContactForm, ProfileForm
 from tenants.stewards.models import StewardAssignment
 from tenants.stewards.routes import _profile, _save_profile, bp
+from tenants.work_orders.queries import open_jobs_of_household
 
 
 def _my_household_or_404(household_id) -> Household:
@@ -53,6 +55,20 @@ def home():
                   **context)
 
 
+def _joined_owners(household: Household) -> list:
+    """The owners bound to this home now (an owner membership joined with the household code, or invited),
+    with the day they joined: (name, since), earliest first."""
+    return db.session.execute(
+        select(User.name, HouseholdOwner.created_at)
+        .join(Membership, and_(Membership.company_id == HouseholdOwner.company_id,
+                               Membership.id == HouseholdOwner.membership_id))
+        .join(User, User.id == Membership.user_id)
+        .where(HouseholdOwner.household_id == household.id, HouseholdOwner.ended_at.is_(None),
+               Membership.ended_at.is_(None), Membership.role == Role.OWNER)
+        .order_by(HouseholdOwner.created_at)
+    ).all()
+
+
 def _household_page(household, form=None, status=200):
     today = queries.local_today()
     if form is None:
@@ -61,7 +77,8 @@ def _household_page(household, form=None, status=200):
     from saas.models import user_names
 
     return render("tenants/stewards/household.html", status=status, household=household, form=form,
-                  contacts=contacts, authors=user_names(c.author_id for c in contacts), today=today)
+                  contacts=contacts, authors=user_names(c.author_id for c in contacts), today=today,
+                  repairs=open_jobs_of_household(household.id), owners=_joined_owners(household), now=utcnow())
 
 
 @bp.get("/steward/households/<household_id>")

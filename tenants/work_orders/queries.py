@@ -8,10 +8,12 @@ and the pool jobs of their categories; an owner the jobs of their own homes and 
 from __future__ import annotations
 
 import uuid
+from datetime import datetime
 
 from flask import abort
 from sqlalchemy import and_, exists, false, func, or_, select
 
+from saas.clock import local_midnight, local_today
 from saas.extensions import db
 from saas.models import Membership, Role, User
 from saas.tenancy import parse_uuid_or_404
@@ -75,6 +77,39 @@ def visible_or_404(order_id, membership: Membership) -> WorkOrder:
     return order
 
 
+def overdue_clause(now: datetime):
+    """Open, the clock running, and past its response deadline (not yet accepted) or its resolution deadline."""
+    return and_(WorkOrder.status.in_(OPEN), WorkOrder.paused_at.is_(None),
+                or_(and_(WorkOrder.accepted_at.is_(None), WorkOrder.response_due_at <= now),
+                    WorkOrder.resolution_due_at <= now))
+
+
+def reported_today_clause(now: datetime):
+    """Reported since midnight in Shanghai (the admin's "today", whatever the server's zone)."""
+    return WorkOrder.created_at >= local_midnight(local_today(now))
+
+
+def waiting_for_dispatch_clause():
+    """Open with nobody on it: not yet dispatched, in the grab pool, or handed back by someone who left."""
+    return and_(WorkOrder.status.in_(OPEN), WorkOrder.assignee_id.is_(None))
+
+
+def repair_figures(now: datetime) -> dict:
+    """The company overview's repair figures in one query; each matches a filter of the all-jobs list, so the
+    number and the list it links to always agree."""
+    row = db.session.execute(
+        select(func.count().filter(WorkOrder.status.in_(OPEN)),
+               func.count().filter(overdue_clause(now)),
+               func.count().filter(reported_today_clause(now)),
+               func.count().filter(waiting_for_dispatch_clause()))
+        .select_from(WorkOrder)
+        # Closed jobs of earlier days can count for nothing: the (company, status) and (company, created_at)
+        # indexes keep this to today's and the open jobs however long the history is.
+        .where(or_(WorkOrder.status.in_(OPEN), reported_today_clause(now)))
+    ).one()
+    return dict(zip(("open", "overdue", "today", "waiting"), row, strict=True))
+
+
 def open_jobs_of_steward(membership: Membership) -> dict:
     """The steward's home page card: open jobs given to them, and open jobs of the homes they look after."""
     from tenants.work_orders.states import OPEN
@@ -83,6 +118,14 @@ def open_jobs_of_steward(membership: Membership) -> dict:
     homes = func.count().filter(WorkOrder.household_id.in_(stewarded_household_ids(membership)))
     row = db.session.execute(select(mine, homes).select_from(WorkOrder).where(WorkOrder.status.in_(OPEN))).one()
     return {"assigned": row[0], "homes": row[1]}
+
+
+def open_jobs_of_household(household_id: uuid.UUID) -> list[WorkOrder]:
+    """A home's open jobs, newest first, for its steward's page (category and assignee come joined)."""
+    return list(db.session.execute(
+        select(WorkOrder).where(WorkOrder.household_id == household_id, WorkOrder.status.in_(OPEN))
+        .order_by(WorkOrder.created_at.desc(), WorkOrder.id.desc())
+    ).scalars())
 
 
 def household_steward(household_id: uuid.UUID | None) -> Membership | None:
