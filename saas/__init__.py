@@ -6,7 +6,7 @@ import logging
 import os
 import uuid
 
-from flask import Flask, g, request, session
+from flask import Flask, g, request, session, url_for
 from flask_babel import get_locale
 from flask_login import current_user
 
@@ -94,6 +94,13 @@ def _init_extensions(app: Flask) -> None:
     login_manager.login_message = None  # the login page itself says what to do
     # "basic", not "strong": phones switch between Wi-Fi and mobile data, and "strong" would sign them out.
     login_manager.session_protection = "basic"
+
+    @login_manager.unauthorized_handler
+    def sign_in_first():
+        # Flask-Login's own answer is a bare redirect, which htmx would follow into the fragment it was loading.
+        from saas.htmx import page_path, redirect_to
+
+        return redirect_to(url_for("auth.login", next=page_path()), code=302)
 
     @login_manager.user_loader
     def load_user(user_id: str):

@@ -10,7 +10,7 @@ marked @allowed_when_read_only (exporting, paying). Reading and downloading keep
 
 from __future__ import annotations
 
-from flask import Blueprint, Flask, abort, current_app, g, redirect, render_template, request, url_for
+from flask import Blueprint, Flask, abort, current_app, g, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import select
@@ -18,6 +18,7 @@ from werkzeug.exceptions import Forbidden
 from werkzeug.routing import BuildError
 
 from saas.extensions import db, htmx
+from saas.htmx import page_path, redirect_to
 from saas.models import Company, Membership
 from saas.tenancy import reset_current_company, set_current_company
 
@@ -28,7 +29,7 @@ company_bp = Blueprint("company", __name__, url_prefix="/c/<company_slug>")
 def resolve_company(endpoint, values) -> None:
     slug = (values or {}).pop("company_slug", None)
     if not current_user.is_authenticated:
-        abort(redirect(url_for("auth.login", next=request.full_path.rstrip("?"))))
+        abort(redirect_to(url_for("auth.login", next=page_path()), code=302))
     company = db.session.execute(select(Company).where(Company.slug == slug)).scalar_one_or_none()
     if company is None:
         abort(404)

@@ -122,7 +122,7 @@ def test_assigning_with_nothing_ticked_or_a_stranger_as_steward_changes_nothing(
 def test_unassigning_leaves_the_household_without_a_steward(app, world, login_as):
     client = login_as(world.admin)
     home = world.roster["households"][0]
-    client.post(f"/c/{world.company.slug}/stewards/assign", data={"steward_id": "", "household_ids": [str(home)]})
+    client.post(f"/c/{world.company.slug}/stewards/assign", data={"steward_id": "none", "household_ids": [str(home)]})
     assert home not in _current(app, world.company.id)
     overview = client.get(f"/c/{world.company.slug}/stewards").get_data(as_text=True)
     assert "4 households in this view have no steward" in overview

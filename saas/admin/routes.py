@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from functools import wraps
 
-from flask import Blueprint, abort, flash, redirect, request, url_for
+from flask import Blueprint, abort, flash, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from sqlalchemy import func, or_, select
@@ -17,7 +17,7 @@ from saas.admin import overview
 from saas.clock import utcnow
 from saas.extensions import db, htmx
 from saas.forms import show_error
-from saas.htmx import render
+from saas.htmx import redirect_to, render
 from saas.models import Company, Membership, PlatformAuditEvent, Role
 from saas.money import format_yuan
 from saas.pagination import paginate
@@ -106,7 +106,7 @@ def _company_page(company: Company, *, status: int = 200, activation_form=None, 
 
 def _done(company: Company, message: str):
     flash(message, "success")
-    return redirect(url_for(".company", company_id=company.id), code=303)
+    return redirect_to(url_for(".company", company_id=company.id))
 
 
 @bp.get("/companies/<company_id>")

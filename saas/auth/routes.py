@@ -12,7 +12,7 @@ from flask_login import current_user, login_required, login_user, logout_user
 from saas.auth import services
 from saas.auth.forms import LoginForm
 from saas.extensions import limiter
-from saas.htmx import render
+from saas.htmx import redirect_to, render
 from saas.models import Role
 
 bp = Blueprint("auth", __name__)
@@ -44,7 +44,7 @@ def login():
         if result.user is not None:
             session.clear()  # a fresh session on sign-in: no fixation
             login_user(result.user, remember=form.remember.data)
-            return redirect(_safe_next(request.args.get("next")) or url_for("auth.home"), code=303)
+            return redirect_to(_safe_next(request.args.get("next")) or url_for("auth.home"))
         if result.locked_until is not None:
             form.form_errors.append(_("Too many failed attempts. This account is locked until %(time)s.",
                                       time=format_datetime(result.locked_until, "short")))
@@ -63,7 +63,7 @@ def logout():
     logout_user()
     session.clear()
     flash(_("You have signed out."), "info")
-    return redirect(url_for("auth.login"), code=303)
+    return redirect_to(url_for("auth.login"))
 
 
 @bp.get("/home")

@@ -11,7 +11,7 @@ from __future__ import annotations
 import logging
 import uuid
 
-from flask import Blueprint, redirect, request, url_for
+from flask import Blueprint, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
@@ -22,7 +22,7 @@ from wtforms.validators import DataRequired, Length, Optional
 from saas import intake as guard
 from saas.extensions import db
 from saas.forms import show_error
-from saas.htmx import render
+from saas.htmx import redirect_to, render
 from saas.models import Company
 from saas.tenancy import company_context
 from saas.validators import CleanText, MainlandMobile
@@ -151,7 +151,7 @@ def _submit(page: Page):
         # A bot filled the field people never see: tell it "received", make nothing.
         guard.use_ticket(nonce)
         log.info("intake honeypot filled on point %s from %s", point.id, request.remote_addr)
-        return redirect(url_for(".done", token=token, receipt=guard.receipt_for(token, None)), code=303)
+        return redirect_to(url_for(".done", token=token, receipt=guard.receipt_for(token, None)))
     if not form.validate_on_submit():
         return page.render(422)
     files = photos.uploads(request.files.getlist("photos"))
@@ -187,7 +187,7 @@ def _submit(page: Page):
         guard.release_ticket(nonce)  # e.g. the database was busy: nothing was made, the same form may be resent
         raise
     guard.count_report(phone, description)
-    return redirect(url_for(".done", token=token, receipt=guard.receipt_for(token, order.id)), code=303)
+    return redirect_to(url_for(".done", token=token, receipt=guard.receipt_for(token, order.id)))
 
 
 @bp.get("/r/<token>/done/<receipt>")

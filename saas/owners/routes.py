@@ -7,7 +7,7 @@ across companies (the one audited escape hatch), then every write happens inside
 
 from __future__ import annotations
 
-from flask import Blueprint, abort, current_app, flash, redirect, request, session, url_for
+from flask import Blueprint, abort, current_app, flash, request, session, url_for
 from flask_babel import format_datetime
 from flask_babel import gettext as _
 from flask_login import current_user, login_user
@@ -16,7 +16,7 @@ from sqlalchemy import select
 from saas.auth.services import authenticate
 from saas.extensions import db, limiter
 from saas.forms import show_error
-from saas.htmx import render
+from saas.htmx import redirect_to, render
 from saas.models import Company, User
 from saas.owners import services
 from saas.owners.forms import AcceptExistingAccountForm, AcceptNewAccountForm, JoinForm
@@ -84,7 +84,7 @@ def accept_invitation(token):
                 _sign_in(user)
                 flash(_("Welcome to %(company)s. You joined as %(role)s.", company=view.company.name,
                         role=view.role.label), "success")
-                return redirect(url_for("company.dashboard.index", company_slug=view.company.slug), code=303)
+                return redirect_to(url_for("company.dashboard.index", company_slug=view.company.slug))
     return render("saas/owners/accept.html", status=status, view=view, form=form, existing=existing)
 
 
@@ -130,5 +130,5 @@ def join(company_slug):
                 else:
                     flash(_("Done: %(home)s is now linked to your account as its owner.",
                             home=result.household_label), "success")
-                return redirect(url_for("company.portal.index", company_slug=company.slug), code=303)
+                return redirect_to(url_for("company.portal.index", company_slug=company.slug))
     return render("saas/owners/join.html", status=status, company=company, form=form)

@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, current_app, flash, redirect, request, session, url_for
+from flask import Blueprint, current_app, flash, request, session, url_for
 from flask_babel import format_date
 from flask_babel import gettext as _
 from flask_login import current_user, login_user
 
 from saas.extensions import limiter
 from saas.forms import show_error
-from saas.htmx import render
+from saas.htmx import redirect_to, render
 from saas.signup import services
 from saas.signup.forms import SignupForm
 from saas.signup.slugs import available_slug, normalise_slug, slug_from_name, slug_problem, slug_taken
@@ -54,7 +54,7 @@ def signup():
         login_user(result.user)
     flash(_("Welcome! %(company)s is on a free trial until %(date)s. Here is what is left to get started.",
             company=result.company.name, date=_local_date(result.company.trial_ends_at)), "success")
-    return redirect(url_for("company.onboarding.index", company_slug=result.company.slug), code=303)
+    return redirect_to(url_for("company.onboarding.index", company_slug=result.company.slug))
 
 
 def _local_date(value) -> str:

@@ -5,11 +5,11 @@ Checkout and the portal keep working when the company is read-only: an expired t
 
 from __future__ import annotations
 
-from flask import Blueprint, flash, g, make_response, redirect, request, url_for
+from flask import Blueprint, flash, g, request, url_for
 from flask_login import current_user
 
 from saas.extensions import htmx
-from saas.htmx import render
+from saas.htmx import redirect_to, render
 from saas.models import Role, SubscriptionStatus
 from saas.money import format_yuan
 from saas.security import CSP
@@ -52,11 +52,7 @@ def _page(*, status: int = 200, plan_error: str | None = None):
 
 
 def _to_stripe(url: str):
-    if htmx:  # an XMLHttpRequest cannot follow a redirect to another site: let htmx navigate instead
-        response = make_response("", 204)
-        response.headers["HX-Redirect"] = url
-        return response
-    return redirect(url, code=303)
+    return redirect_to(url)  # an XMLHttpRequest cannot follow a redirect to another site: htmx navigates
 
 
 @bp.get("/billing")
@@ -78,7 +74,7 @@ def checkout():
         if exc.field == "plan":
             return _page(status=422, plan_error=str(exc.message))
         flash(str(exc.message), "danger")
-        return redirect(url_for(".index"), code=303)
+        return redirect_to(url_for(".index"))
     return _to_stripe(url)
 
 
@@ -91,7 +87,7 @@ def portal():
                                    return_url=url_for(".index", _external=True))
     except services.BillingError as exc:
         flash(str(exc.message), "danger")
-        return redirect(url_for(".index"), code=303)
+        return redirect_to(url_for(".index"))
     return _to_stripe(url)
 
 

@@ -8,7 +8,7 @@ from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import select
 
-from saas.htmx import render
+from saas.htmx import redirect_to, render
 from saas.models import user_names
 from saas.pagination import paginate
 from saas.tenancy import get_or_404
@@ -36,7 +36,7 @@ def create():
     form = ConfirmForm()
     if not form.validate_on_submit():
         flash(_("Your form expired. Reload the page and try again."), "danger")
-        return redirect(url_for(".index"), code=303)
+        return redirect_to(url_for(".index"))
     job = services.start_export(actor=current_user, locale=str(get_locale()))
     if job.status == ExportStatus.FAILED:
         flash(job.message or _("The export failed."), "danger")
@@ -44,7 +44,7 @@ def create():
         flash(_("Your export is ready to download."), "success")
     else:
         flash(_("Your export has started. It appears below when it is ready."), "success")
-    return redirect(url_for(".index"), code=303)
+    return redirect_to(url_for(".index"))
 
 
 @bp.get("/exports/<export_id>/status")

@@ -4,14 +4,14 @@ from __future__ import annotations
 
 import io
 
-from flask import Blueprint, flash, redirect, request, send_file, url_for
+from flask import Blueprint, flash, request, send_file, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 from jinja2_fragments.flask import render_block
 from sqlalchemy import select
 
 from saas.extensions import db
-from saas.htmx import render
+from saas.htmx import redirect_to, render
 from saas.models import User, user_names
 from saas.pagination import paginate
 from saas.tenancy import get_or_404
@@ -68,7 +68,7 @@ def create():
         except services.ImportProblem as exc:
             form.file.errors = [*form.file.errors, exc.message]
         else:
-            return redirect(url_for(".show", import_id=batch.id), code=303)
+            return redirect_to(url_for(".show", import_id=batch.id))
     return _index_page(form, status=422)
 
 
@@ -113,7 +113,7 @@ def commit(import_id):
             services.start_commit(batch, actor=current_user)
         except services.ImportProblem as exc:
             flash(exc.message, "danger")
-    return redirect(url_for(".show", import_id=batch.id), code=303)
+    return redirect_to(url_for(".show", import_id=batch.id))
 
 
 @bp.app_template_filter("import_status_label")

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, g, redirect, url_for
+from flask import Blueprint, g, url_for
 from flask_login import current_user
 from sqlalchemy import func, select, update
 
 from saas.extensions import db
-from saas.htmx import render
+from saas.htmx import redirect_to, render
 from saas.models import Role
 from saas.pagination import paginate
 from saas.tenancy import utcnow
@@ -63,4 +63,4 @@ def read_all():
     db.session.execute(update(Notification).where(_mine(), Notification.read_at.is_(None))
                        .values(read_at=utcnow()), execution_options={"synchronize_session": False})
     db.session.commit()
-    return redirect(url_for(".index"), 303)
+    return redirect_to(url_for(".index"))

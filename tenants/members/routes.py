@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, flash, make_response, redirect, request, url_for
+from flask import Blueprint, flash, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import func, select
 
-from saas.extensions import db, htmx
+from saas.extensions import db
 from saas.forms import show_error
-from saas.htmx import render
+from saas.htmx import redirect_to, render
 from saas.models import Membership, Role, User
 from saas.pagination import paginate
 from saas.tenancy import get_or_404, utcnow
@@ -80,12 +80,7 @@ def invite():
         else:
             flash(_("Invitation sent to %(name)s (%(contact)s). The link works once, for 7 days.",
                     name=invitation.name, contact=invitation.contact), "success")
-            target = url_for(".invitations")
-            if htmx:
-                response = make_response("", 200)
-                response.headers["HX-Redirect"] = target
-                return response
-            return redirect(target, code=303)
+            return redirect_to(url_for(".invitations"))
     return _invitations_page(form, status=422, block="invite_form")
 
 
@@ -100,7 +95,7 @@ def resend(invitation_id):
     except services.MembershipError as exc:
         db.session.rollback()
         flash(str(exc.message), "danger")
-    return redirect(url_for(".invitations"), code=303)
+    return redirect_to(url_for(".invitations"))
 
 
 @bp.post("/members/invitations/<invitation_id>/revoke")
@@ -114,7 +109,7 @@ def revoke(invitation_id):
     except services.MembershipError as exc:
         db.session.rollback()
         flash(str(exc.message), "danger")
-    return redirect(url_for(".invitations"), code=303)
+    return redirect_to(url_for(".invitations"))
 
 
 @bp.post("/members/<member_id>/role")
@@ -133,7 +128,7 @@ def change_role(member_id):
             flash(str(exc.message), "danger")
     else:
         flash(_("Choose a valid role."), "danger")
-    return redirect(url_for(".index"), code=303)
+    return redirect_to(url_for(".index"))
 
 
 @bp.post("/members/<member_id>/end")
@@ -146,4 +141,4 @@ def end(member_id):
               "success")
     except services.MembershipError as exc:
         flash(str(exc.message), "danger")
-    return redirect(url_for(".index"), code=303)
+    return redirect_to(url_for(".index"))

@@ -4,13 +4,13 @@ and regeneration of household codes. Admin only: the codes let anyone link a hom
 from __future__ import annotations
 
 import segno
-from flask import Blueprint, current_app, flash, redirect, request, url_for
+from flask import Blueprint, current_app, flash, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import func, select
 
 from saas.extensions import db
-from saas.htmx import render
+from saas.htmx import redirect_to, render
 from saas.models import Role
 from saas.tenancy import get_or_404, utcnow
 from tenants.access import current_company, require_role
@@ -80,7 +80,7 @@ def regenerate_building(building_id):
                 "the new notices.", n=n, building=building.label), "success")
     except services.CodeError as exc:
         flash(str(exc.message), "danger")
-    return redirect(url_for(".building", building_id=building.id), code=303)
+    return redirect_to(url_for(".building", building_id=building.id))
 
 
 @bp.post("/households/<household_id>/code")
@@ -95,5 +95,4 @@ def regenerate_household(household_id):
         flash(_("New household code for %(home)s. The old code no longer works.", home=household.label), "success")
     except services.CodeError as exc:
         flash(str(exc.message), "danger")
-    return redirect(url_for(".building", building_id=household.building_id, _anchor=f"household-{household.id}"),
-                    code=303)
+    return redirect_to(url_for(".building", building_id=household.building_id, _anchor=f"household-{household.id}"))

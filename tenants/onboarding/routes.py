@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, flash, redirect, url_for
+from flask import Blueprint, flash, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 
-from saas.htmx import render
+from saas.htmx import redirect_to, render
 from saas.models import Role
 from tenants.access import current_company, require_role
 from tenants.onboarding import services
@@ -34,6 +34,6 @@ def profile():
                                 complaint_phone=form.complaint_phone.data, address=form.address.data,
                                 actor=current_user)
         flash(_("Company profile saved."), "success")
-        return redirect(url_for(".index"), code=303)
+        return redirect_to(url_for(".index"))
     # A plain (boosted) form: errors come back as the whole page, with the messages next to the fields.
     return render("tenants/onboarding/profile.html", status=422 if form.is_submitted() else 200, form=form)

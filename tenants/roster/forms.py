@@ -31,4 +31,6 @@ class HouseholdForm(FlaskForm):
     owner_phone = StringField(_l("Owner phone"), validators=[MainlandMobile(optional=True)])
 
     def set_building_choices(self, buildings) -> None:
-        self.building_id.choices = [(str(b.id), f"{b.community.name} {b.name}") for b in buildings]
+        # An empty first choice: without one the select silently picks the first building for whoever skips it.
+        self.building_id.choices = [("", _l("Choose…"))] + [
+            (str(b.id), f"{b.community.name} {b.name}") for b in buildings]

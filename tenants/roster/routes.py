@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, abort, flash, redirect, request, url_for
+from flask import Blueprint, abort, flash, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import and_, func, or_, select
@@ -10,7 +10,7 @@ from sqlalchemy.orm import contains_eager
 
 from saas.extensions import db, htmx
 from saas.forms import show_error
-from saas.htmx import render, render_partial
+from saas.htmx import redirect_to, render, render_partial, wants_fragment
 from saas.models import AuditEvent
 from saas.pagination import paginate
 from saas.tenancy import get_or_404, parse_uuid_or_404
@@ -69,7 +69,7 @@ def create_community():
             show_error(form, exc)
         else:
             flash(_("Community %(name)s added.", name=community.name), "success")
-            return redirect(url_for(".community", community_id=community.id), code=303)
+            return redirect_to(url_for(".community", community_id=community.id))
     return render("tenants/roster/communities.html", "add_form", status=422,
                   rows=_communities_with_counts(), form=form)
 
@@ -112,7 +112,7 @@ def update_community(community_id):
             show_error(form, exc)
         else:
             flash(_("Saved."), "success")
-            return redirect(url_for(".community", community_id=community.id), code=303)
+            return redirect_to(url_for(".community", community_id=community.id))
     return _community_page(community, form=form, status=422, block="edit_form")
 
 
@@ -124,9 +124,9 @@ def delete_community(community_id):
         services.delete_community(community, actor=current_user)
     except services.RosterError as exc:
         flash(str(exc.message), "danger")
-        return redirect(url_for(".community", community_id=community.id), code=303)
+        return redirect_to(url_for(".community", community_id=community.id))
     flash(_("Community %(name)s deleted. Its history stays in the audit log.", name=community.name), "success")
-    return redirect(url_for(".communities"), code=303)
+    return redirect_to(url_for(".communities"))
 
 
 @bp.post("/communities/<community_id>/buildings")
@@ -141,7 +141,7 @@ def create_building(community_id):
             show_error(form, exc)
         else:
             flash(_("Building %(name)s added.", name=building.name), "success")
-            return redirect(url_for(".community", community_id=community.id), code=303)
+            return redirect_to(url_for(".community", community_id=community.id))
     return _community_page(community, building_form=form, status=422, block="building_form")
 
 
@@ -157,7 +157,7 @@ def rename_building(building_id):
             show_error(form, exc)
     for message in [*form.name.errors, *form.form_errors]:
         flash(str(message), "danger")
-    return redirect(url_for(".community", community_id=building.community_id), code=303)
+    return redirect_to(url_for(".community", community_id=building.community_id))
 
 
 @bp.post("/buildings/<building_id>/delete")
@@ -170,7 +170,7 @@ def delete_building(building_id):
         flash(str(exc.message), "danger")
     else:
         flash(_("Building %(name)s deleted.", name=building.name), "success")
-    return redirect(url_for(".community", community_id=building.community_id), code=303)
+    return redirect_to(url_for(".community", community_id=building.community_id))
 
 
 # --- households ---------------------------------------------------------------------------------
@@ -268,7 +268,7 @@ def create_household():
         except services.RosterError as exc:
             show_error(form, exc)
         else:
-            if htmx:
+            if wants_fragment():
                 # A fresh form for the next entry, keeping the building; the new row goes on top of the list.
                 fresh = HouseholdForm(formdata=None, building_id=str(household.building_id),
                                       unit=household.unit, occupancy=household.occupancy.value)
@@ -276,7 +276,7 @@ def create_household():
                 return render_partial("tenants/roster/_household_created.html", form=fresh, household=household,
                                       show_contacts=True)
             flash(_("Household %(label)s added.", label=household.label), "success")
-            return redirect(url_for(".households"), code=303)
+            return redirect_to(url_for(".households"))
     return _households_page(form, status=422, block="add_form")
 
 
@@ -324,7 +324,7 @@ def edit_household(household_id):
         owner_phone=household.owner_phone,
     )
     form.set_building_choices(_live_buildings())
-    if htmx:
+    if wants_fragment():
         return render_partial("tenants/roster/_household_edit_row.html", household=household, form=form)
     return render("tenants/roster/household_edit.html", household=household, form=form)
 
@@ -341,12 +341,12 @@ def update_household(household_id):
         except services.RosterError as exc:
             show_error(form, exc)
         else:
-            if htmx:
+            if wants_fragment():
                 return render_partial("tenants/roster/_household_row.html", household=household,
                                       show_contacts=True)
             flash(_("Saved."), "success")
-            return redirect(url_for(".households"), code=303)
-    if htmx:
+            return redirect_to(url_for(".households"))
+    if wants_fragment():
         return render_partial("tenants/roster/_household_edit_row.html", household=household, form=form,
                               status=422)
     return render("tenants/roster/household_edit.html", household=household, form=form, status=422)
@@ -357,10 +357,10 @@ def update_household(household_id):
 def delete_household(household_id):
     household = get_or_404(Household, household_id)
     services.delete_household(household, actor=current_user)
-    if htmx:
+    if wants_fragment():
         return render_partial("tenants/roster/_household_deleted_row.html", household=household)
     flash(_("Household %(label)s deleted.", label=household.label), "success")
-    return redirect(url_for(".households"), code=303)
+    return redirect_to(url_for(".households"))
 
 
 @bp.post("/households/<household_id>/restore")
@@ -373,8 +373,8 @@ def restore_household(household_id):
         if htmx:
             abort(409, description=str(exc.message))
         flash(str(exc.message), "danger")
-        return redirect(url_for(".household", household_id=household.id), code=303)
-    if htmx:
+        return redirect_to(url_for(".household", household_id=household.id))
+    if wants_fragment():
         return render_partial("tenants/roster/_household_row.html", household=household, show_contacts=True)
     flash(_("Household %(label)s restored.", label=household.label), "success")
-    return redirect(url_for(".household", household_id=household.id), code=303)
+    return redirect_to(url_for(".household", household_id=household.id))

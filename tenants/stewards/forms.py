@@ -29,15 +29,19 @@ class CapacityForm(FlaskForm):
                     NumberRange(1, MAX_CAPACITY, _l("Enter a whole number from 1 to %(max)s.", max=MAX_CAPACITY))])
 
 
+NOBODY = "none"  # the assign form's choice that takes the households off their steward
+
+
 class AssignForm(FlaskForm):
-    # Choices are the current stewards, plus "" for taking the households off their steward.
-    steward_id = SelectField(_l("Steward"), validate_choice=True)
+    # "" is "not chosen yet" (without it the select silently picks the first steward); NOBODY unassigns.
+    steward_id = SelectField(_l("Steward"), validate_choice=True, validators=[
+        InputRequired(_l("Choose a steward, or “Nobody” to take the households off their steward."))])
     notify = BooleanField(_l("Tell the owners by SMS who their steward is"))
 
     def set_steward_choices(self, stewards, *, allow_none: bool = True) -> None:
-        choices = [(str(s.id), s.user.name) for s in stewards]
+        choices = [("", _l("Choose…"))] + [(str(s.id), s.user.name) for s in stewards]
         if allow_none:
-            choices.append(("", str(_l("Nobody (unassign)"))))
+            choices.append((NOBODY, str(_l("Nobody (unassign)"))))
         self.steward_id.choices = choices
 
 
@@ -74,7 +78,8 @@ class HandoverForm(FlaskForm):
     confirm = HiddenField()
 
     def set_steward_choices(self, stewards, exclude) -> None:
-        self.to_steward_id.choices = [(str(s.id), s.user.name) for s in stewards if s.id != exclude]
+        self.to_steward_id.choices = [("", _l("Choose…"))] + [
+            (str(s.id), s.user.name) for s in stewards if s.id != exclude]
 
 
 class ContactForm(FlaskForm):

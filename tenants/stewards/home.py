@@ -6,7 +6,7 @@ household id is a 404, exactly as if it belonged to another company."""
 
 from __future__ import annotations
 
-from flask import abort, flash, redirect, request, url_for
+from flask import abort, flash, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import and_, select
@@ -14,7 +14,7 @@ from sqlalchemy import and_, select
 from saas.clock import utcnow
 from saas.extensions import db, htmx
 from saas.forms import show_error
-from saas.htmx import render
+from saas.htmx import redirect_to, render
 from saas.models import Membership, Role, User
 from saas.tenancy import parse_uuid_or_404
 from tenants.access import current_membership, require_role
@@ -101,7 +101,7 @@ def log_contact(household_id):
             show_error(form, exc)
         else:
             flash(_("Contact logged."), "success")
-            return redirect(url_for(".household", household_id=household.id), code=303)
+            return redirect_to(url_for(".household", household_id=household.id))
     return _household_page(household, form, status=422)
 
 
@@ -129,6 +129,6 @@ def update_my_profile():
             show_error(form, exc)
         else:
             flash(_("Saved. Owners now see these details."), "success")
-            return redirect(url_for(".my_profile"), code=303)
+            return redirect_to(url_for(".my_profile"))
     return _my_profile_page(form, status=422)
 

@@ -5,20 +5,20 @@ from __future__ import annotations
 
 import uuid
 
-from flask import Blueprint, abort, flash, make_response, redirect, request, url_for
+from flask import Blueprint, abort, flash, make_response, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import select
 
 from saas.extensions import db, htmx
 from saas.forms import show_error
-from saas.htmx import render
+from saas.htmx import redirect_to, render
 from saas.models import Role
 from saas.tenancy import get_or_404, parse_uuid_or_404
 from tenants.access import current_company, require_role
 from tenants.roster.models import Community
 from tenants.stewards import queries, services
-from tenants.stewards.forms import AdminProfileForm, AssignForm, AutoAssignForm, CapacityForm, HandoverForm
+from tenants.stewards.forms import NOBODY, AdminProfileForm, AssignForm, AutoAssignForm, CapacityForm, HandoverForm
 from tenants.stewards.models import StewardProfile
 
 bp = Blueprint("stewards", __name__)
@@ -85,7 +85,7 @@ def set_capacity():
         else:
             flash(_("Each steward now looks after up to %(n)s households unless their own capacity differs.",
                     n=form.capacity.data), "success")
-            return redirect(url_for(".index"), code=303)
+            return redirect_to(url_for(".index"))
     return _overview_page(capacity_form=form, status=422)
 
 
@@ -145,8 +145,9 @@ def assign():
     form.set_steward_choices(services.current_stewards())
     household_ids = _posted_ids("household_ids")
     if form.validate_on_submit():
-        steward = services.get_steward_or_none(form.steward_id.data) if form.steward_id.data else None
-        if form.steward_id.data and steward is None:
+        nobody = form.steward_id.data == NOBODY
+        steward = None if nobody else services.get_steward_or_none(form.steward_id.data)
+        if not nobody and steward is None:
             form.steward_id.errors = [_("Choose a current steward.")]
         else:
             try:
@@ -159,7 +160,7 @@ def assign():
                     # The list with its new stewards; the page's counts come along out of band.
                     return _assign_page(block="households", filters=filters, message=message)
                 flash(message, "success")
-                return redirect(url_for(".assign_page", **_filter_args(filters)), code=303)
+                return redirect_to(url_for(".assign_page", **_filter_args(filters)))
     return _assign_page(form, status=422, block="households" if htmx else None, filters=filters,
                         selected=set(household_ids))
 
@@ -230,17 +231,17 @@ def auto_assign():
     back = url_for(".auto_assign_page", community_id=community.id, rebalance="1" if rebalance else None)
     if not form.validate_on_submit():
         flash(_("The proposal expired; here it is again."), "warning")
-        return redirect(back, code=303)
+        return redirect_to(back)
     try:
         proposal = services.apply_proposal(community.id, rebalance=rebalance, digest=form.digest.data,
                                            actor=current_user, notify=form.notify.data,
                                            community_name=community.name)
     except services.StewardError as exc:
         flash(str(exc.message), "warning")
-        return redirect(back, code=303)
+        return redirect_to(back)
     flash(_("Auto-assign applied in %(community)s: %(n)s households changed steward.", community=community.name,
             n=len(proposal.plan.moves)), "success")
-    return redirect(url_for(".index", community_id=community.id), code=303)
+    return redirect_to(url_for(".index", community_id=community.id))
 
 
 # --- one steward -------------------------------------------------------------------------------------------
@@ -280,7 +281,7 @@ def update_profile(member_id):
             show_error(form, exc)
         else:
             flash(_("Saved."), "success")
-            return redirect(url_for(".show", member_id=steward.id), code=303)
+            return redirect_to(url_for(".show", member_id=steward.id))
     return _steward_page(steward, profile_form=form, status=422)
 
 
@@ -321,7 +322,7 @@ def handover(member_id):
             else:
                 flash(_("%(n)s households handed over from %(from)s to %(to)s; their owners are being told.",
                         n=len(result.changed), **{"from": steward.user.name, "to": target.user.name}), "success")
-                return redirect(url_for(".show", member_id=steward.id), code=303)
+                return redirect_to(url_for(".show", member_id=steward.id))
     return _steward_page(steward, handover_form=form, status=422)
 
 

@@ -9,14 +9,14 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from flask import abort, flash, redirect, request, url_for
+from flask import abort, flash, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import func, select
 
 from saas.extensions import db, htmx
 from saas.forms import show_error
-from saas.htmx import render
+from saas.htmx import redirect_to, render
 from saas.models import Role
 from saas.money import format_yuan
 from saas.pagination import paginate
@@ -89,7 +89,7 @@ def owner_new():
     homes = _my_homes()
     categories = queries.live_categories()
     form = OwnerReportForm()
-    form.household_id.choices = [(str(h.id), h.label) for h in homes]
+    form.household_id.choices = [("", _("Choose…"))] + [(str(h.id), h.label) for h in homes]
     form.category_id.choices = [("", _("Choose…"))] + [(str(c.id), c.name) for c in categories]
     if not homes or not categories:
         return _report_page(form, homes, categories, status=200 if request.method == "GET" else 422)
@@ -111,7 +111,7 @@ def owner_new():
         else:
             flash(_("Repair %(number)s reported. We will let you know when someone takes it.",
                     number=order.number), "success")
-            return redirect(url_for(".owner_show", order_id=order.id), 303)
+            return redirect_to(url_for(".owner_show", order_id=order.id))
     return _report_page(form, homes, categories, status=422)
 
 
@@ -219,7 +219,7 @@ def owner_comment(order_id):
     except REFUSED as exc:
         return _refused(order_id, exc, comment_form=form)
     flash(_("Comment added."), "success")
-    return redirect(url_for(".owner_show", order_id=order.id), 303)
+    return redirect_to(url_for(".owner_show", order_id=order.id))
 
 
 @bp.post("/my/repairs/<order_id>/urge")
@@ -233,7 +233,7 @@ def owner_urge(order_id):
     except REFUSED as exc:
         return _refused(order_id, exc)
     flash(_("We have told the team that you are waiting."), "success")
-    return redirect(url_for(".owner_show", order_id=order.id), 303)
+    return redirect_to(url_for(".owner_show", order_id=order.id))
 
 
 def _plain_refusal(order: WorkOrder, action: Action) -> str | None:
@@ -290,4 +290,4 @@ def owner_act(order_id, action):
     except REFUSED as exc:
         return _refused(order_id, exc, **forms)
     flash(_DONE_MESSAGES[action](), "success")
-    return redirect(url_for(".owner_show", order_id=order.id), 303)
+    return redirect_to(url_for(".owner_show", order_id=order.id))

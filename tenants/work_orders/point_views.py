@@ -4,7 +4,7 @@ a poster and giving it a new code. The public form behind the poster is saas/int
 from __future__ import annotations
 
 import segno
-from flask import current_app, flash, redirect, request, url_for
+from flask import current_app, flash, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
@@ -15,7 +15,7 @@ from wtforms.validators import DataRequired, Length
 
 from saas.extensions import db
 from saas.forms import show_error
-from saas.htmx import render
+from saas.htmx import redirect_to, render
 from saas.models import Role
 from saas.pagination import paginate
 from saas.tenancy import get_or_404
@@ -87,7 +87,7 @@ def points():
                 show_error(form, exc)
             else:
                 flash(_("Poster “%(name)s” is ready: print it and put it up.", name=point.name), "success")
-                return redirect(url_for(".point", point_id=point.id), code=303)
+                return redirect_to(url_for(".point", point_id=point.id))
     page = paginate(point_services.list_query(), per_page=PER_PAGE)
     return render("tenants/work_orders/points/index.html", status=status, form=form, page=page,
                   names=point_services.names_for(page.items),
@@ -118,7 +118,7 @@ def archive_point(point_id):
     point_services.archive_point(point, current_user)
     flash(_("Poster “%(name)s” archived: its code no longer opens the report form. Take the poster down.",
             name=point.name), "success")
-    return redirect(url_for(".points"), code=303)
+    return redirect_to(url_for(".points"))
 
 
 @bp.post("/work-orders/points/<point_id>/code")
@@ -136,4 +136,4 @@ def regenerate_point(point_id):
     else:
         flash(_("New code for “%(name)s”. The old poster no longer works: print this one and replace it.",
                 name=point.name), "success")
-    return redirect(url_for(".point", point_id=point.id), code=303)
+    return redirect_to(url_for(".point", point_id=point.id))

@@ -11,7 +11,7 @@ from __future__ import annotations
 import uuid
 from datetime import datetime, timedelta
 
-from flask import Blueprint, abort, flash, redirect, request, send_file, url_for
+from flask import Blueprint, abort, flash, request, send_file, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import func, or_, select
@@ -19,7 +19,7 @@ from sqlalchemy import func, or_, select
 from saas.clock import aware
 from saas.extensions import db, htmx
 from saas.forms import show_error
-from saas.htmx import render
+from saas.htmx import redirect_to, render
 from saas.models import Membership, Role
 from saas.money import parse_yuan
 from saas.pagination import paginate
@@ -270,8 +270,8 @@ def act(order_id, action):
                       **_show_context(order, error=exc.message, error_action=action))
     flash(_("%(number)s: %(action)s — done.", number=order.number, action=action.label), "success")
     if action in (Action.DECLINE,) or not _still_visible(order):
-        return redirect(url_for(".mine"), 303)
-    return redirect(url_for(".show", order_id=order.id), 303)
+        return redirect_to(url_for(".mine"))
+    return redirect_to(url_for(".show", order_id=order.id))
 
 
 def _still_visible(order: WorkOrder) -> bool:
@@ -292,7 +292,7 @@ def comment(order_id):
         order = _load(order_id)
         return render("tenants/work_orders/show.html", "job" if htmx and htmx.target == "wo-job" else None, status=422,
                       **_show_context(order, error=exc.message, error_action="comment"))
-    return redirect(url_for(".show", order_id=order.id), 303)
+    return redirect_to(url_for(".show", order_id=order.id))
 
 
 @bp.post("/work-orders/<order_id>/follow-up")
@@ -315,7 +315,7 @@ def follow_up(order_id):
             error = exc.message
         else:
             flash(_("Follow-up recorded."), "success")
-            return redirect(url_for(".show", order_id=order.id), 303)
+            return redirect_to(url_for(".show", order_id=order.id))
     order = _load(order_id)
     return render("tenants/work_orders/show.html", status=422,
                   **_show_context(order, follow_up_form=form, error=error, error_action="follow_up"))
@@ -370,7 +370,7 @@ def _household_search(q: str):
 def new():
     form = PhoneReportForm()
     categories = queries.live_categories()
-    form.category_id.choices = [(str(c.id), c.name) for c in categories]
+    form.category_id.choices = [("", _("Choose…"))] + [(str(c.id), c.name) for c in categories]
     q = request.args.get("q", "")
     if htmx and htmx.target == "household-results":
         return render("tenants/work_orders/new.html", "results", form=form, homes=_household_search(q), q=q)
@@ -394,7 +394,7 @@ def new():
             show_error(form, exc)
         else:
             flash(_("%(number)s created.", number=order.number), "success")
-            return redirect(url_for(".show", order_id=order.id), 303)
+            return redirect_to(url_for(".show", order_id=order.id))
         status = 422
     elif request.method == "POST":
         status = 422

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from datetime import time
 
-from flask import abort, flash, redirect, request, url_for
+from flask import abort, flash, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_babel import ngettext
@@ -17,7 +17,7 @@ from wtforms.widgets import TimeInput
 
 from saas.extensions import htmx
 from saas.forms import show_error
-from saas.htmx import render
+from saas.htmx import redirect_to, render
 from saas.models import Role
 from saas.tenancy import parse_uuid_or_404
 from saas.validators import CleanText
@@ -218,7 +218,7 @@ def save_calendar():
             if block:
                 return _settings_page(block=block, calendar_saved=message)
             flash(message, "success")
-            return redirect(url_for(".settings"), code=303)
+            return redirect_to(url_for(".settings"))
     return _settings_page(form, status=422, block=block)
 
 
@@ -254,7 +254,7 @@ def category_new():
         category = _save(form)
         if category is not None:
             flash(_("Category %(name)s added.", name=category.name), "success")
-            return redirect(url_for(".settings"), code=303)
+            return redirect_to(url_for(".settings"))
     elif request.method == "GET":
         return _category_page(form)
     return _category_page(form, status=422)
@@ -268,7 +268,7 @@ def category_edit(category_id):
     if form.validate_on_submit():
         if _save(form, category) is not None:
             flash(_("Category %(name)s saved.", name=category.name), "success")
-            return redirect(url_for(".settings"), code=303)
+            return redirect_to(url_for(".settings"))
     elif request.method == "GET":
         return _category_page(form, category)
     return _category_page(form, category, status=422)
@@ -282,14 +282,14 @@ def category_archive(category_id):
         still_open = ss.archive_category(category, actor=current_user)
     except ss.SettingsError as exc:
         flash(str(exc.message), "danger")
-        return redirect(url_for(".category_edit", category_id=category.id), code=303)
+        return redirect_to(url_for(".category_edit", category_id=category.id))
     if still_open:
         flash(ngettext("Category %(name)s archived. Its %(num)d open job keeps running.",
                        "Category %(name)s archived. Its %(num)d open jobs keep running.", still_open,
                        name=category.name), "success")
     else:
         flash(_("Category %(name)s archived.", name=category.name), "success")
-    return redirect(url_for(".settings"), code=303)
+    return redirect_to(url_for(".settings"))
 
 
 @bp.post("/work-orders/categories/<category_id>/restore")
@@ -302,7 +302,7 @@ def category_restore(category_id):
         flash(str(exc.message), "danger")
     else:
         flash(_("Category %(name)s is back on the report forms.", name=category.name), "success")
-    return redirect(url_for(".settings"), code=303)
+    return redirect_to(url_for(".settings"))
 
 
 @bp.post("/work-orders/categories/<category_id>/move")
@@ -317,4 +317,4 @@ def category_move(category_id):
         flash(str(exc.message), "danger")
     if htmx and htmx.target == "wo-categories":
         return _settings_page(block="categories")
-    return redirect(url_for(".settings"), code=303)
+    return redirect_to(url_for(".settings"))

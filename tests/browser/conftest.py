@@ -96,3 +96,73 @@ def page_errors(page):
     errors: list[str] = []
     page.on("pageerror", lambda exc: errors.append(str(exc)))
     return errors
+
+
+# --- no page inside a page ----------------------------------------------------------------------------------
+
+# Runs in every document of the page before its own scripts (Playwright's init script is not subject to the CSP).
+# An htmx answer that is a whole page (it has <html> or <body>) swapped anywhere but in place of the <body> is the
+# bug of a followed redirect: htmx keeps the page's body content, so a second navbar, <main> and banner appear
+# inside the form. The listener reports through a binding, which outlives the page's own navigations.
+_NESTED_PAGE_WATCH = """
+(() => {
+  const report = (what) => window.__guanjiaNestedPage && window.__guanjiaNestedPage(`${what} (${location.pathname})`);
+  const where = (el) => el === document.body ? "body" : `${el.tagName.toLowerCase()}${el.id ? "#" + el.id : ""}`;
+  document.addEventListener("htmx:beforeSwap", (evt) => {
+    const detail = evt.detail;
+    if (detail.shouldSwap && detail.target !== document.body
+        && /<(html|body)[\\s>]/i.test(detail.serverResponse || "")) {
+      report(`a whole page was swapped into ${where(detail.target)}`);
+    }
+  });
+  document.addEventListener("htmx:afterSettle", () => {
+    const navs = document.querySelectorAll("nav.navbar").length, mains = document.querySelectorAll("main").length;
+    if (navs > 1 || mains > 1) report(`${navs} navigation bars and ${mains} <main> after a swap`);
+  });
+})();
+"""
+
+
+class NestedPageWatch:
+    """What the watch saw on one Playwright page; ``check()`` also counts the page's navbars right now."""
+
+    def __init__(self, page):
+        self.page = page
+        self.found: list[str] = []
+        page.expose_function("__guanjiaNestedPage", self._report)
+        page.add_init_script(_NESTED_PAGE_WATCH)
+
+    def _report(self, what: str) -> None:
+        self.found.append(what)
+
+    def check(self) -> None:
+        counts = self.page.evaluate("""() => ({navs: document.querySelectorAll("nav.navbar").length,
+            mains: document.querySelectorAll("main").length, bodies: document.querySelectorAll("body").length})""")
+        assert counts["navs"] <= 1 and counts["mains"] <= 1 and counts["bodies"] == 1, (
+            f"a page inside the page at {self.page.url}: {counts}")
+        assert not self.found, f"a whole page swapped into a fragment: {self.found}"
+
+
+def watch_nested_pages(page) -> NestedPageWatch:
+    """For a page a test opens itself (a second browser context); the ``page`` fixture is watched already."""
+    return NestedPageWatch(page)
+
+
+@pytest.fixture
+def nested_pages(page) -> NestedPageWatch:
+    """The watch on the ``page`` fixture: call ``nested_pages.check()`` after each main step."""
+    return NestedPageWatch(page)
+
+
+@pytest.fixture(autouse=True)
+def _no_nested_pages_at_the_end(request):
+    """Every browser test that uses ``page`` is watched from its first navigation and checked when it ends."""
+    if "page" not in request.fixturenames:
+        yield
+        return
+    watch = request.getfixturevalue("nested_pages")
+    yield
+    if not watch.page.is_closed():
+        watch.check()
+    else:
+        assert not watch.found, f"a whole page swapped into a fragment: {watch.found}"

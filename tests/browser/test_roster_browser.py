@@ -86,7 +86,7 @@ def fill_household(form, *, building_id: str, room: str, area: str = "96.5", uni
 
 
 def test_add_household_with_htmx_then_find_it(page: Page, households_page, world, app, console_messages,
-                                              page_errors):
+                                              page_errors, nested_pages):
     building_id = str(world.roster["buildings"][1])
     fill_household(open_add_form(page), building_id=building_id, room="1808")
 
@@ -99,6 +99,7 @@ def test_add_household_with_htmx_then_find_it(page: Page, households_page, world
     expect(form.locator("input[name=unit]")).to_have_value("2")
     expect(form.locator(".is-invalid")).to_have_count(0)
     assert count_households(app, world) == 5
+    nested_pages.check()
 
     page.goto(f"{households_page}?q=1808")
     results = page.locator("#household-results")
@@ -123,8 +124,9 @@ def test_added_household_row_appears_in_just_added_table(page: Page, households_
 
 
 def test_invalid_floor_area_shows_error_next_to_field(page: Page, households_page, world, app,
-                                                      console_messages, page_errors):
+                                                      console_messages, page_errors, nested_pages):
     form = open_add_form(page)
+    form.locator("select[name=building_id]").select_option(str(world.roster["buildings"][0]))
     form.locator("input[name=room]").fill("909")
     form.locator("input[name=floor_area]").fill("0")
     form.locator("button[type=submit]").click()
@@ -140,6 +142,7 @@ def test_invalid_floor_area_shows_error_next_to_field(page: Page, households_pag
     expect(page.locator("#household-add")).to_be_visible()
     expect(page.locator("#household-new-rows tr")).to_have_count(0)
     assert count_households(app, world) == 4
+    nested_pages.check()
     assert_no_csp_violations(console_messages, page_errors)
 
 
@@ -149,7 +152,8 @@ def phone(page: Page):
     return page
 
 
-def test_phone_layout_and_inline_edit(phone: Page, households_page, world, console_messages, page_errors):
+def test_phone_layout_and_inline_edit(phone: Page, households_page, world, console_messages, page_errors,
+                                      nested_pages):
     page = phone
     assert scroll_width(page) <= PHONE["width"] + 1
 
@@ -166,6 +170,7 @@ def test_phone_layout_and_inline_edit(phone: Page, households_page, world, conso
     expect(row).not_to_have_class(re.compile(r"\brow-edit\b"))
     expect(row).to_contain_text("孙改名")
     expect(row.locator("input")).to_have_count(0)
+    nested_pages.check()
     page.reload()
     expect(page.locator(f"#household-{household_id}")).to_contain_text("孙改名")
     assert scroll_width(page) <= PHONE["width"] + 1

@@ -37,7 +37,7 @@ def _current(app, world) -> dict:
 
 
 def test_admin_assigns_households_by_hand_at_phone_width(page: Page, live_server, app, two_companies,
-                                                          console_messages, page_errors):
+                                                          console_messages, page_errors, nested_pages):
     world = two_companies[0]
     slug = world.company.slug
     steward_id = _steward_membership_id(app, world)
@@ -51,6 +51,7 @@ def test_admin_assigns_households_by_hand_at_phone_width(page: Page, live_server
     page.locator("select[name=building_id]").select_option(str(world.roster["buildings"][1]))
     boxes = page.locator("#assign-form input[name=household_ids]")
     expect(boxes).to_have_count(2)
+    nested_pages.check()
     keep_out = world.roster["households"][3]
     page.locator(f"#assign-form input[value='{keep_out}']").uncheck()
     page.locator("#assign-form select[name=steward_id]").select_option(str(steward_id))
@@ -60,6 +61,7 @@ def test_admin_assigns_households_by_hand_at_phone_width(page: Page, live_server
     expect(badge).to_have_text("2/50")  # swapped out of band, no reload
     expect(page.locator("#assign-households .alert-success")).to_be_visible()
     assert page.url == url_before
+    nested_pages.check()
     current = _current(app, world)
     assert current[world.roster["households"][2]] == steward_id and keep_out not in current
     assert scroll_width(page) <= PHONE["width"] + 1

@@ -26,7 +26,8 @@ def _order(app, world, description):
 
 
 def test_owner_reports_technician_completes_on_a_phone_owner_rates(page: Page, live_server, app, two_companies,
-                                                                    console_messages, page_errors, tmp_path):
+                                                                    console_messages, page_errors, tmp_path,
+                                                                    nested_pages):
     world = two_companies[0]
     slug = world.company.slug
     description = "楼道水管爆裂，一直在漏水"
@@ -48,6 +49,7 @@ def test_owner_reports_technician_completes_on_a_phone_owner_rates(page: Page, l
     assert page.url.endswith(f"/my/repairs/{order.id}")
     expect(page.locator("img[src*='/work-orders/photos/']")).to_have_count(1)
     assert order.status.value == "assigned"  # 水暖 goes to its technician (the world's, the only one)
+    nested_pages.check()
     page.context.clear_cookies()
 
     # The technician accepts, starts and completes it at phone width.
@@ -64,6 +66,7 @@ def test_owner_reports_technician_completes_on_a_phone_owner_rates(page: Page, l
     complete.locator("button[type=submit]").click()
     expect(page.locator(".wo-status-done").first).to_be_visible()
     assert _order(app, world, description).status.value == "done"
+    nested_pages.check()
     page.context.clear_cookies()
 
     # The owner rates it: 5 stars overall, 4 for speed, 5 for attitude.
@@ -78,4 +81,5 @@ def test_owner_reports_technician_completes_on_a_phone_owner_rates(page: Page, l
     assert (rated.rating_overall, rated.rating_speed, rated.rating_attitude) == (5, 4, 5)
     assert rated.status.value == "closed"
     assert scroll_width(page) <= PHONE["width"] + 1
+    nested_pages.check()
     assert_no_csp_violations(console_messages, page_errors)
