@@ -6,7 +6,6 @@ import enum
 import uuid
 from datetime import datetime
 
-from flask_babel import lazy_gettext as _l
 from flask_login import UserMixin
 from sqlalchemy import (
     JSON,
@@ -25,6 +24,7 @@ from werkzeug.security import check_password_hash, generate_password_hash
 
 from saas.clock import AwareDateTime, aware
 from saas.extensions import db
+from saas.i18n import _l
 from saas.tenancy import CompanyScoped, new_id, utcnow
 
 

@@ -13,7 +13,6 @@ import uuid
 
 from flask import Blueprint, request, url_for
 from flask_babel import gettext as _
-from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from sqlalchemy import func, select
 from wtforms import HiddenField, MultipleFileField, StringField, TextAreaField
@@ -23,6 +22,7 @@ from saas import intake as guard
 from saas.extensions import db
 from saas.forms import show_error
 from saas.htmx import redirect_to, render
+from saas.i18n import _l
 from saas.models import Company
 from saas.tenancy import company_context
 from saas.validators import CleanText, MainlandMobile

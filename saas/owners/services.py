@@ -13,13 +13,13 @@ from dataclasses import dataclass
 
 from flask import current_app
 from flask_babel import gettext as _
-from flask_babel import lazy_gettext as _l
 from limits import parse
 from sqlalchemy import select
 
 from saas.audit import record
 from saas.auth.services import authenticate
 from saas.extensions import db, limiter
+from saas.i18n import _l
 from saas.models import Company, Membership, Role, User
 from saas.tenancy import company_context, utcnow
 from tenants.roster.codes import normalise_code

@@ -1,9 +1,9 @@
 from email_validator import EmailNotValidError, validate_email
-from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import HiddenField, PasswordField, StringField
 from wtforms.validators import DataRequired, Length, ValidationError
 
+from saas.i18n import _l
 from saas.signup.services import MIN_PASSWORD
 from saas.signup.slugs import normalise_slug, slug_problem
 from saas.validators import CleanText, normalise_mobile

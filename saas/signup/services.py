@@ -6,12 +6,12 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 from flask import current_app
-from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 
 from saas.audit import record
 from saas.extensions import db
+from saas.i18n import _l
 from saas.models import Company, Membership, PlatformAuditEvent, Role, SubscriptionStatus, User
 from saas.signup.slugs import available_slug, normalise_slug, slug_problem, slug_taken
 from saas.tenancy import company_context, utcnow

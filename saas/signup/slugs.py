@@ -10,9 +10,10 @@ from __future__ import annotations
 import re
 import unicodedata
 
-from flask_babel import lazy_gettext as _l
 from pypinyin import Style, lazy_pinyin
 from sqlalchemy import func, select
+
+from saas.i18n import _l
 
 MIN_LENGTH = 3
 MAX_LENGTH = 63

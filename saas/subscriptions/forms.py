@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from datetime import date
 
-from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import SelectField, StringField
 from wtforms.validators import DataRequired, Length
 
+from saas.i18n import _l
 from saas.subscriptions.plans import PLANS
 from saas.subscriptions.services import MAX_MANUAL_MONTHS, MAX_TRIAL_EXTENSION_DAYS
 from saas.validators import CleanText

@@ -18,13 +18,13 @@ from datetime import UTC, date, datetime, timedelta
 
 import stripe
 from flask import current_app
-from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 
 from saas.audit import diff, record
 from saas.clock import aware, end_of_local_day
 from saas.extensions import db
+from saas.i18n import _l
 from saas.models import Company, PlatformAuditEvent, StripeEvent, SubscriptionStatus, User
 from saas.subscriptions import stripe_client
 from saas.subscriptions.plans import Plan, get_plan, live_household_count, plan_for_price, smallest_plan_for

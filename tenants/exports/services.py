@@ -18,12 +18,12 @@ from pathlib import Path
 
 from flask import current_app
 from flask_babel import force_locale, gettext
-from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, select, update
 
 from saas.audit import record
 from saas.clock import local
 from saas.extensions import db
+from saas.i18n import _l
 from saas.models import AuditEvent, Membership, User
 from saas.notifications.models import OutboxMessage
 from saas.tenancy import require_company_id, utcnow

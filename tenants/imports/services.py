@@ -27,7 +27,6 @@ from pathlib import Path
 
 from flask import current_app
 from flask_babel import gettext
-from flask_babel import lazy_gettext as _l
 from flask_babel.speaklater import LazyString
 from sqlalchemy import func, insert, select, update
 from sqlalchemy.exc import IntegrityError
@@ -35,6 +34,7 @@ from sqlalchemy.orm import Session
 
 from saas.audit import record
 from saas.extensions import db
+from saas.i18n import _l
 from saas.models import Company, User
 from saas.subscriptions.plans import PlanLimitExceeded, check_household_capacity
 from saas.tenancy import new_id, require_company_id, utcnow

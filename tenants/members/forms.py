@@ -1,8 +1,8 @@
-from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import EmailField, SelectField, StringField
 from wtforms.validators import DataRequired, Email, Length, Optional
 
+from saas.i18n import _l
 from saas.models import ROLE_LABELS, STAFF_ROLES, Role
 from saas.validators import CleanText, MainlandMobile
 

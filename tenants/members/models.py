@@ -7,12 +7,12 @@ import hashlib
 import uuid
 from datetime import datetime
 
-from flask_babel import lazy_gettext as _l
 from sqlalchemy import ForeignKey, String, Uuid
 from sqlalchemy.orm import Mapped, mapped_column
 
 from saas.clock import AwareDateTime, aware
 from saas.extensions import db
+from saas.i18n import _l
 from saas.models import Role, _enum
 from saas.tenancy import CompanyScoped, utcnow
 

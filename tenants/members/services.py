@@ -14,11 +14,11 @@ from datetime import timedelta
 from flask import current_app, url_for
 from flask_babel import force_locale
 from flask_babel import gettext as _
-from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, or_, select
 
 from saas.audit import record
 from saas.extensions import db
+from saas.i18n import _l
 from saas.models import Company, Membership, Role, User
 from saas.notifications.models import Channel, OutboxMessage
 from saas.notifications.services import deliver_after_commit, queue_message

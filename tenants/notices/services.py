@@ -9,12 +9,12 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 
-from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
 from saas.audit import record
 from saas.extensions import db
+from saas.i18n import _l
 from saas.models import Company, User
 from saas.tenancy import utcnow
 from tenants.roster import codes

@@ -5,11 +5,11 @@ from __future__ import annotations
 import re
 import unicodedata
 
-from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import StringField
 from wtforms.validators import DataRequired, Length, Optional, ValidationError
 
+from saas.i18n import _l
 from saas.validators import CleanText, normalise_mobile
 
 # 18 characters: registration authority and type (2), administrative division (6), organisation code (9) and

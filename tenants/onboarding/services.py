@@ -5,12 +5,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from flask import url_for
-from flask_babel import lazy_gettext as _l
 from sqlalchemy import exists, func, select
 from werkzeug.routing import BuildError
 
 from saas.audit import diff, record
 from saas.extensions import db
+from saas.i18n import _l
 from saas.models import STAFF_ROLES, Company, Membership, User
 from tenants.members.models import Invitation
 from tenants.roster.models import Community, Household

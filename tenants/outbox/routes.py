@@ -4,11 +4,11 @@ e-mail provider configured it shows exactly what would have been sent, so an adm
 from __future__ import annotations
 
 from flask import Blueprint, current_app, request
-from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 
 from saas.extensions import htmx
 from saas.htmx import render
+from saas.i18n import _l
 from saas.models import Role
 from saas.notifications.models import Channel, DeliveryStatus, OutboxMessage
 from saas.pagination import paginate

@@ -1,8 +1,8 @@
-from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import SelectField, StringField
 from wtforms.validators import DataRequired, InputRequired, Length, Optional
 
+from saas.i18n import _l
 from saas.validators import CleanText, FloorArea, MainlandMobile
 from tenants.roster.models import OCCUPANCY_LABELS
 

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 
 from saas.audit import diff, record
 from saas.extensions import db
+from saas.i18n import _l
 from saas.models import Company, User
 from saas.subscriptions.plans import PlanLimitExceeded, check_household_capacity
 from saas.tenancy import utcnow

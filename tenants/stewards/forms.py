@@ -1,6 +1,5 @@
 import re
 
-from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField
 from wtforms import (
@@ -15,6 +14,7 @@ from wtforms import (
 )
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional, Regexp
 
+from saas.i18n import _l
 from saas.validators import CleanText
 from tenants.stewards.models import CONTACT_KIND_LABELS, MAX_CAPACITY
 

@@ -12,7 +12,6 @@ import enum
 import uuid
 from datetime import date, datetime
 
-from flask_babel import lazy_gettext as _l
 from sqlalchemy import (
     Date,
     ForeignKey,
@@ -29,6 +28,7 @@ from sqlalchemy.orm import Mapped, deferred, mapped_column, relationship
 
 from saas.clock import AwareDateTime
 from saas.extensions import db
+from saas.i18n import _l
 from saas.models import Membership, _enum
 from saas.tenancy import CompanyScoped
 

@@ -18,12 +18,12 @@ from datetime import date, timedelta
 from flask import current_app
 from flask_babel import force_locale
 from flask_babel import gettext as _
-from flask_babel import lazy_gettext as _l
 from sqlalchemy import and_, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from saas.audit import diff, record
 from saas.extensions import db
+from saas.i18n import _l
 from saas.models import Company, Membership, Role, User
 from saas.notifications.models import Channel
 from saas.notifications.services import deliver_after_commit, queue_message

@@ -3,11 +3,11 @@ before a service is even asked, and carry CSRF."""
 
 from __future__ import annotations
 
-from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import MultipleFileField, RadioField, SelectField, StringField, TextAreaField
 from wtforms.validators import InputRequired, Length, Optional, ValidationError
 
+from saas.i18n import _l
 from saas.validators import CleanText
 from tenants.work_orders.models import Area, Priority
 from tenants.work_orders.photos import MAX_PHOTOS, uploads

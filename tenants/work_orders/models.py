@@ -11,7 +11,6 @@ import enum
 import uuid
 from datetime import datetime, time
 
-from flask_babel import lazy_gettext as _l
 from sqlalchemy import (
     Boolean,
     ForeignKey,
@@ -29,6 +28,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from saas.clock import AwareDateTime
 from saas.extensions import db
+from saas.i18n import _l
 from saas.models import Membership, _enum
 from saas.tenancy import CompanyScoped
 from tenants.work_orders.states import Status

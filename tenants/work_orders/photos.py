@@ -14,8 +14,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from flask import current_app
-from flask_babel import lazy_gettext as _l
 
+from saas.i18n import _l
 from saas.tenancy import new_id
 
 MAX_PHOTOS = 6

@@ -6,7 +6,6 @@ from __future__ import annotations
 import segno
 from flask import current_app, flash, request, url_for
 from flask_babel import gettext as _
-from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from flask_wtf import FlaskForm
 from sqlalchemy import select
@@ -16,6 +15,7 @@ from wtforms.validators import DataRequired, Length
 from saas.extensions import db
 from saas.forms import show_error
 from saas.htmx import redirect_to, render
+from saas.i18n import _l
 from saas.models import Role
 from saas.pagination import paginate
 from saas.tenancy import get_or_404

@@ -13,11 +13,11 @@ import re
 import secrets
 import uuid
 
-from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, select
 
 from saas import audit
 from saas.extensions import db
+from saas.i18n import _l
 from saas.models import User
 from saas.tenancy import company_context, new_id, require_company_id, utcnow
 from tenants.roster.models import Building, Community

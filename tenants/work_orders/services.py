@@ -12,12 +12,12 @@ import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, select, update
 
 from saas import audit
 from saas.clock import SHANGHAI
 from saas.extensions import db
+from saas.i18n import _l
 from saas.models import Membership, Role, User
 from saas.notifications.services import deliver_after_commit
 from saas.tenancy import new_id, require_company_id, utcnow

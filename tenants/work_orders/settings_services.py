@@ -14,12 +14,12 @@ from contextlib import contextmanager
 from datetime import time
 from decimal import Decimal, InvalidOperation
 
-from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
 
 from saas.audit import diff, record
 from saas.extensions import db
+from saas.i18n import _l
 from saas.models import Membership, Role, User
 from saas.tenancy import new_id, require_company_id, utcnow
 from tenants.work_orders import queries

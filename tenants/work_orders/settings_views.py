@@ -7,7 +7,6 @@ from datetime import time
 
 from flask import abort, flash, request, url_for
 from flask_babel import gettext as _
-from flask_babel import lazy_gettext as _l
 from flask_babel import ngettext
 from flask_login import current_user
 from flask_wtf import FlaskForm
@@ -18,6 +17,7 @@ from wtforms.widgets import TimeInput
 from saas.extensions import htmx
 from saas.forms import show_error
 from saas.htmx import redirect_to, render
+from saas.i18n import _l
 from saas.models import Role
 from saas.tenancy import parse_uuid_or_404
 from saas.validators import CleanText

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import HiddenField, RadioField, SelectField, StringField, TextAreaField
 from wtforms.validators import InputRequired, Length, Optional
 
+from saas.i18n import _l
 from saas.validators import CleanText
 from tenants.work_orders.forms import no_control_chars  # textareas keep their line breaks
 from tenants.work_orders.models import PRIORITY_LABELS, Area

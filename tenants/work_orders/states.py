@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import enum
 
-from flask_babel import lazy_gettext as _l
+from saas.i18n import _l
 
 
 class Status(enum.StrEnum):

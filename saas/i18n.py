@@ -1,0 +1,41 @@
+"""Lazily translated strings that are text, not markup. Import ``_l`` from here, never from flask_babel.
+
+Flask-Babel's ``LazyString.__html__`` returns the string unchanged, so Jinja, WTForms and markupsafe treat a lazy
+message as safe HTML: ``_l("The photo “%(name)s” is empty.", name=filename)`` put a visitor's file name into the
+page as markup (an injected ``hx-get`` would fire with the page's CSRF header). Flask's session serializer keeps
+anything with ``__html__`` as Markup too, so a flashed lazy message stayed "safe" on the next page.
+
+Here ``__html__`` escapes the whole translated text. No message of the app contains markup of its own (a template
+that wants a link around a message builds it in the template). The keyword stays ``_l``, so babel.cfg's
+extraction (``pybabel extract -k _l``) finds these messages as before.
+"""
+
+from __future__ import annotations
+
+from flask_babel import gettext, ngettext, pgettext
+from flask_babel.speaklater import LazyString
+from markupsafe import Markup, escape
+
+__all__ = ["TextLazyString", "_l", "lazy_gettext", "lazy_ngettext", "lazy_pgettext"]
+
+
+class TextLazyString(LazyString):
+    """A lazy translation that is escaped as a whole when it meets HTML."""
+
+    def __html__(self) -> Markup:
+        return escape(str(self))
+
+
+def lazy_gettext(string: str, **variables) -> TextLazyString:
+    return TextLazyString(gettext, string, **variables)
+
+
+def lazy_ngettext(singular: str, plural: str, num: int, **variables) -> TextLazyString:
+    return TextLazyString(ngettext, singular, plural, num, **variables)
+
+
+def lazy_pgettext(context: str, string: str, **variables) -> TextLazyString:
+    return TextLazyString(pgettext, context, string, **variables)
+
+
+_l = lazy_gettext
