@@ -36,6 +36,9 @@ def create_app(overrides: dict | None = None) -> Flask:
     os.makedirs(app.instance_path, exist_ok=True)
     logging.basicConfig(level=logging.INFO if not app.config.get("TESTING") else logging.WARNING)
 
+    from saas import static_files
+
+    static_files.register(app)  # first: its compression hook must run after every other after_request hook
     _init_extensions(app)
     _register_blueprints(app)
 
