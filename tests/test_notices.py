@@ -12,6 +12,8 @@ from saas.models import AuditEvent, Company
 from saas.tenancy import company_context
 from tenants.roster.models import Household
 
+INLINE_SCRIPT = re.compile(r"<script(?![^>]*\ssrc=)")  # the CSP allows only the app's own script files
+
 
 def _codes(app, world) -> dict:
     with app.app_context(), company_context(world.company.id):
@@ -42,7 +44,7 @@ def test_notices_give_each_household_a_printable_page_with_its_code_and_qr(app, 
     assert page.count('src="data:image/svg+xml') == 2
     join_url = f"{app.config['PUBLIC_BASE_URL']}/join/{a.company.slug}"
     assert join_url in page
-    assert "css/print.css" in page and "style=" not in page and "<script" not in page
+    assert "css/print.css" in page and "style=" not in page and not INLINE_SCRIPT.search(page)
     with app.app_context():
         assert db.session.get(Company, a.company.id).notices_printed_at is not None
 
@@ -201,3 +203,44 @@ def test_printing_a_building_is_one_audit_event_not_one_per_household(app, two_c
                                     ).scalars().all()
         assert len(events) == 1 and events[0].changes == {"households": [None, 2]}
         assert re.search("号楼", events[0].object_label)
+
+
+# --- print button and icon ------------------------------------------------------------------------------
+
+
+def _print_pages(world) -> list[str]:
+    slug = world.company.slug
+    return [_notices_url(world), f"/c/{slug}/communities/{world.ids['community_id']}/poster",
+            f"/c/{slug}/work-orders/points/{world.ids['point_id']}"]
+
+
+def test_every_print_page_has_a_print_button_wired_by_an_external_script(app, two_companies, login_as):
+    a, _ = two_companies
+    admin = login_as(a.admin)
+    for url in _print_pages(a):
+        page = admin.get(url).get_data(as_text=True)
+        toolbar = page[page.index('class="no-print'):]  # the bar that print.css hides on paper
+        assert re.search(r'<button[^>]*type="button"[^>]*data-print', toolbar), url
+        assert "Print</button>" in toolbar, url
+        scripts = re.findall(r'<script src="([^"]+)"', page)
+        assert any("js/print.js" in src for src in scripts), url
+        assert not INLINE_SCRIPT.search(page) and " onclick=" not in page, url
+        assert admin.get(next(src for src in scripts if "js/print.js" in src)).status_code == 200
+    # Reached by a boosted link from an ordinary page, the script is already there: the base layout loads it.
+    base = admin.get(f"/c/{a.company.slug}/communities").get_data(as_text=True)
+    assert re.search(r'<script src="[^"]*js/print\.js', base)
+
+
+def test_no_page_asks_for_a_missing_favicon(app, two_companies, login_as):
+    """A page without a <link rel="icon"> makes the browser fetch /favicon.ico, which is a 404 here."""
+    a, _ = two_companies
+    admin = login_as(a.admin)
+    pages = [*_print_pages(a), f"/c/{a.company.slug}/communities", "/login"]
+    for url in pages:
+        client = admin if url != "/login" else app.test_client()
+        page = client.get(url).get_data(as_text=True)
+        icon = re.search(r'<link rel="icon" href="([^"]+)"', page)
+        assert icon, url
+        assert not icon.group(1).startswith("data:"), url  # a real icon, not an empty placeholder
+        response = client.get(icon.group(1))
+        assert response.status_code == 200 and response.mimetype == "image/svg+xml", url

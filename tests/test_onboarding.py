@@ -70,6 +70,18 @@ def test_checklist_ticks_each_step_as_it_is_done(app, fresh, login_as, make_rost
     assert "5 of 5 steps done" in body and "Your company is ready." in body
 
 
+def test_the_invite_step_lands_on_the_invitation_form(app, fresh, login_as):
+    company, admin = fresh
+    client = login_as(admin)
+    body = client.get(f"/c/{company.slug}/onboarding").get_data(as_text=True)
+    step = body[body.index('id="step-staff"'):]
+    href = re.search(r'href="([^"]+)"', step).group(1)
+    assert href == f"/c/{company.slug}/members/invitations#invite-form"
+    path, anchor = href.split("#")
+    form = client.get(path).get_data(as_text=True)
+    assert re.search(rf'<form id="{anchor}"[^>]*action="/c/{company.slug}/members/invitations"', form)
+
+
 def test_an_owner_joining_does_not_count_as_inviting_staff(app, fresh, login_as, make_user):
     company, admin = fresh
     make_user("业主", memberships=[(company, Role.OWNER)])
@@ -155,6 +167,32 @@ def test_complaint_phone_accepts_mobiles_landlines_and_400_numbers(app, fresh, l
         assert db.session.get(Company, company.id).complaint_phone == stored
 
 
+def test_admin_sets_the_service_phone_validated_like_the_complaint_phone(app, fresh, login_as):
+    company, admin = fresh
+    client = login_as(admin)
+    url = f"/c/{company.slug}/settings/profile"
+    assert 'name="service_phone"' in client.get(url).get_data(as_text=True)
+    data = {"licence_number": "91650100MA7EXAMP1E", "complaint_phone": "0991-1234567"}
+    response = client.post(url, data={**data, "service_phone": "12345"})
+    assert response.status_code == 422
+    assert re.search(r'name="service_phone"[^>]*>\s*<div class="invalid-feedback">[^<]*Enter a mobile number',
+                     response.get_data(as_text=True))
+    with app.app_context():
+        assert db.session.get(Company, company.id).complaint_phone == ""  # nothing saved
+    assert client.post(url, data={**data, "service_phone": "400 123 4567"}).status_code == 303
+    with app.app_context():
+        assert db.session.get(Company, company.id).service_phone == "4001234567"  # normalised, spaces dropped
+        with company_context(company.id):
+            [event] = db.session.execute(
+                select(AuditEvent).where(AuditEvent.action == "company.profile_update")).scalars().all()
+            assert event.changes["service_phone"][0] == ""
+    assert 'name="service_phone"' in client.get(url).get_data(as_text=True)
+    # It is optional: clearing it is allowed.
+    assert client.post(url, data={**data, "service_phone": ""}).status_code == 303
+    with app.app_context():
+        assert db.session.get(Company, company.id).service_phone == ""
+
+
 @pytest.mark.parametrize("field, value, message", [
     ("licence_number", "", "Enter the 18-character code from your business licence."),
     ("licence_number", "91650100MA7EXAMP1", "The unified social credit code has 18 characters; this has 17."),
@@ -192,16 +230,18 @@ def test_bad_profile_input_is_refused_next_to_the_field_and_changes_nothing(app,
 # --- the banner -----------------------------------------------------------------------------------
 
 
-def test_banner_shows_the_trial_days_left_to_staff_but_not_to_owners(app, two_companies, login_as):
+def test_banner_shows_the_trial_days_left_to_admins_only(app, two_companies, login_as):
     a, _ = two_companies
     _set_company(app, a.company.id, trial_ends_at=utcnow() + timedelta(days=12, hours=1))
-    for user in (a.admin, a.steward, a.technician):
-        body = login_as(user).get(f"/c/{a.company.slug}/communities").get_data(as_text=True)
-        assert "Free trial: 13 days left." in body, user.name
+    body = login_as(a.admin).get(f"/c/{a.company.slug}/communities").get_data(as_text=True)
+    assert "Free trial: 13 days left." in body
     admin_page = login_as(a.admin).get(f"/c/{a.company.slug}/").get_data(as_text=True)
     assert f'href="/c/{a.company.slug}/onboarding"' in admin_page  # the admin's way back to the checklist
-    owner_page = login_as(a.owner).get(f"/c/{a.company.slug}/my").get_data(as_text=True)
-    assert "Free trial" not in owner_page
+    # Stewards, technicians and owners cannot choose a plan: the trial is none of their business.
+    for user, url in ((a.steward, "/communities"), (a.steward, "/steward"), (a.technician, "/"),
+                      (a.technician, "/communities"), (a.owner, "/my")):
+        body = login_as(user).get(f"/c/{a.company.slug}{url}").get_data(as_text=True)
+        assert "Free trial" not in body and 'id="company-banner"' not in body, (user.name, url)
 
 
 def test_banner_warns_in_the_last_week_and_says_one_day(app, two_companies, login_as):

@@ -2,17 +2,23 @@
 
 from __future__ import annotations
 
+import re
 import socketserver
 import threading
 from contextlib import contextmanager
 from datetime import timedelta
 from email import message_from_bytes
 from email.header import decode_header, make_header
+from pathlib import Path
+
+import pytest
+from babel.messages.pofile import read_po
 
 from saas.extensions import db
 from saas.notifications.models import Channel, DeliveryStatus
 from saas.notifications.services import deliver, queue_message
 from saas.tenancy import company_context, utcnow
+from tests.conftest import make_test_app
 from tests.factories import invitation_messages as _messages
 
 
@@ -188,3 +194,93 @@ def test_delivery_is_idempotent(app, two_companies, monkeypatch):
             db.session.expire_all()
             assert deliver(message_id) == DeliveryStatus.SENT  # a retried job: already sent, nothing more
     assert len(sink.received) == 1
+
+
+# --- links on a phone: tappable, copyable, never glued to the text -----------------------------------------
+
+
+def _queue(app, world, body: str) -> str:
+    with app.test_request_context(), company_context(world.company.id):
+        message = queue_message(channel=Channel.SMS, recipient="13611112222", kind="test", body=body)
+        db.session.commit()
+        return str(message.id)
+
+
+def test_a_link_glued_to_chinese_text_is_a_real_link_with_a_copy_button(app, two_companies, login_as):
+    a, _ = two_companies
+    url = "http://127.0.0.1:5000/invite/abc_DEF-123"
+    message_id = _queue(app, a, f"王师傅，您好！请在 7 天内打开链接接受邀请：{url}。")
+    admin = login_as(a.admin)
+    page = admin.get(f"/c/{a.company.slug}/outbox").get_data(as_text=True)
+    link_id = f"message-{message_id}-link-1"
+    # The link stops at the full-width full stop and carries the id its copy button points at.
+    assert re.search(rf'<a href="{re.escape(url)}" id="{link_id}"[^>]*>{re.escape(url)}</a>。', page)
+    button = re.search(rf'<button[^>]*type="button"[^>]*data-copy="#{link_id}"[^>]*>([^<]*)</button>', page)
+    assert button and button.group(1) == "Copy link"
+    assert re.search(rf'data-copy="#message-{message_id}-body"', page)  # and the whole message, for WeChat
+    # The copying is done by the app's own script file (the CSP forbids inline script).
+    script = re.search(r'<script src="([^"]*js/copy\.js[^"]*)"', page)
+    assert script and admin.get(script.group(1)).status_code == 200
+    assert "<script>" not in page and " onclick=" not in page
+    # A message without a link has no copy buttons.
+    _queue(app, a, "没有链接的消息")
+    page = admin.get(f"/c/{a.company.slug}/outbox").get_data(as_text=True)
+    assert page.count('data-copy="#message-') == 2
+
+
+def test_links_are_found_after_escaping_so_markup_in_a_body_stays_text(app, two_companies, login_as):
+    a, _ = two_companies
+    _queue(app, a, 'see http://x.test/a?b=1&c=2"><img src=x onerror=alert(1)> javascript:alert(1) '
+                   "<a href='http://evil.test'>x</a>\nline two")
+    page = login_as(a.admin).get(f"/c/{a.company.slug}/outbox").get_data(as_text=True)
+    body = page[page.index('-body">'):]
+    body = body[:body.index("</p>")]
+    assert "<img" not in body and "&lt;img src=x onerror=alert(1)&gt;" in body
+    assert '<a href="http://x.test/a?b=1&amp;c=2"' in body  # the quote ends the link
+    assert "<a href='http" not in body and "javascript:alert(1)</a>" not in body
+    assert re.findall(r'<a href="([^"]+)"', body) == ["http://x.test/a?b=1&amp;c=2", "http://evil.test"]
+    assert "<br>" in body and "line two" in body
+
+
+# Placeholders that carry a link in the texts sent to people (SMS and e-mail bodies).
+_LINK_PLACEHOLDER = re.compile(r"%\((?:\w*_)?(?:link|url)\)s")
+
+
+def test_every_message_text_keeps_whitespace_before_its_link():
+    """A phone's SMS app (and the outbox) finds a link by the space before it: "接受邀请：http://…" is one word."""
+    path = Path(__file__).resolve().parent.parent / "translations/zh/LC_MESSAGES/messages.po"
+    with path.open("rb") as f:
+        catalog = read_po(f)
+    checked = 0
+    for message in catalog:
+        if not message.id or not isinstance(message.id, str) or not _LINK_PLACEHOLDER.search(message.id):
+            continue
+        for text in (message.id, message.string):
+            for match in _LINK_PLACEHOLDER.finditer(text or ""):
+                before = text[:match.start()]
+                assert not before or before[-1].isspace(), f"glued link in {text!r}"
+        checked += 1
+    assert checked >= 3  # the invitation (SMS, e-mail) and the trial reminders at least
+
+
+@pytest.mark.parametrize("locale", ["zh_CN", "en"])
+def test_invitation_sms_and_trial_reminder_put_a_space_before_the_link(db_urls, two_companies, locale):
+    from saas import trial
+    from tests.factories import login
+
+    a, _ = two_companies
+    app = make_test_app(db_urls, BABEL_DEFAULT_LOCALE=locale)
+    client = login(app.test_client(), a.admin)
+    client.post(f"/c/{a.company.slug}/members/invitations",
+                data={"name": "孙师傅", "role": "technician", "phone": "13611112222", "email": "sun@example.com"})
+    bodies = [m.body for m in _messages(app, a)]
+    with app.test_request_context():
+        company = db.session.get(type(a.company), a.company.id)
+        bodies += [trial._sms_text(company, 3, utcnow() + timedelta(days=3)),
+                   trial._email_text(company, "王经理", 3, utcnow() + timedelta(days=3))]
+    assert len(bodies) == 4
+    for body in bodies:
+        assert re.search(r"\shttps?://", body), body
+        assert not re.search(r"\Shttps?://", body), body
+    if locale == "zh_CN":
+        assert "邀请" in bodies[0]

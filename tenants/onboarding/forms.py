@@ -1,4 +1,4 @@
-"""The company profile: licence number (统一社会信用代码), price-complaint phone, address."""
+"""The company profile: licence number (统一社会信用代码), price-complaint phone, service phone, address."""
 
 from __future__ import annotations
 
@@ -65,4 +65,7 @@ class ProfileForm(FlaskForm):
         _l("Complaint phone"),
         validators=[DataRequired(_l("Enter the phone number owners can call with complaints.")), ComplaintPhone()],
         description=_l("Shown on fee disclosures as the price-complaint phone."))
+    service_phone = StringField(
+        _l("Service phone"), validators=[Optional(), ComplaintPhone()],  # the same kinds of number
+        description=_l("The number owners call for repairs and questions, shown on their portal. Optional."))
     address = StringField(_l("Office address"), validators=[CleanText(), Optional(), Length(max=200)])

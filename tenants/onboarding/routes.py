@@ -32,7 +32,7 @@ def profile():
     if form.validate_on_submit():
         services.update_profile(company, licence_number=form.licence_number.data,
                                 complaint_phone=form.complaint_phone.data, address=form.address.data,
-                                actor=current_user)
+                                service_phone=form.service_phone.data, actor=current_user)
         flash(_("Company profile saved."), "success")
         return redirect_to(url_for(".index"))
     # A plain (boosted) form: errors come back as the whole page, with the messages next to the fields.

@@ -57,7 +57,7 @@ def checklist(company: Company) -> list[Step]:
              _l("Import households"), _url("company.imports.index", "company.roster.households"), has_households),
         Step("staff", _l("Invite staff"),
              _l("Invite your stewards and technicians so they can sign in on their phones."),
-             _l("Invite staff"), url_for("company.members.index"), invited),
+             _l("Invite staff"), url_for("company.members.invitations", _anchor="invite-form"), invited),
         Step("notices", _l("Print QR posters and household notices"),
              _l("Post a QR code in every lobby and give each household its notice with its household code, so "
                 "owners can join."),
@@ -66,14 +66,15 @@ def checklist(company: Company) -> list[Step]:
 
 
 def update_profile(company: Company, *, licence_number: str, complaint_phone: str, address: str,
-                   actor: User) -> Company:
+                   actor: User, service_phone: str = "") -> Company:
     before = {"licence_number": company.licence_number, "complaint_phone": company.complaint_phone,
-              "address": company.address}
+              "service_phone": company.service_phone, "address": company.address}
     company.licence_number = licence_number
     company.complaint_phone = complaint_phone
+    company.service_phone = service_phone or ""
     company.address = address or ""
     changes = diff(before, {"licence_number": company.licence_number, "complaint_phone": company.complaint_phone,
-                            "address": company.address})
+                            "service_phone": company.service_phone, "address": company.address})
     if changes:
         record("company.profile_update", actor=actor, object_type="company", object_id=company.id,
                object_label=company.name, changes=changes)

@@ -13,6 +13,7 @@ from saas.models import Role
 from saas.notifications.models import Channel, DeliveryStatus, OutboxMessage
 from saas.pagination import paginate
 from tenants.access import require_role
+from tenants.outbox.links import find_links, linkify
 
 bp = Blueprint("outbox", __name__)
 
@@ -44,4 +45,5 @@ def index():
                     per_page=current_app.config["PAGE_SIZE"])
     block = "messages" if htmx and htmx.target == "messages" else None
     return render("tenants/outbox/index.html", block, page=page, channel=channel, channels=list(Channel),
-                  channel_labels=CHANNEL_LABELS, status_labels=STATUS_LABELS, status_badges=STATUS_BADGES)
+                  channel_labels=CHANNEL_LABELS, status_labels=STATUS_LABELS, status_badges=STATUS_BADGES,
+                  linkify=linkify, find_links=find_links)

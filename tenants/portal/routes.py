@@ -26,5 +26,8 @@ def index():
     ).scalars().all()
     from tenants.stewards.queries import steward_cards
 
-    return render("tenants/portal/index.html", households=households,
-                  stewards=steward_cards(h.id for h in households))
+    stewards = steward_cards(h.id for h in households)
+    # With no company phone published, the portal names someone to ask: the steward of the first home.
+    contact_steward = next((stewards[h.id] for h in households if h.id in stewards), None)
+    return render("tenants/portal/index.html", households=households, stewards=stewards,
+                  contact_steward=contact_steward)
