@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import logging
 import os
-import uuid
 
 from flask import Flask, g, request, session, url_for
 from flask_babel import get_locale
@@ -106,13 +105,12 @@ def _init_extensions(app: Flask) -> None:
         return redirect_to(url_for("auth.login", next=page_path()), code=302)
 
     @login_manager.user_loader
-    def load_user(user_id: str):
-        from saas.models import User
+    def load_user(session_id: str):
+        # "<user id>.<session generation>" from the session or the remember cookie (User.get_id): a stale
+        # generation (signed out, password changed) or a malformed value is no user, never a 500.
+        from saas.auth.services import user_for_session
 
-        try:
-            return db.session.get(User, uuid.UUID(user_id))
-        except ValueError:
-            return None
+        return user_for_session(session_id)
 
     @app.context_processor
     def inject_globals():

@@ -8,7 +8,7 @@ from sqlalchemy import create_engine, select, text
 
 from saas.extensions import db
 from saas.models import User
-from saas.validators import normalise_mobile
+from saas.validators import normalise_mobile, password_problem
 
 
 def register_cli(app: Flask) -> None:
@@ -36,8 +36,8 @@ def register_cli(app: Flask) -> None:
             phone = normalise_mobile(phone)
             if not phone:
                 raise click.UsageError("--phone must be a mainland mobile number")
-        if len(password) < 10:
-            raise click.UsageError("the password needs at least 10 characters")
+        if (problem := password_problem(password)) is not None:
+            raise click.UsageError(str(problem))
         stmt = select(User).where(User.phone == phone) if phone else select(User).where(User.email == email)
         user = db.session.execute(stmt).scalar_one_or_none()
         if user is None:

@@ -122,6 +122,18 @@ class User(UserMixin, db.Model):
 
     def set_password(self, password: str) -> None:
         self.password_hash = generate_password_hash(password, method="scrypt")
+        # A new password ends every session signed in under the old one, a stolen cookie included. The page
+        # that changes it signs its own device in again.
+        self.revoke_sessions()
+
+    def revoke_sessions(self) -> None:
+        """Every session and remember cookie issued so far stops working, on every device."""
+        self.session_generation = (self.session_generation or 0) + 1
+
+    def get_id(self) -> str:  # Flask-Login
+        """What Flask-Login keeps in the session and in the remember cookie: the id and the generation, so a
+        bumped generation refuses every copy of either (saas.auth.services.user_for_session checks it)."""
+        return f"{self.id}.{self.session_generation or 0}"
 
     def check_password(self, password: str) -> bool:
         return check_password_hash(self.password_hash, password)

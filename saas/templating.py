@@ -8,6 +8,7 @@ from flask import Flask, request, url_for
 from flask_babel import format_datetime
 
 from saas.money import format_yuan
+from saas.validators import MIN_PASSWORD
 
 
 def _localtime(value: datetime | None, fmt: str = "yyyy-MM-dd HH:mm") -> str:
@@ -37,4 +38,5 @@ def register(app: Flask) -> None:
     app.jinja_env.filters["mask_phone"] = _mask_phone
     app.jinja_env.filters["yuan"] = format_yuan
     app.jinja_env.globals["url_with"] = _url_with
+    app.jinja_env.globals["MIN_PASSWORD"] = MIN_PASSWORD  # printed notices state the password rule too
     app.jinja_env.add_extension("jinja2.ext.do")

@@ -1,4 +1,4 @@
-"""Field rules shared by forms and imports: mainland mobile numbers, floor areas, names."""
+"""Field rules shared by forms and imports: mainland mobile numbers, floor areas, names, passwords."""
 
 from __future__ import annotations
 
@@ -14,6 +14,10 @@ _SEPARATORS = re.compile(r"[\s\-()]")
 
 MIN_AREA = Decimal("1")
 MAX_AREA = Decimal("2000")
+
+# The one password rule, for every way a password is set (signup, invitation, owner join, password change, CLI).
+MIN_PASSWORD = 10
+MAX_PASSWORD = 128
 
 
 def normalise_mobile(raw: str) -> str | None:
@@ -77,3 +81,21 @@ class CleanText:
             field.data = field.data.strip()
             if any(ord(ch) < 32 for ch in field.data):
                 raise ValidationError(_l("Remove line breaks and control characters."))
+
+
+def password_problem(password: str | None):
+    """Why this new password is refused (a translated message), or None when it is acceptable."""
+    if len(password or "") < MIN_PASSWORD:
+        return _l("Choose a password of at least %(n)s characters.", n=MIN_PASSWORD)
+    if len(password) > MAX_PASSWORD:
+        return _l("Use a password of at most %(n)s characters.", n=MAX_PASSWORD)
+    return None
+
+
+class NewPassword:
+    """WTForms validator for a password being set: the one rule above (an empty field gets the same message)."""
+
+    def __call__(self, form, field):
+        problem = password_problem(field.data)
+        if problem is not None:
+            raise ValidationError(str(problem))

@@ -188,10 +188,10 @@ def test_staff_accounts_are_not_turned_into_owners(app, two_companies, codes):
     assert _links(app, a, a.steward.id) == []
 
 
-def test_new_accounts_need_a_password_of_eight_characters(app, two_companies, codes):
+def test_new_accounts_need_a_password_of_ten_characters(app, two_companies, codes):
     a, _ = two_companies
-    response = _join(app.test_client(), a, codes[a.roster["households"][1]], password="short")
-    assert response.status_code == 422 and "at least 8" in response.get_data(as_text=True)
+    response = _join(app.test_client(), a, codes[a.roster["households"][1]], password="nine-char")
+    assert response.status_code == 422 and "at least 10 characters" in response.get_data(as_text=True)
     assert _user_count(app) == 8
 
 

@@ -195,8 +195,8 @@ def test_uppercase_slug_is_lowercased(app, client):
     ({"login": ""}, "Enter a mobile number or e-mail address."),
     ({"login": "12345"}, "Enter a mainland mobile number (11 digits starting with 1) or an e-mail address."),
     ({"login": "wang@"}, "Enter a valid e-mail address"),
-    ({"password": "short"}, "Use 10 to 128 characters."),
-    ({"password": ""}, "Choose a password."),
+    ({"password": "nine-char"}, "Choose a password of at least 10 characters."),
+    ({"password": ""}, "Choose a password of at least 10 characters."),
     ({"company_name": "红山\n物业"}, "Remove line breaks"),
     ({"company_name": "物" * 101}, "Field cannot be longer than 100 characters."),
 ])

@@ -8,10 +8,12 @@ from flask import Blueprint, current_app, flash, redirect, request, session, url
 from flask_babel import format_datetime
 from flask_babel import gettext as _
 from flask_login import current_user, login_required, login_user, logout_user
+from flask_login.utils import decode_cookie
 
 from saas.auth import services
-from saas.auth.forms import LoginForm
-from saas.extensions import limiter
+from saas.auth.forms import ChangePasswordForm, LoginForm
+from saas.extensions import db, limiter
+from saas.forms import show_error
 from saas.htmx import redirect_to, render
 from saas.models import Role
 
@@ -59,11 +61,46 @@ def login():
 @bp.post("/logout")
 @login_required
 def logout():
-    services.record_logout(current_user._get_current_object())
-    logout_user()
+    services.sign_out(current_user._get_current_object())  # ends this session's copies and other devices' too
+    lang = session.get("lang")
     session.clear()
+    # After the clear, not before: logout_user() leaves session["_remember"] = "clear", which makes Flask-Login
+    # delete the remember cookie on this response (clearing afterwards wiped it, and the cookie lived on).
+    logout_user()
+    if lang:
+        session["lang"] = lang
     flash(_("You have signed out."), "info")
     return redirect_to(url_for("auth.login"))
+
+
+@bp.route("/account/password", methods=["GET", "POST"])
+@login_required
+@limiter.limit(_login_limit, methods=["POST"])
+def change_password():
+    form = ChangePasswordForm()
+    if request.method == "GET":
+        return render("saas/auth/password.html", form=form)
+    if form.validate_on_submit():
+        user = current_user._get_current_object()
+        remembered = _remembered_here(user)
+        try:
+            services.change_password(user, form.current_password.data, form.new_password.data)
+        except services.PasswordChangeError as exc:
+            db.session.rollback()
+            show_error(form, exc)
+        else:
+            # The new generation ended every session of this user, this one too: sign this device in again
+            # (with a new remember cookie if it had a valid one), so only the other copies stay dead.
+            login_user(user, remember=remembered)
+            flash(_("Your password has been changed. You were signed out on your other devices."), "success")
+            return redirect_to(url_for("auth.home"))
+    return render("saas/auth/password.html", "password_form", form=form, status=422)
+
+
+def _remembered_here(user) -> bool:
+    """Whether this browser holds a remember cookie of the current session (not a dead one from before)."""
+    cookie = request.cookies.get(current_app.config.get("REMEMBER_COOKIE_NAME", "remember_token"))
+    return bool(cookie) and decode_cookie(cookie) == user.get_id()
 
 
 @bp.get("/home")

@@ -3,7 +3,7 @@ from wtforms import PasswordField, StringField
 from wtforms.validators import DataRequired, EqualTo, Length, Optional
 
 from saas.i18n import _l
-from saas.validators import CleanText, MainlandMobile
+from saas.validators import MIN_PASSWORD, CleanText, MainlandMobile, NewPassword
 
 
 class AcceptNewAccountForm(FlaskForm):
@@ -11,10 +11,8 @@ class AcceptNewAccountForm(FlaskForm):
 
     name = StringField(_l("Your name"), validators=[CleanText(), DataRequired(_l("Enter your name.")),
                                                     Length(max=50)])
-    password = PasswordField(_l("Choose a password"), validators=[
-        DataRequired(_l("Choose a password of at least 8 characters.")),
-        Length(min=8, max=128, message=_l("Choose a password of at least 8 characters."))],
-        description=_l("At least 8 characters."))
+    password = PasswordField(_l("Choose a password"), validators=[NewPassword()],
+                             description=_l("At least %(n)s characters.", n=MIN_PASSWORD))
     confirm = PasswordField(_l("Password again"), validators=[
         EqualTo("password", message=_l("The two passwords are not the same."))])
 
@@ -31,6 +29,6 @@ class JoinForm(FlaskForm):
                                                          Length(max=20)],
                        description=_l("8 letters and digits, printed on the notice from your property company."))
     password = PasswordField(_l("Password"), validators=[DataRequired(_l("Enter a password.")), Length(max=128)],
-                             description=_l("New here? Choose a password of at least 8 characters. Already have "
-                                            "an account? Enter its password."))
+                             description=_l("New here? Choose a password of at least %(n)s characters. Already "
+                                            "have an account? Enter its password.", n=MIN_PASSWORD))
     name = StringField(_l("Your name (optional)"), validators=[CleanText(), Optional(), Length(max=50)])

@@ -22,10 +22,9 @@ from saas.extensions import db, limiter
 from saas.i18n import _l
 from saas.models import Company, Membership, Role, User
 from saas.tenancy import company_context, utcnow
+from saas.validators import password_problem
 from tenants.roster.codes import normalise_code
 from tenants.roster.models import Household, HouseholdOwner
-
-MIN_PASSWORD = 8
 
 
 class JoinError(Exception):
@@ -100,8 +99,8 @@ def join(company: Company, *, phone: str, password: str, code: str, name: str = 
             raise JoinError(_l("This mobile number already has an account, and this is not its password."),
                             "password")
         user = result.user
-    elif len(password or "") < MIN_PASSWORD:
-        raise JoinError(_l("Choose a password of at least 8 characters."), "password")
+    elif (problem := password_problem(password)) is not None:
+        raise JoinError(problem, "password")
 
     with company_context(company.id):
         if user is None:

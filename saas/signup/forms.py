@@ -4,9 +4,8 @@ from wtforms import HiddenField, PasswordField, StringField
 from wtforms.validators import DataRequired, Length, ValidationError
 
 from saas.i18n import _l
-from saas.signup.services import MIN_PASSWORD
 from saas.signup.slugs import normalise_slug, slug_problem
-from saas.validators import CleanText, normalise_mobile
+from saas.validators import MIN_PASSWORD, CleanText, NewPassword, normalise_mobile
 
 
 class SlugField(StringField):
@@ -54,11 +53,8 @@ class SignupForm(FlaskForm):
     login = StringField(_l("Mobile number or e-mail"), validators=[
         DataRequired(_l("Enter a mobile number or e-mail address.")), SignupLogin()],
         description=_l("You sign in with this."))
-    password = PasswordField(_l("Password"), validators=[
-        DataRequired(_l("Choose a password.")),
-        Length(min=MIN_PASSWORD, max=128, message=_l("Use %(min)s to %(max)s characters.", min=MIN_PASSWORD,
-                                                     max=128))],
-        description=_l("At least %(n)s characters.", n=MIN_PASSWORD))
+    password = PasswordField(_l("Password"), validators=[NewPassword()],
+                             description=_l("At least %(n)s characters.", n=MIN_PASSWORD))
 
     ACCOUNT_FIELDS = ("admin_name", "login", "password")
 

@@ -15,8 +15,7 @@ from saas.i18n import _l
 from saas.models import Company, Membership, PlatformAuditEvent, Role, SubscriptionStatus, User
 from saas.signup.slugs import available_slug, normalise_slug, slug_problem, slug_taken
 from saas.tenancy import company_context, utcnow
-
-MIN_PASSWORD = 10
+from saas.validators import password_problem
 
 
 class SignupError(Exception):
@@ -90,8 +89,8 @@ def create_company_with_admin(
             raise SignupError(_l("An account with this mobile number or e-mail already exists. Sign in with it "
                                  "first, then start the trial from your account."), "login")
         if user is None:
-            if len(password or "") < MIN_PASSWORD:
-                raise SignupError(_l("Use a password of at least %(n)s characters.", n=MIN_PASSWORD), "password")
+            if (problem := password_problem(password)) is not None:
+                raise SignupError(problem, "password")
             user = User(name=(admin_name or "").strip()[:50] or name[:50], phone=phone or None,
                         email=email or None)
             user.set_password(password)

@@ -23,9 +23,9 @@ from saas.models import Company, Membership, Role, User
 from saas.notifications.models import Channel, OutboxMessage
 from saas.notifications.services import deliver_after_commit, queue_message
 from saas.tenancy import all_companies, company_context, require_company_id, utcnow
+from saas.validators import password_problem
 from tenants.members.models import Invitation, InvitationStatus, hash_token
 
-MIN_PASSWORD = 8
 INVITATION_DAYS = 7
 INVITABLE_ROLES = (Role.ADMIN, Role.STEWARD, Role.TECHNICIAN)
 
@@ -229,8 +229,8 @@ def accept_invitation(view: InvitationView, *, user: User | None, name: str = ""
             .execution_options(populate_existing=True)).scalar_one()
         _check_usable(invitation)
         if user is None:
-            if len(password or "") < MIN_PASSWORD:
-                raise MembershipError(_l("Choose a password of at least 8 characters."), "password")
+            if (problem := password_problem(password)) is not None:
+                raise MembershipError(problem, "password")
             if _find_user(invitation.phone, invitation.email) is not None:
                 raise MembershipError(_l("An account with this mobile number or e-mail now exists: reload the "
                                          "page and sign in with its password."))
