@@ -21,12 +21,27 @@ def fresh(app, make_company, make_user):
         row = db.session.get(Company, company.id)
         row.trial_ends_at = utcnow() + timedelta(days=30)
         db.session.commit()
+        with company_context(company.id):  # as signup does
+            from tenants.work_orders.services import ensure_default_categories
+
+            ensure_default_categories()
+            db.session.commit()
     admin = make_user("王经理", memberships=[(company, Role.ADMIN)])
     return company, admin
 
 
 def _steps(body: str) -> dict:
     return dict(re.findall(r'id="step-(\w+)" data-done="(true|false)"', body))
+
+
+def _give_every_category_to(app, company, user):
+    from saas.models import Membership
+    from tenants.work_orders import queries
+    from tenants.work_orders import settings_services as ss
+
+    with app.app_context(), company_context(company.id):
+        person = db.session.execute(select(Membership.id).where(Membership.user_id == user.id)).scalar_one()
+        ss.set_dispatch({c.id: str(person) for c in queries.live_categories()}, actor=None)
 
 
 def _set_company(app, company_id, **values):
@@ -44,15 +59,15 @@ def test_checklist_ticks_each_step_as_it_is_done(app, fresh, login_as, make_rost
 
     body = client.get(url).get_data(as_text=True)
     assert _steps(body) == {"profile": "false", "community": "false", "households": "false", "staff": "false",
-                            "notices": "false"}
-    assert "0 of 5 steps done" in body
+                            "repairs": "false", "notices": "false"}
+    assert "0 of 6 steps done" in body
     # Each step links to the page that does it.
     for path in ("/settings/profile", "/communities", "/members"):
         assert f'href="/c/{company.slug}{path}' in body
 
     _set_company(app, company.id, licence_number="91650100MA7EXAMP1E", complaint_phone="0991-1234567")
     body = client.get(url).get_data(as_text=True)
-    assert _steps(body)["profile"] == "true" and "1 of 5 steps done" in body
+    assert _steps(body)["profile"] == "true" and "1 of 6 steps done" in body
 
     make_roster(company, communities=1, buildings=1, households=0)
     assert _steps(client.get(url).get_data(as_text=True))["community"] == "true"
@@ -61,13 +76,15 @@ def test_checklist_ticks_each_step_as_it_is_done(app, fresh, login_as, make_rost
     make_roster(company, communities=1, buildings=1, households=1, prefix="二")
     assert _steps(client.get(url).get_data(as_text=True))["households"] == "true"
 
-    make_user("李管家", memberships=[(company, Role.STEWARD)])
+    steward = make_user("李管家", memberships=[(company, Role.STEWARD)])
     assert _steps(client.get(url).get_data(as_text=True))["staff"] == "true"
+    _give_every_category_to(app, company, steward)
+    assert _steps(client.get(url).get_data(as_text=True))["repairs"] == "true"
 
     _set_company(app, company.id, notices_printed_at=utcnow())
     body = client.get(url).get_data(as_text=True)
     assert set(_steps(body).values()) == {"true"}
-    assert "5 of 5 steps done" in body and "Your company is ready." in body
+    assert "6 of 6 steps done" in body and "Your company is ready." in body
 
 
 def test_the_invite_step_lands_on_the_invitation_form(app, fresh, login_as):

@@ -251,9 +251,18 @@ def accept_invitation(view: InvitationView, *, user: User | None, name: str = ""
                object_label=invitation.label, changes={"role": [None, invitation.role.value]})
         record("membership.create", actor=user, object_type="membership", object_id=membership.id,
                object_label=f"{user.name} {user.login_name}", changes={"role": [None, invitation.role.value]})
+        if invitation.role == Role.TECHNICIAN:
+            _technician_joined(membership)
         db.session.flush()  # inside the company: row-level security checks rows as they are inserted
         db.session.commit()
     return user
+
+
+def _technician_joined(membership: Membership) -> None:
+    """The first technician is offered to the admins as the default for the categories that reach nobody."""
+    from tenants.work_orders.settings_services import technician_joined
+
+    technician_joined(membership)
 
 
 # --- memberships --------------------------------------------------------------------------------
@@ -284,6 +293,8 @@ def change_role(membership: Membership, role: Role, *, actor: User) -> Membershi
 
         release_jobs_of(membership, actor=actor)  # no longer staff: their open jobs go back to dispatch
     membership.role = role
+    if role == Role.TECHNICIAN:
+        _technician_joined(membership)
     record("membership.role_change", actor=actor, object_type="membership", object_id=membership.id,
            object_label=f"{membership.user.name} {membership.user.login_name}",
            changes={"role": [old.value, role.value]})

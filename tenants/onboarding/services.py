@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from flask import url_for
+from flask_babel import ngettext
 from sqlalchemy import exists, func, select
 from werkzeug.routing import BuildError
 
@@ -14,6 +15,7 @@ from saas.i18n import _l
 from saas.models import STAFF_ROLES, Company, Membership, User
 from tenants.members.models import Invitation
 from tenants.roster.models import Community, Household
+from tenants.work_orders import settings_services as wo_settings
 
 
 @dataclass(frozen=True)
@@ -24,6 +26,8 @@ class Step:
     action: object
     url: str
     done: bool
+    items: tuple = ()  # what is still missing, named (e.g. the categories that reach nobody)
+    offer: object = None  # a one-click fix on the step itself (settings_services.TechnicianOffer)
 
 
 def _url(endpoint: str, fallback: str) -> str:
@@ -39,7 +43,7 @@ def _exists(stmt) -> bool:
 
 
 def checklist(company: Company) -> list[Step]:
-    """The five steps to go live, each ticking itself from the company's data (the current company)."""
+    """The six steps to go live, each ticking itself from the company's data (the current company)."""
     has_community = _exists(select(Community.id).where(Community.deleted_at.is_(None)))
     has_households = _exists(select(Household.id).where(Household.deleted_at.is_(None)))
     staff = db.session.scalar(select(func.count()).select_from(Membership).where(Membership.role.in_(STAFF_ROLES)))
@@ -58,11 +62,35 @@ def checklist(company: Company) -> list[Step]:
         Step("staff", _l("Invite staff"),
              _l("Invite your stewards and technicians so they can sign in on their phones."),
              _l("Invite staff"), url_for("company.members.invitations", _anchor="invite-form"), invited),
+        _repairs_step(),
         Step("notices", _l("Print QR posters and household notices"),
              _l("Post a QR code in every lobby and give each household its notice with its household code, so "
                 "owners can join."),
              _l("Print notices"), url_for("company.roster.communities"), company.notices_printed_at is not None),
     ]
+
+
+def _repairs_step() -> Step:
+    """Who fixes what: done when every live work-order category reaches someone (a default person, or a pool
+    someone is qualified for). A new company's six categories reach nobody until it has a technician."""
+    unreached = wo_settings.unreached_categories()
+    names = tuple(c.name for c in unreached)
+    settings_url = url_for("company.work_orders.settings", _anchor="who-fixes-what")
+    if not unreached:
+        return Step("repairs", _l("Who fixes what"),
+                    _l("Every kind of repair goes to a technician or to the grab pool."),
+                    _l("Choose who fixes what"), settings_url, True)
+    if not wo_settings.has_technicians():
+        return Step("repairs", _l("Who fixes what"),
+                    _l("You have no technician yet: repairs reported now reach nobody. Invite one, then choose who "
+                       "fixes each kind of repair."),
+                    _l("Invite a technician"), url_for("company.members.invitations", _anchor="invite-form"), False,
+                    names)
+    return Step("repairs", _l("Who fixes what"),
+                ngettext("%(num)d kind of repair reaches nobody: choose a technician or the grab pool for it.",
+                         "%(num)d kinds of repair reach nobody: choose a technician or the grab pool for each.",
+                         len(unreached)),
+                _l("Choose who fixes what"), settings_url, False, names, wo_settings.technician_offer())
 
 
 def update_profile(company: Company, *, licence_number: str, complaint_phone: str, address: str,

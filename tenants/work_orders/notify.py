@@ -3,20 +3,22 @@
 In-app notices (the bell) go to the owner(s), the assignee and the home's steward at each step, never to the
 person who did it. SMS copies go through the outbox for the steps someone must not miss: the owner when the job
 is accepted, quoted, done or cancelled by staff; the assignee when a job is given to them; the admins when an
-SLA is breached. Texts are written in the company's default language (a job or a worker has no request).
-Each function adds rows to the caller's session and returns the outbox messages to deliver after commit.
+SLA is breached, and once per job when a job reaches nobody. Texts are written in the company's default language
+(a job or a worker has no request). Each function adds rows to the caller's session and returns the outbox
+messages to deliver after commit.
 """
 
 from __future__ import annotations
 
 import uuid
+from urllib.parse import urlsplit
 
 from flask import current_app
-from flask_babel import force_locale, gettext
+from flask_babel import force_locale, gettext, ngettext
 from sqlalchemy import select
 
 from saas.extensions import db
-from saas.models import Membership, Role, User
+from saas.models import Company, Membership, Role, User
 from saas.notifications.models import Channel, OutboxMessage
 from saas.notifications.services import queue_message
 from tenants.inbox.models import Notification
@@ -87,25 +89,91 @@ def assigned(order: WorkOrder, assignee: Membership, *, actor: User | None) -> l
         return _sms(order, assignee.user.phone or "", body, "work_order_assigned")
 
 
-def pooled(order: WorkOrder) -> list[OutboxMessage]:
-    technicians = db.session.execute(
+def pool_user_ids(category_id: uuid.UUID) -> list[uuid.UUID]:
+    """The people who may take a pool job of this category: its current qualified technicians and stewards."""
+    return list(db.session.execute(
         select(Membership.user_id).join(CategoryTechnician, (CategoryTechnician.company_id == Membership.company_id)
                                         & (CategoryTechnician.membership_id == Membership.id))
-        .where(CategoryTechnician.category_id == order.category_id, CategoryTechnician.ended_at.is_(None),
+        .where(CategoryTechnician.category_id == category_id, CategoryTechnician.ended_at.is_(None),
                Membership.ended_at.is_(None), Membership.role.in_((Role.TECHNICIAN, Role.STEWARD)))
-    ).scalars().all()
+    ).scalars())
+
+
+def pooled(order: WorkOrder) -> list[OutboxMessage]:
     with _locale():
-        _notice(order, technicians, gettext("%(number)s is open to take: %(category)s, %(location)s.",
-                                            number=order.number, category=order.category.name,
-                                            location=order.location))
+        _notice(order, pool_user_ids(order.category_id),
+                gettext("%(number)s is open to take: %(category)s, %(location)s.", number=order.number,
+                        category=order.category.name, location=order.location))
     return []
 
 
-def needs_dispatch(order: WorkOrder) -> list[OutboxMessage]:
+def reaches_nobody(order: WorkOrder) -> bool:
+    """Nobody has the job and nobody will see it to take it: no assignee, and not in a pool with someone
+    qualified for it. Only an admin assigning it by hand gets it moving."""
+    return order.assignee_id is None and not (order.in_pool and pool_user_ids(order.category_id))
+
+
+# The admins' SMS about a job that reaches nobody; with related_id = the job, it is also the "already told"
+# record: each admin gets it once per job, however often the job comes back to dispatch.
+NOBODY_KIND = "work_order_unassigned"
+
+
+def _admin_phones() -> list[tuple[uuid.UUID, str]]:
+    return list(db.session.execute(
+        select(User.id, User.phone).join(Membership, Membership.user_id == User.id)
+        .where(Membership.role == Role.ADMIN, Membership.ended_at.is_(None), User.phone.is_not(None))
+        .order_by(User.id)
+    ).tuples())
+
+
+def job_link(order: WorkOrder) -> str:
+    """The job's staff page as an absolute link for a text message (built without a request: jobs and the CLI
+    create work orders too)."""
+    company = db.session.get(Company, order.company_id)
+    base = urlsplit(current_app.config.get("PUBLIC_BASE_URL") or "http://127.0.0.1:5000")
+    adapter = current_app.url_map.bind(base.netloc, script_name=base.path or "/", url_scheme=base.scheme or "https")
+    return adapter.build("company.work_orders.show", {"company_slug": company.slug, "order_id": order.id},
+                         force_external=True)
+
+
+def needs_dispatch(order: WorkOrder, *, notice: bool = True, skip: User | None = None) -> list[OutboxMessage]:
+    """The job reaches nobody: the admins are told in the app (unless the caller's notice already did) and by SMS,
+    each admin once per job (the one who caused it, ``skip``, knows already)."""
     with _locale():
-        _notice(order, queries.admin_user_ids(), gettext("%(number)s needs someone: nobody could be assigned "
-                                                         "automatically.", number=order.number))
-    return []
+        if notice:
+            _notice(order, queries.admin_user_ids(), gettext(
+                "%(number)s needs someone: nobody could be assigned automatically.", number=order.number), skip=skip)
+        told = set(db.session.execute(select(OutboxMessage.recipient).where(
+            OutboxMessage.kind == NOBODY_KIND, OutboxMessage.related_id == order.id)).scalars())
+        # A space before the link: a phone glues a link to the full-width punctuation before it.
+        body = gettext("%(number)s (%(location)s) reaches nobody: no one could be assigned automatically. "
+                       "Assign it: %(link)s", number=order.number, location=order.location, link=job_link(order))
+        messages = []
+        for user_id, phone in _admin_phones():
+            if phone and phone not in told and (skip is None or user_id != skip.id):
+                told.add(phone)
+                messages += _sms(order, phone, body, NOBODY_KIND)
+    return messages
+
+
+# The in-app notice left for the admins when the first technician joins. It is also the offer's marker (it needs
+# no table of its own): the newest such notice names the technician offered as the default.
+TECHNICIAN_JOINED = "technician_joined"
+
+
+def first_technician(membership: Membership, unreached: int) -> None:
+    """The company's first technician has joined: the admins hear it in the app. The notice is also the marker of
+    the offer to make them the default technician (settings_services.technician_offer)."""
+    with _locale():
+        name = membership.user.name
+        body = (ngettext("%(name)s has joined as a technician. %(num)d category reaches nobody: make them its "
+                         "default technician in the work-order settings.",
+                         "%(name)s has joined as a technician. %(num)d categories reach nobody: make them their "
+                         "default technician in the work-order settings.", unreached, name=name)
+                if unreached else gettext("%(name)s has joined as a technician.", name=name))
+    for user_id in queries.admin_user_ids():
+        db.session.add(Notification(company_id=membership.company_id, user_id=user_id, body=body[:300],
+                                    subject_type=TECHNICIAN_JOINED, subject_id=membership.id))
 
 
 # The owner hears about these by SMS as well as in the app.

@@ -214,8 +214,8 @@ def create_order(report: Report, *, actor: User | None, membership: Membership |
     elif category.dispatch_mode == DispatchMode.POOL:
         order.in_pool = True
         messages += notify.pooled(order)
-    else:
-        messages += notify.needs_dispatch(order)
+    if notify.reaches_nobody(order):  # assign mode with nobody to give it to, or a pool nobody may take from
+        messages += notify.needs_dispatch(order, skip=actor)
     db.session.commit()
     deliver_after_commit(messages)
     return order
@@ -523,6 +523,10 @@ def perform(order: WorkOrder, action: Action | str, *, actor: User | None, membe
                 to_status=order.status)
         target = order.status
     messages = notify.transition(order, action, actor=actor, assignee=assignee)
+    if order.status == Status.NEW and notify.reaches_nobody(order):
+        # Back to dispatch (declined, or the person left) with nobody to take it: the admins must assign it. The
+        # transition's notice told them of a decline or release in the app already; a reopen's did not.
+        messages += notify.needs_dispatch(order, notice=action not in (Action.DECLINE, Action.RELEASE), skip=actor)
     audit.record(f"work_order.{action.value}", actor=actor, object_type="work_order", object_id=order.id,
                  object_label=order.number, changes={"status": [source.value, target.value]})
     if commit:

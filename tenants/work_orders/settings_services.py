@@ -11,6 +11,7 @@ import re
 import unicodedata
 import uuid
 from contextlib import contextmanager
+from dataclasses import dataclass
 from datetime import time
 from decimal import Decimal, InvalidOperation
 
@@ -22,7 +23,7 @@ from saas.extensions import db
 from saas.i18n import _l
 from saas.models import Membership, Role, User
 from saas.tenancy import new_id, require_company_id, utcnow
-from tenants.work_orders import queries
+from tenants.work_orders import notify, queries
 from tenants.work_orders.models import (
     DEFAULT_SLA_MINUTES,
     CategoryTechnician,
@@ -486,3 +487,149 @@ def save_calendar(*, business_hours: bool, day_start: time, day_end: time, obser
 def _clock_text(values: dict) -> dict:
     # The audit log stores JSON: times as "08:30".
     return {k: v.strftime("%H:%M") if isinstance(v, time) else v for k, v in values.items()}
+
+
+# --- who fixes what: categories whose jobs reach nobody ------------------------------------------------------
+
+def _reaches_nobody(category: WorkOrderCategory, staff: set[uuid.UUID], counts: dict[uuid.UUID, int]) -> bool:
+    """The dispatcher's own rules (services._dispatch): a pool reaches whoever is qualified for it; an assign-mode
+    category its default assignee if that person is still staff, else the least busy qualified person."""
+    if counts.get(category.id, 0):
+        return False
+    return not (category.dispatch_mode == DispatchMode.ASSIGN and category.default_assignee_id in staff)
+
+
+def unreached_categories() -> list[WorkOrderCategory]:
+    """The live categories whose new common-area jobs would go to nobody, in list order. (An in-home job still
+    goes to the home's steward first, if it has one.)"""
+    staff = {m.id for m in queries.staff_members()}
+    counts = technician_counts()
+    return [c for c in queries.live_categories() if _reaches_nobody(c, staff, counts)]
+
+
+def has_technicians() -> bool:
+    """Whether the company has anyone who goes out to fix things (a technician or a steward)."""
+    return db.session.execute(select(func.count()).select_from(Membership).where(
+        Membership.ended_at.is_(None), Membership.role.in_(QUALIFIED_ROLES))).scalar_one() > 0
+
+
+def dispatch_choice(category: WorkOrderCategory) -> str:
+    """The "who fixes what" value of a category: "pool", a default assignee's id, or "" (nobody chosen)."""
+    if category.dispatch_mode == DispatchMode.POOL:
+        return "pool"
+    return str(category.default_assignee_id or "")
+
+
+def set_dispatch(choices: dict, *, actor: User | None) -> int:
+    """Save the "who fixes what" form: per category id, "pool", a staff member's id (their default assignee, in
+    assign mode) or "" (assign mode, no default: the least busy qualified person). Choosing the pool for a
+    category nobody is qualified for qualifies every current technician, so the pool reaches someone. Every value
+    is checked before anything changes; one audit event per changed category. Returns how many changed."""
+    live = {c.id: c for c in queries.live_categories()}
+    staff = {m.id for m in queries.staff_members()}
+    wanted: dict[uuid.UUID, tuple[DispatchMode, uuid.UUID | None]] = {}
+    for key, value in (choices or {}).items():
+        category_id = _uuid(key)
+        if category_id not in live:
+            raise SettingsError(_l("This category no longer exists: reload the page."))
+        value = str(value or "").strip()
+        if value == "pool":
+            wanted[category_id] = (DispatchMode.POOL, live[category_id].default_assignee_id)
+            continue
+        person = _uuid(value) if value else None
+        if value and person not in staff:
+            raise SettingsError(_l("Choose a current staff member, or the grab pool."), f"who_{category_id}")
+        wanted[category_id] = (DispatchMode.ASSIGN, person)
+    counts = technician_counts()
+    technicians = [m.id for m in technician_candidates() if m.role == Role.TECHNICIAN]
+    changed = 0
+    for category_id, (mode, person) in wanted.items():
+        category = live[category_id]
+        before = {"dispatch_mode": category.dispatch_mode, "default_assignee_id": category.default_assignee_id}
+        changes = diff(before, {"dispatch_mode": mode, "default_assignee_id": person})
+        category.dispatch_mode, category.default_assignee_id = mode, person
+        if mode == DispatchMode.POOL and not counts.get(category_id) and technicians:
+            # A pool nobody current may take from reaches nobody: qualify the technicians there are.
+            current = qualified_ids(category_id)
+            _replace_technicians(category, current, current | set(technicians))
+            changes["technicians"] = [[], sorted(map(str, technicians))]
+        if changes:
+            changed += 1
+            record("work_order_category.update", actor=actor, object_type="work_order_category",
+                   object_id=category.id, object_label=category.name, changes=changes)
+    db.session.commit()
+    return changed
+
+
+# --- the first technician, offered as the default --------------------------------------------------------------
+
+
+def technician_joined(membership: Membership) -> bool:
+    """Called when someone joins as a technician (an invitation accepted, a role changed), before the caller
+    commits. The first current technician of the company is offered to the admins as the default for every
+    category that reaches nobody: they hear it in the app now, and the offer waits on the checklist and the
+    settings page until they apply it (nothing is changed for them). True when this was the first."""
+    others = db.session.execute(select(func.count()).select_from(Membership).where(
+        Membership.role == Role.TECHNICIAN, Membership.ended_at.is_(None), Membership.id != membership.id)
+    ).scalar_one()
+    if others:
+        return False
+    notify.first_technician(membership, len(unreached_categories()))
+    return True
+
+
+@dataclass(frozen=True)
+class TechnicianOffer:
+    membership: Membership
+    categories: list[WorkOrderCategory]
+
+    @property
+    def name(self) -> str:
+        return self.membership.user.name
+
+
+def technician_offer() -> TechnicianOffer | None:
+    """The standing offer, if any: the first technician (from the newest "joined" notice) while still a current
+    technician, and the categories that reach nobody, while there are some."""
+    from tenants.inbox.models import Notification
+
+    membership_id = db.session.execute(
+        select(Notification.subject_id).where(Notification.subject_type == notify.TECHNICIAN_JOINED)
+        .order_by(Notification.created_at.desc()).limit(1)
+    ).scalar_one_or_none()
+    if membership_id is None:
+        return None
+    membership = db.session.execute(select(Membership).where(
+        Membership.id == membership_id, Membership.ended_at.is_(None), Membership.role == Role.TECHNICIAN)
+    ).scalar_one_or_none()
+    if membership is None:
+        return None
+    categories = unreached_categories()
+    return TechnicianOffer(membership, categories) if categories else None
+
+
+def apply_technician_offer(membership_id, *, actor: User | None) -> tuple[Membership, int]:
+    """Make the offered technician the default for every category that reaches nobody, and only those: an
+    assign-mode category gets them as its default assignee, a pool gets them as a qualified person. Existing
+    defaults are untouched. One audit event per category; returns the person and how many categories changed."""
+    person = _uuid(membership_id)
+    membership = None
+    if person is not None:
+        membership = db.session.execute(select(Membership).where(
+            Membership.id == person, Membership.ended_at.is_(None), Membership.role.in_(QUALIFIED_ROLES))
+        ).scalar_one_or_none()
+    if membership is None:
+        raise SettingsError(_l("This person is no longer a technician here: choose who fixes what below."))
+    categories = unreached_categories()
+    for category in categories:
+        if category.dispatch_mode == DispatchMode.POOL:
+            # Nobody current is qualified (that is why it reaches nobody), so this person is not either.
+            db.session.add(CategoryTechnician(category_id=category.id, membership_id=membership.id))
+            changes = {"technicians": [[], [str(membership.id)]]}
+        else:
+            changes = {"default_assignee_id": [category.default_assignee_id, membership.id]}
+            category.default_assignee_id = membership.id
+        record("work_order_category.update", actor=actor, object_type="work_order_category",
+               object_id=category.id, object_label=category.name, changes=changes)
+    db.session.commit()
+    return membership, len(categories)

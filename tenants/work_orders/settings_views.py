@@ -14,7 +14,7 @@ from wtforms import BooleanField, IntegerField, RadioField, SelectField, SelectM
 from wtforms.validators import InputRequired, Length, ValidationError
 from wtforms.widgets import TimeInput
 
-from saas.extensions import htmx
+from saas.extensions import db, htmx
 from saas.forms import show_error
 from saas.htmx import redirect_to, render
 from saas.i18n import _l
@@ -102,8 +102,9 @@ class CategoryForm(FlaskForm):
         CleanText(), InputRequired(_l("Enter a name for the category.")),
         Length(max=ss.NAME_MAX, message=_l("Keep the name under %(n)d characters.", n=ss.NAME_MAX))])
     # The services check these against the company's people: the message is theirs, not WTForms' generic one.
-    dispatch_mode = RadioField(_l("How jobs are handed out"), validate_choice=False,
-                               choices=[(m.value, m.label) for m in DispatchMode], default=DispatchMode.ASSIGN.value)
+    # Choices are set per request in _category_form: a label read here, at import, would stay English.
+    dispatch_mode = RadioField(_l("How jobs are handed out"), validate_choice=False, choices=[],
+                               default=DispatchMode.ASSIGN.value)
     default_assignee_id = SelectField(_l("Default assignee"), validate_choice=False,
                                       description=_l("Assign mode only. Leave empty to give each job to the "
                                                      "qualified person with the fewest open jobs."))
@@ -136,6 +137,7 @@ def _category_form(category=None) -> CategoryForm:
         for priority, (response, resolution) in own.items():
             form[ss.sla_field(priority, "response")].data = ss.format_duration(response)
             form[ss.sla_field(priority, "resolution")].data = ss.format_duration(resolution)
+    form.dispatch_mode.choices = [(m.value, m.label) for m in DispatchMode]
     form.default_assignee_id.choices = [("", _("Nobody in particular"))] + [
         (str(m.id), f"{m.user.name} · {m.role.label}") for m in queries.staff_members()]
     form.technician_ids.choices = [(str(m.id), f"{m.user.name} · {m.role.label}")
@@ -180,17 +182,28 @@ def _calendar_form() -> CalendarForm:
                               "warn_minutes": row.warn_minutes})
 
 
-def _settings_page(calendar_form=None, *, status=200, block=None, calendar_saved=None):
+def _settings_page(calendar_form=None, *, status=200, block=None, calendar_saved=None, dispatch_form=None):
     if block == "calendar":  # the card alone needs none of the category queries
         return render(f"{TEMPLATES}/index.html", block, status=status, calendar_saved=calendar_saved,
                       calendar_form=calendar_form or _calendar_form())
     sla = ss.sla_table()
     categories = queries.live_categories()
+    staff = queries.staff_members()
     return render(f"{TEMPLATES}/index.html", block, status=status, categories=categories,
                   archived=ss.archived_categories(), calendar_form=calendar_form or _calendar_form(),
                   sla={c.id: ss.effective_sla(sla.get(c.id)) for c in categories},
-                  counts=ss.technician_counts(), people={m.id: m.user.name for m in queries.staff_members()},
-                  priorities=list(Priority))
+                  counts=ss.technician_counts(), people={m.id: m.user.name for m in staff},
+                  priorities=list(Priority), staff=staff, dispatch_form=dispatch_form or FlaskForm(),
+                  chosen=_dispatch_chosen(categories, dispatch_form),
+                  unreached=ss.unreached_categories(), has_technicians=ss.has_technicians(),
+                  offer=ss.technician_offer())
+
+
+def _dispatch_chosen(categories, form) -> dict:
+    """The value each category's "who fixes it" select shows: what was posted (after a refusal), else saved."""
+    if form is not None:
+        return {c.id: request.form.get(f"who_{c.id}", ss.dispatch_choice(c)) for c in categories}
+    return {c.id: ss.dispatch_choice(c) for c in categories}
 
 
 @bp.get("/work-orders/settings")
@@ -220,6 +233,44 @@ def save_calendar():
             flash(message, "success")
             return redirect_to(url_for(".settings"))
     return _settings_page(form, status=422, block=block)
+
+
+@bp.post("/work-orders/settings/dispatch")
+@require_role(Role.ADMIN)
+def save_dispatch():
+    """Who fixes what: one select per category (a person, the grab pool, or no default), saved together."""
+    form = FlaskForm()
+    if form.validate_on_submit():
+        choices = {key.removeprefix("who_"): value for key, value in request.form.items() if key.startswith("who_")}
+        try:
+            changed = ss.set_dispatch(choices, actor=current_user)
+        except ss.SettingsError as exc:
+            db.session.rollback()
+            show_error(form, exc)
+        else:
+            flash(ngettext("%(num)d category changed.", "%(num)d categories changed.", changed) if changed
+                  else _("Nothing to change."), "success")
+            return redirect_to(url_for(".settings"))
+    return _settings_page(status=422, dispatch_form=form)
+
+
+@bp.post("/work-orders/settings/technician-offer")
+@require_role(Role.ADMIN)
+def apply_technician_offer():
+    """The admin accepts the offer to make the first technician the default where a category reaches nobody."""
+    back = (url_for("company.onboarding.index") if request.form.get("back") == "onboarding"
+            else url_for(".settings"))
+    try:  # (the CSRF token is checked for every POST before the view runs)
+        membership, changed = ss.apply_technician_offer(request.form.get("membership_id"), actor=current_user)
+    except ss.SettingsError as exc:
+        db.session.rollback()
+        flash(str(exc.message), "danger")
+    else:
+        flash(ngettext("%(name)s is now the default technician for %(num)d category.",
+                       "%(name)s is now the default technician for %(num)d categories.", changed,
+                       name=membership.user.name) if changed else _("Every category already reaches someone."),
+              "success")
+    return redirect_to(back)
 
 
 # --- one category ------------------------------------------------------------------------------------------
