@@ -120,7 +120,7 @@ def test_manual_activation_for_a_bank_transfer_activates_the_plan_and_audits_the
     # The company admin reads it in the company's own audit log and sees the plan on the billing page.
     company_admin = login_as(company_admin_user)
     audit_page = company_admin.get(f"/c/{company.slug}/audit").get_data(as_text=True)
-    assert "platform.plan_activated" in audit_page and "ICBC-2026-0001" in audit_page
+    assert "Platform activated a plan (bank transfer)" in audit_page and "ICBC-2026-0001" in audit_page
     billing = company_admin.get(f"/c/{company.slug}/billing").get_data(as_text=True)
     assert "Paid by bank transfer until" in billing
 
@@ -272,7 +272,7 @@ def test_suspending_and_lifting_are_audited_with_their_reasons(app, company, pla
     assert [(e.action, e.changes["reason"]) for e in audit_events(app, company.id)] == [
         ("platform.suspended", "虚假资质"), ("platform.unsuspended", "资质已核实")]
     audit_page = login_as(company_admin_user).get(f"/c/{company.slug}/audit").get_data(as_text=True)
-    assert "platform.suspended" in audit_page and "虚假资质" in audit_page
+    assert "Platform suspended the company" in audit_page and "虚假资质" in audit_page
 
 
 @pytest.mark.parametrize("action", ["suspend", "unsuspend"])
@@ -306,14 +306,14 @@ def test_the_platform_audit_log_lists_actions_across_companies_and_filters(app, 
     platform.post(_url(company, "trial"), data={"days": "5"})
     platform.post(_url(other, "suspend"), data={"reason": "投诉核查"})
     body = platform.get("/admin/audit").get_data(as_text=True)
-    assert "company.trial_extended" in body and "company.suspended" in body
+    assert "Trial extended" in body and "Company suspended" in body
     assert "测试物业" in body and "别家物业" in body and "投诉核查" in body
     results = {"HX-Request": "true", "HX-Target": "audit-results"}  # the filter form asks for the list alone
     only_other = platform.get(f"/admin/audit?company_id={other.id}", headers=results).get_data(as_text=True)
     assert "<html" not in only_other
-    assert "company.suspended" in only_other and "company.trial_extended" not in only_other
+    assert "Company suspended" in only_other and "Trial extended" not in only_other
     only_trials = platform.get("/admin/audit?action=company.trial_extended", headers=results).get_data(as_text=True)
-    assert "company.trial_extended" in only_trials and "投诉核查" not in only_trials
+    assert "Trial extended" in only_trials and "投诉核查" not in only_trials
     assert platform.get("/admin/audit?company_id=nonsense").status_code == 404
 
 

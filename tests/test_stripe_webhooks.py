@@ -408,4 +408,4 @@ def test_upgrade_then_webhooks_activate_the_plan_shown_on_the_billing_page(app, 
     body = admin.get(f"/c/{company.slug}/billing").get_data(as_text=True)
     assert "Paid by card; renews on" in body and "Manage billing" in body and "Upgrade to" not in body
     audit_page = admin.get(f"/c/{company.slug}/audit").get_data(as_text=True)
-    assert "subscription.activated" in audit_page and "Stripe" in audit_page
+    assert "Subscription active" in audit_page and "Stripe" in audit_page

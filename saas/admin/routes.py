@@ -25,6 +25,7 @@ from saas.subscriptions import services
 from saas.subscriptions.forms import ManualActivationForm, SuspensionForm, TrialExtensionForm
 from saas.subscriptions.plans import PLANS, billing_status, household_limit
 from saas.tenancy import all_companies, parse_uuid_or_404
+from tenants.audit import labels as audit_labels
 from tenants.roster.models import Household
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
@@ -182,8 +183,6 @@ def unsuspend(company_id):
 
 # --- the platform audit log ---------------------------------------------------------------------------
 
-AUDIT_ACTIONS = ("company.plan_activated", "company.trial_extended", "company.suspended", "company.unsuspended")
-
 
 @bp.get("/audit")
 @platform_admin_required
@@ -201,5 +200,6 @@ def audit():
     ids = {e.company_id for e in page.items if e.company_id}
     names = dict(db.session.execute(select(Company.id, Company.name).where(Company.id.in_(ids))).all()) if ids else {}
     block = "results" if htmx and htmx.target == "audit-results" else None
-    return render("saas/admin/audit.html", block, page=page, filters=filters, actions=AUDIT_ACTIONS,
-                  company_names=names)
+    # The filter lists actions by their phrases (tenants/audit/labels.py), never their codes.
+    actions = [(code, audit_labels.action_phrase(code)) for code in audit_labels.PLATFORM_ACTIONS]
+    return render("saas/admin/audit.html", block, page=page, filters=filters, actions=actions, company_names=names)

@@ -1,4 +1,4 @@
-"""The company's audit log, filterable by actor and by object."""
+"""The company's audit log, filterable by actor, object and action; every code shown as a phrase (labels.py)."""
 
 from __future__ import annotations
 
@@ -11,10 +11,12 @@ from saas.models import AuditEvent, Membership, Role, User
 from saas.pagination import paginate
 from saas.tenancy import parse_uuid_or_404
 from tenants.access import require_role
+from tenants.audit import labels
 
 bp = Blueprint("audit", __name__)
 
-OBJECT_TYPES = ("community", "building", "household", "membership", "user", "invitation", "import", "export", "company")
+# Both audit logs (this one and the platform's in saas/admin) render their events through this filter.
+bp.add_app_template_filter(labels.entries, "audit_entries")
 
 
 @bp.get("/audit")
@@ -29,7 +31,7 @@ def index():
     stmt = select(AuditEvent)
     if filters["actor_id"]:
         stmt = stmt.where(AuditEvent.actor_id == parse_uuid_or_404(filters["actor_id"]))
-    if filters["object_type"] in OBJECT_TYPES:
+    if filters["object_type"] in labels.OBJECT_TYPES:
         stmt = stmt.where(AuditEvent.object_type == filters["object_type"])
     else:
         filters["object_type"] = ""
@@ -44,4 +46,5 @@ def index():
     ).scalars().all()
     # Only the filter form targets #audit-results; a boosted link to this page wants the whole page.
     return render("tenants/audit/index.html", "results" if htmx and htmx.target == "audit-results" else None,
-                  page=page, filters=filters, actors=actors, object_types=OBJECT_TYPES)
+                  page=page, filters=filters, actors=actors, object_types=labels.object_choices(),
+                  action_groups=labels.action_groups(labels.company_log_actions()))
