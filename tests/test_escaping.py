@@ -310,3 +310,14 @@ def test_a_flashed_lazy_message_stays_text_on_the_next_page(app):
         message = serializer.loads(serializer.dumps({"m": _l("You are already a member of %(company)s.",
                                                              company=MARKUP)}))["m"]
         assert RAW.search(str(escape(message))) is None
+
+
+def test_no_module_takes_lazy_strings_straight_from_flask_babel():
+    """Flask-Babel's own lazy strings are "safe markup": every module imports _l from saas.i18n instead."""
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parent.parent
+    pattern = re.compile(r"^\s*from flask_babel import .*\blazy_(n|p)?gettext\b|flask_babel\.lazy_", re.M)
+    offenders = [str(p.relative_to(root)) for folder in ("saas", "tenants") for p in (root / folder).rglob("*.py")
+                 if p.name != "i18n.py" and pattern.search(p.read_text(encoding="utf-8"))]
+    assert not offenders, f"import _l from saas.i18n in: {offenders}"
