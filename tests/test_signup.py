@@ -130,7 +130,7 @@ def test_signup_creates_a_trial_company_with_its_admin_and_lands_on_the_checklis
     page = client.get(response.headers["Location"])
     assert page.status_code == 200
     body = page.get_data(as_text=True)
-    assert "Getting started" in body and "0 of 5 steps done" in body and "Free trial: 30 days left." in body
+    assert "Getting started" in body and "0 of 6 steps done" in body and "Free trial: 30 days left." in body
 
 
 def test_trial_length_comes_from_the_configuration(app, client, monkeypatch):

@@ -574,7 +574,7 @@ def test_notifications_reach_the_assignee_and_reading_them_clears_the_count(app,
     slug = cast.world.company.slug
     client = login_as(cast.world.technician)
     page = client.get(f"/c/{slug}/work-orders/mine").get_data(as_text=True)
-    assert 'rounded-pill text-bg-warning">1<' in page  # assigned to me by the steward
+    assert 'text-bg-warning"><span aria-hidden="true">1<' in page  # assigned to me by the steward
     inbox = client.get(f"/c/{slug}/notifications").get_data(as_text=True)
     assert "assigned to you" in inbox or "指派给你" in inbox
     assert 'rounded-pill text-bg-warning' not in client.get(f"/c/{slug}/notifications").get_data(as_text=True)

@@ -66,7 +66,7 @@ def companies():
         ).all()) if ids else {}
         households = dict(db.session.execute(
             select(Household.company_id, func.count())
-            .where(Household.company_id.in_(ids), Household.deleted_at.is_(None))
+            .where(Household.company_id.in_(ids), Household.live())
             .group_by(Household.company_id)
         ).all()) if ids else {}
     # Only the search box asks for the results alone; a boosted link to this page wants the whole page.

@@ -80,7 +80,7 @@ def join(company: Company, *, phone: str, password: str, code: str, name: str = 
     code = normalise_code(code)
     with company_context(company.id):
         household = db.session.execute(
-            select(Household).where(Household.household_code == code, Household.deleted_at.is_(None))
+            select(Household).where(Household.household_code == code, Household.live())
         ).scalar_one_or_none() if code else None
         if household is None:
             db.session.rollback()

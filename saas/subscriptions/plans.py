@@ -54,7 +54,7 @@ def live_household_count() -> int:
     from saas.extensions import db
     from tenants.roster.models import Household
 
-    return db.session.scalar(select(func.count()).select_from(Household).where(Household.deleted_at.is_(None)))
+    return db.session.scalar(select(func.count()).select_from(Household).where(Household.live()))
 
 
 def check_household_capacity(company, adding: int, *, existing: int | None = None) -> None:

@@ -566,7 +566,7 @@ def company_usage(company: Company) -> dict:
         return {
             "households": live_household_count(),
             "communities": db.session.scalar(
-                select(func.count()).select_from(Community).where(Community.deleted_at.is_(None))),
+                select(func.count()).select_from(Community).where(Community.live())),
             "staff": db.session.scalar(
                 select(func.count()).select_from(Membership)
                 .where(Membership.ended_at.is_(None), Membership.role != Role.OWNER)),

@@ -29,15 +29,15 @@ def index():
         db.session.execute(
             select(Household.occupancy, func.count())
             .join(Household.building)
-            .where(Household.deleted_at.is_(None), Building.deleted_at.is_(None))
+            .where(Household.live(), Building.live())
             .group_by(Household.occupancy)
         ).all()
     )
     counts = {
         "communities": db.session.scalar(
-            select(func.count()).select_from(Community).where(Community.deleted_at.is_(None))),
+            select(func.count()).select_from(Community).where(Community.live())),
         "buildings": db.session.scalar(
-            select(func.count()).select_from(Building).where(Building.deleted_at.is_(None))),
+            select(func.count()).select_from(Building).where(Building.live())),
         "households": sum(occupancy.values()),
     }
     members = dict(

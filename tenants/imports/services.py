@@ -344,18 +344,18 @@ class _Engine:
         self.company_id, self.write, self.progress = company_id, write, progress
         self.outcome = Outcome()
         self.communities = dict(db.session.execute(
-            select(Community.name, Community.id).where(Community.deleted_at.is_(None))).all())
+            select(Community.name, Community.id).where(Community.live())).all())
         self.buildings = {
             (community_id, name): building_id for community_id, name, building_id in db.session.execute(
                 select(Building.community_id, Building.name, Building.id)
-                .where(Building.deleted_at.is_(None)))
+                .where(Building.live()))
         }
         self.new_buildings: set[uuid.UUID] = set()
         self.created_communities: set[uuid.UUID] = set()
         self.seen: dict[bytes, int] = {}
         self.codes: set[str] | None = None
         self.existing_households = db.session.scalar(
-            select(func.count()).select_from(Household).where(Household.deleted_at.is_(None)))
+            select(func.count()).select_from(Household).where(Household.live()))
 
     def run(self, path: Path, fmt: str, max_rows: int) -> Outcome:
         outcome = self.outcome
@@ -423,7 +423,7 @@ class _Engine:
             rows = db.session.execute(
                 select(Household.building_id, Household.unit, Household.room, Household.id,
                        Household.floor_area_dm2, Household.occupancy, Household.owner_name, Household.owner_phone)
-                .where(Household.deleted_at.is_(None),
+                .where(Household.live(),
                        Household.building_id.in_(sorted({key[0] for key in keys})))
             )
             existing = {(r[0], r[1], r[2]): r[3:] for r in rows if (r[0], r[1], r[2]) in keys}

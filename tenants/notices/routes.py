@@ -32,7 +32,7 @@ def qr_data_uri(url: str, scale: int = 4) -> str:
 
 def _households(building: Building) -> list[Household]:
     return list(db.session.scalars(
-        select(Household).where(Household.building_id == building.id, Household.deleted_at.is_(None))
+        select(Household).where(Household.building_id == building.id, Household.live())
         .order_by(Household.unit, func.length(Household.room), Household.room)))
 
 

@@ -63,7 +63,7 @@ def _with_retries(write: Callable[[], object]):
 
 def _building_households(building: Building) -> list[Household]:
     return list(db.session.scalars(
-        select(Household).where(Household.building_id == building.id, Household.deleted_at.is_(None))))
+        select(Household).where(Household.building_id == building.id, Household.live())))
 
 
 def assign_missing_codes(building: Building, *, actor: User) -> int:

@@ -44,8 +44,8 @@ def _exists(stmt) -> bool:
 
 def checklist(company: Company) -> list[Step]:
     """The six steps to go live, each ticking itself from the company's data (the current company)."""
-    has_community = _exists(select(Community.id).where(Community.deleted_at.is_(None)))
-    has_households = _exists(select(Household.id).where(Household.deleted_at.is_(None)))
+    has_community = _exists(select(Community.id).where(Community.live()))
+    has_households = _exists(select(Household.id).where(Household.live()))
     staff = db.session.scalar(select(func.count()).select_from(Membership).where(Membership.role.in_(STAFF_ROLES)))
     invited = staff > 1 or _exists(select(Invitation.id))
     return [

@@ -22,7 +22,7 @@ def index():
         .join(HouseholdOwner, (HouseholdOwner.household_id == Household.id)
               & (HouseholdOwner.company_id == Household.company_id))
         .where(HouseholdOwner.membership_id == current_membership.id, HouseholdOwner.ended_at.is_(None),
-               Household.deleted_at.is_(None))
+               Household.live())
     ).scalars().all()
     from tenants.stewards.queries import steward_cards
 

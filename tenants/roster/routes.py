@@ -30,14 +30,14 @@ ADMIN = (Role.ADMIN,)
 def _communities_with_counts():
     buildings = (
         select(Building.community_id, func.count().label("n"))
-        .where(Building.deleted_at.is_(None))
+        .where(Building.live())
         .group_by(Building.community_id)
         .subquery()
     )
     households = (
         select(Building.community_id, func.count(Household.id).label("n"))
         .join(Household, and_(Household.building_id == Building.id, Household.company_id == Building.company_id))
-        .where(Household.deleted_at.is_(None), Building.deleted_at.is_(None))
+        .where(Household.live(), Building.live())
         .group_by(Building.community_id)
         .subquery()
     )
@@ -45,7 +45,7 @@ def _communities_with_counts():
         select(Community, func.coalesce(buildings.c.n, 0), func.coalesce(households.c.n, 0))
         .outerjoin(buildings, buildings.c.community_id == Community.id)
         .outerjoin(households, households.c.community_id == Community.id)
-        .where(Community.deleted_at.is_(None))
+        .where(Community.live())
         .order_by(Community.name)
     )
     return db.session.execute(stmt).all()
@@ -77,14 +77,14 @@ def create_community():
 def _community_page(community, *, form=None, building_form=None, status=200, block=None):
     counts = (
         select(Household.building_id, func.count().label("n"))
-        .where(Household.deleted_at.is_(None))
+        .where(Household.live())
         .group_by(Household.building_id)
         .subquery()
     )
     buildings = db.session.execute(
         select(Building, func.coalesce(counts.c.n, 0))
         .outerjoin(counts, counts.c.building_id == Building.id)
-        .where(Building.community_id == community.id, Building.deleted_at.is_(None))
+        .where(Building.community_id == community.id, Building.live())
         .order_by(func.length(Building.name), Building.name)
     ).all()
     return render(
@@ -181,7 +181,7 @@ def _live_buildings():
         select(Building)
         .join(Building.community)
         .options(contains_eager(Building.community))
-        .where(Building.deleted_at.is_(None), Community.deleted_at.is_(None))
+        .where(Building.live(), Community.live())
         .order_by(Community.name, func.length(Building.name), Building.name)
     ).scalars().all()
 
@@ -205,7 +205,7 @@ def _household_query(filters: dict):
         .join(Household.building)
         .join(Building.community)
         .options(contains_eager(Household.building).contains_eager(Building.community))
-        .where(Household.deleted_at.is_(None))
+        .where(Household.live())
     )
     if filters["q"]:
         like = f"%{filters['q']}%"

@@ -31,7 +31,7 @@ class RosterError(Exception):
 
 def _community_name_taken(name: str, exclude=None) -> bool:
     stmt = select(func.count()).select_from(Community).where(
-        Community.name == name, Community.deleted_at.is_(None)
+        Community.name == name, Community.live()
     )
     if exclude is not None:
         stmt = stmt.where(Community.id != exclude.id)
@@ -66,7 +66,7 @@ def update_community(community: Community, *, name: str, address: str, actor: Us
 def delete_community(community: Community, *, actor: User) -> None:
     live_buildings = db.session.scalar(
         select(func.count()).select_from(Building).where(
-            Building.community_id == community.id, Building.deleted_at.is_(None)
+            Building.community_id == community.id, Building.live()
         )
     )
     if live_buildings:
@@ -79,7 +79,7 @@ def delete_community(community: Community, *, actor: User) -> None:
 
 def _building_name_taken(community: Community, name: str, exclude=None) -> bool:
     stmt = select(func.count()).select_from(Building).where(
-        Building.community_id == community.id, Building.name == name, Building.deleted_at.is_(None)
+        Building.community_id == community.id, Building.name == name, Building.live()
     )
     if exclude is not None:
         stmt = stmt.where(Building.id != exclude.id)
@@ -113,7 +113,7 @@ def rename_building(building: Building, *, name: str, actor: User) -> Building:
 def delete_building(building: Building, *, actor: User) -> None:
     live_households = db.session.scalar(
         select(func.count()).select_from(Household).where(
-            Household.building_id == building.id, Household.deleted_at.is_(None)
+            Household.building_id == building.id, Household.live()
         )
     )
     if live_households:
@@ -166,7 +166,7 @@ def _room_taken(data: HouseholdData, exclude: Household | None = None) -> bool:
         Household.building_id == data.building.id,
         Household.unit == data.unit,
         Household.room == data.room,
-        Household.deleted_at.is_(None),
+        Household.live(),
     )
     if exclude is not None:
         stmt = stmt.where(Household.id != exclude.id)

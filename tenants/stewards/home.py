@@ -32,7 +32,7 @@ def _my_household_or_404(household_id) -> Household:
         select(Household)
         .join(StewardAssignment, and_(StewardAssignment.company_id == Household.company_id,
                                       StewardAssignment.household_id == Household.id))
-        .where(Household.id == household_id, Household.deleted_at.is_(None),
+        .where(Household.id == household_id, Household.live(),
                StewardAssignment.steward_id == current_membership.id, StewardAssignment.ended_at.is_(None))
     ).scalar_one_or_none()
     if household is None:

@@ -30,7 +30,7 @@ def floor_of(room: str) -> int | None:
 def live_buildings() -> list[Building]:
     return list(db.session.execute(
         select(Building).join(Building.community).options(contains_eager(Building.community))
-        .where(Building.deleted_at.is_(None), Community.deleted_at.is_(None))
+        .where(Building.live(), Community.live())
         .order_by(Community.name, func.length(Building.name), Building.name)
     ).scalars())
 
@@ -92,7 +92,7 @@ def overview(company: Company, *, community_id=None, building_id=None) -> Overvi
     stmt = (
         select(Household.occupancy, func.count(), func.count().filter(~exists(current)))
         .join(Household.building)
-        .where(Household.deleted_at.is_(None), Building.deleted_at.is_(None))
+        .where(Household.live(), Building.live())
         .group_by(Household.occupancy)
     )
     if community_id is not None:
@@ -126,7 +126,7 @@ def assign_candidates(building_id, *, unit: str = "", floor_from: int | None = N
                                            StewardAssignment.household_id == Household.id,
                                            StewardAssignment.ended_at.is_(None)))
         .options(contains_eager(Household.building))
-        .where(Household.building_id == building_id, Household.deleted_at.is_(None))
+        .where(Household.building_id == building_id, Household.live())
         .order_by(Household.unit, func.length(Household.room), Household.room)
     )
     if unit:
@@ -146,7 +146,7 @@ def assign_candidates(building_id, *, unit: str = "", floor_from: int | None = N
 
 def units_of(building_id) -> list[str]:
     return list(db.session.execute(
-        select(Household.unit).where(Household.building_id == building_id, Household.deleted_at.is_(None))
+        select(Household.unit).where(Household.building_id == building_id, Household.live())
         .distinct().order_by(Household.unit)
     ).scalars())
 
@@ -172,7 +172,7 @@ def households_of(membership_id, *, q: str = "") -> list[tuple]:
         .outerjoin(last_contact, last_contact.c.household_id == Household.id)
         .options(contains_eager(Household.building).contains_eager(Building.community))
         .where(StewardAssignment.steward_id == membership_id, StewardAssignment.ended_at.is_(None),
-               Household.deleted_at.is_(None))
+               Household.live())
         .order_by(Community.name, func.length(Building.name), Building.name, Household.unit,
                   func.length(Household.room), Household.room)
     )
@@ -206,7 +206,7 @@ def kpis(membership_id, today: date) -> Kpis:
         .join(Household, and_(Household.company_id == StewardAssignment.company_id,
                               Household.id == StewardAssignment.household_id))
         .where(StewardAssignment.steward_id == membership_id, StewardAssignment.ended_at.is_(None),
-               Household.deleted_at.is_(None))
+               Household.live())
     ).subquery()
     recent = select(StewardContact.id).where(StewardContact.household_id == mine.c.household_id,
                                              StewardContact.contacted_on >= since)

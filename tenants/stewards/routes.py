@@ -209,7 +209,7 @@ def _posted_ids(name: str) -> list[uuid.UUID]:
 @require_role(*ADMIN)
 def auto_assign_page():
     communities = list(db.session.execute(
-        select(Community).where(Community.deleted_at.is_(None)).order_by(Community.name)).scalars())
+        select(Community).where(Community.live()).order_by(Community.name)).scalars())
     community_id = _uuid_arg("community_id")
     rebalance = request.args.get("rebalance") == "1"
     community = proposal = form = None

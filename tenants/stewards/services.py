@@ -107,7 +107,7 @@ def _current_periods():
         select(StewardAssignment.steward_id, StewardAssignment.household_id)
         .join(Household, and_(Household.company_id == StewardAssignment.company_id,
                               Household.id == StewardAssignment.household_id))
-        .where(StewardAssignment.ended_at.is_(None), Household.deleted_at.is_(None))
+        .where(StewardAssignment.ended_at.is_(None), Household.live())
     )
 
 
@@ -163,7 +163,7 @@ def _reassign(targets: dict, *, reason: AssignmentReason, actor: User | None, no
     live = set()
     for chunk in _chunks(ids):
         live.update(db.session.execute(
-            select(Household.id).where(Household.id.in_(chunk), Household.deleted_at.is_(None))
+            select(Household.id).where(Household.id.in_(chunk), Household.live())
             .order_by(Household.id).with_for_update()
         ).scalars())
     current = {}
@@ -305,7 +305,7 @@ def notify_owners_of_new_steward(period_ids) -> int:
             continue
         households = {h.id: h for h in db.session.execute(
             select(Household).where(Household.id.in_([p.household_id for p in periods]),
-                                    Household.deleted_at.is_(None))
+                                    Household.live())
         ).scalars()}
         owner_phones = defaultdict(set)
         for household_id, phone in db.session.execute(
@@ -384,8 +384,8 @@ def propose(community_id, *, rebalance: bool) -> Proposal:
     company = _company()
     households = db.session.execute(
         select(Household).join(Household.building)
-        .where(Building.community_id == community_id, Building.deleted_at.is_(None),
-               Household.deleted_at.is_(None), Household.occupancy == Occupancy.OCCUPIED)
+        .where(Building.community_id == community_id, Building.live(),
+               Household.live(), Household.occupancy == Occupancy.OCCUPIED)
     ).scalars().all()
     current = {}
     for chunk in _chunks([h.id for h in households]):

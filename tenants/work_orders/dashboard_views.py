@@ -22,7 +22,7 @@ def dashboard():
     weeks = request.args.get("weeks", stats.DEFAULT_WEEKS, type=int)
     if weeks not in stats.PERIODS:
         weeks = stats.DEFAULT_WEEKS  # a hand-edited URL gets the default period, not an error
-    communities = db.session.execute(select(Community.id, Community.name).where(Community.deleted_at.is_(None))
+    communities = db.session.execute(select(Community.id, Community.name).where(Community.live())
                                      .order_by(Community.name)).all()
     raw = (request.args.get("community") or "").strip()
     community_id = parse_uuid_or_404(raw) if raw else None

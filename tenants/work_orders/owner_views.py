@@ -72,7 +72,7 @@ def owner_index():
 def _my_homes() -> list[Household]:
     return list(db.session.execute(
         select(Household).join(Household.building).join(Building.community)
-        .where(Household.id.in_(queries.my_household_ids(current_membership)), Household.deleted_at.is_(None))
+        .where(Household.id.in_(queries.my_household_ids(current_membership)), Household.live())
         .order_by(Community.name, Building.name, Household.unit, Household.room)
     ).scalars())
 

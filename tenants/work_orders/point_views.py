@@ -56,9 +56,9 @@ def qr_data_uri(url: str, scale: int = 10) -> str:
 
 def _fill_choices(form: PointForm) -> None:
     communities = db.session.execute(
-        select(Community).where(Community.deleted_at.is_(None)).order_by(Community.name)).scalars().all()
+        select(Community).where(Community.live()).order_by(Community.name)).scalars().all()
     buildings = db.session.execute(
-        select(Building).join(Building.community).where(Building.deleted_at.is_(None), Community.deleted_at.is_(None))
+        select(Building).join(Building.community).where(Building.live(), Community.live())
         .order_by(Community.name, Building.name)).scalars().all()
     categories = queries.live_categories()
     fallback = next((c.name for c in categories if c.name == point_services.FALLBACK_CATEGORY),

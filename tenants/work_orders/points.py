@@ -60,14 +60,14 @@ def create_point(*, name: str, community_id, building_id, category_id, actor: Us
         raise PointError(_l("Name the place, e.g. “3号楼 1单元 电梯”."), "name")
     if len(name) > NAME_MAX:
         raise PointError(_l("Keep the name under %(n)d characters.", n=NAME_MAX), "name")
-    community = _one(select(Community).where(Community.id == _uuid(community_id), Community.deleted_at.is_(None)),
+    community = _one(select(Community).where(Community.id == _uuid(community_id), Community.live()),
                      community_id)
     if community is None:
         raise PointError(_l("Choose the community."), "community_id")
     building = None
     if building_id not in (None, ""):
         building = _one(select(Building).where(Building.id == _uuid(building_id),
-                                               Building.community_id == community.id, Building.deleted_at.is_(None)),
+                                               Building.community_id == community.id, Building.live()),
                         building_id)
         if building is None:
             raise PointError(_l("Choose a building of %(community)s, or none.", community=community.name),

@@ -122,7 +122,7 @@ def index():
     filters = Filters(request.args)
     stmt = filters.apply(select(WorkOrder), now).order_by(WorkOrder.created_at.desc(), WorkOrder.id.desc())
     page = _page(stmt)
-    communities = db.session.execute(select(Community.id, Community.name).where(Community.deleted_at.is_(None))
+    communities = db.session.execute(select(Community.id, Community.name).where(Community.live())
                                      .order_by(Community.name)).all()
     block = "list" if htmx and htmx.target == "wo-list" else None
     return render("tenants/work_orders/index.html", block, page=page, filters=filters, now=now,
@@ -352,7 +352,7 @@ def _household_search(q: str):
     """Homes matching the caller's words (code, room, owner name or phone), 20 at most. Stewards search only the
     homes they look after, as everywhere else they see owners' details."""
     stmt = (select(Household).join(Household.building).join(Building.community)
-            .where(Household.deleted_at.is_(None)))
+            .where(Household.live()))
     if current_membership.role == Role.STEWARD:
         stmt = stmt.where(Household.id.in_(queries.stewarded_household_ids(current_membership)))
     q = q.strip()
@@ -408,7 +408,7 @@ def _chosen_household(household_id) -> Household | None:
         household_id = uuid.UUID(str(household_id))
     except ValueError:
         return None
-    stmt = select(Household).where(Household.id == household_id, Household.deleted_at.is_(None))
+    stmt = select(Household).where(Household.id == household_id, Household.live())
     if current_membership.role == Role.STEWARD:
         stmt = stmt.where(Household.id.in_(queries.stewarded_household_ids(current_membership)))
     return db.session.execute(stmt).scalar_one_or_none()

@@ -264,7 +264,7 @@ def _where(report: Report):
     if report.community_id is None:
         raise WorkOrderError(_l("Choose the community."), "community_id")
     community = db.session.execute(
-        select(Community).where(Community.id == report.community_id, Community.deleted_at.is_(None))
+        select(Community).where(Community.id == report.community_id, Community.live())
     ).scalar_one_or_none()
     if community is None:
         raise WorkOrderError(_l("Choose the community."), "community_id")

@@ -61,7 +61,7 @@ def count_households(app, world) -> int:
     with app.app_context(), company_context(world.company.id):
         try:
             return db.session.execute(select(func.count()).select_from(Household)
-                                      .where(Household.deleted_at.is_(None))).scalar_one()
+                                      .where(Household.live())).scalar_one()
         finally:
             db.session.remove()
 
