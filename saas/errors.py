@@ -1,4 +1,5 @@
-"""Error pages in both languages; htmx requests get a message in the flash area instead of a silent no-op."""
+"""Errors: the one base class for a service's refusal (``ServiceError``), and the error pages in both languages
+(htmx requests get a message in the flash area instead of a silent no-op)."""
 
 from __future__ import annotations
 
@@ -12,6 +13,19 @@ from werkzeug.exceptions import HTTPException, InternalServerError
 from saas.extensions import db, htmx
 
 log = logging.getLogger(__name__)
+
+
+class ServiceError(Exception):
+    """A business rule refused the change; nothing was written. ``message`` is shown to the person (a translated
+    phrase, possibly lazy), ``field`` names the form field it belongs next to (None: above the form).
+
+    Each module subclasses it (``RosterError``, ``WorkOrderError``…) only so callers can tell whose rule it was;
+    views catch ``ServiceError`` through ``saas.forms.submit``/``attempt`` and never spell the sequence out."""
+
+    def __init__(self, message, field: str | None = None):
+        super().__init__(str(message))
+        self.message = message
+        self.field = field
 
 
 def _messages() -> dict:

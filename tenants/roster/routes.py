@@ -9,7 +9,7 @@ from sqlalchemy import and_, func, or_, select
 from sqlalchemy.orm import contains_eager
 
 from saas.extensions import db, htmx
-from saas.forms import show_error
+from saas.forms import attempt, show_error, submit
 from saas.htmx import redirect_to, render, render_partial, wants_fragment
 from saas.models import AuditEvent
 from saas.pagination import paginate
@@ -61,17 +61,11 @@ def communities():
 @require_role(*ADMIN)
 def create_community():
     form = CommunityForm()
-    if form.validate_on_submit():
-        try:
-            community = services.create_community(name=form.name.data, address=form.address.data,
-                                                  actor=current_user)
-        except services.RosterError as exc:
-            show_error(form, exc)
-        else:
-            flash(_("Community %(name)s added.", name=community.name), "success")
-            return redirect_to(url_for(".community", community_id=community.id))
-    return render("tenants/roster/communities.html", "add_form", status=422,
-                  rows=_communities_with_counts(), form=form)
+    return submit(
+        form, lambda: services.create_community(name=form.name.data, address=form.address.data, actor=current_user),
+        success=lambda community: _("Community %(name)s added.", name=community.name),
+        next_url=lambda community: url_for(".community", community_id=community.id),
+    ) or render("tenants/roster/communities.html", "add_form", status=422, rows=_communities_with_counts(), form=form)
 
 
 def _community_page(community, *, form=None, building_form=None, status=200, block=None):
@@ -104,29 +98,22 @@ def community(community_id):
 def update_community(community_id):
     community = get_or_404(Community, community_id)
     form = CommunityForm()
-    if form.validate_on_submit():
-        try:
-            services.update_community(community, name=form.name.data, address=form.address.data,
-                                      actor=current_user)
-        except services.RosterError as exc:
-            show_error(form, exc)
-        else:
-            flash(_("Saved."), "success")
-            return redirect_to(url_for(".community", community_id=community.id))
-    return _community_page(community, form=form, status=422, block="edit_form")
+    return submit(
+        form, lambda: services.update_community(community, name=form.name.data, address=form.address.data,
+                                                actor=current_user),
+        success=_("Saved."), next_url=url_for(".community", community_id=community.id),
+    ) or _community_page(community, form=form, status=422, block="edit_form")
 
 
 @bp.post("/communities/<community_id>/delete")
 @require_role(*ADMIN)
 def delete_community(community_id):
     community = get_or_404(Community, community_id)
-    try:
-        services.delete_community(community, actor=current_user)
-    except services.RosterError as exc:
-        flash(str(exc.message), "danger")
-        return redirect_to(url_for(".community", community_id=community.id))
-    flash(_("Community %(name)s deleted. Its history stays in the audit log.", name=community.name), "success")
-    return redirect_to(url_for(".communities"))
+    return attempt(
+        lambda: services.delete_community(community, actor=current_user),
+        success=_("Community %(name)s deleted. Its history stays in the audit log.", name=community.name),
+        next_url=url_for(".communities"), failure_url=url_for(".community", community_id=community.id),
+    )
 
 
 @bp.post("/communities/<community_id>/buildings")

@@ -8,6 +8,7 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 
 from saas.audit import diff, record
+from saas.errors import ServiceError
 from saas.extensions import db
 from saas.i18n import _l
 from saas.models import Company, User
@@ -17,13 +18,8 @@ from tenants.roster.codes import generate_household_code
 from tenants.roster.models import Building, Community, Household, Occupancy
 
 
-class RosterError(Exception):
-    """A rule was broken; ``field`` names the form field the message belongs next to."""
-
-    def __init__(self, message, field: str | None = None):
-        super().__init__(str(message))
-        self.message = message
-        self.field = field
+class RosterError(ServiceError):
+    """A roster rule was broken (a duplicate name, a building that still has households…)."""
 
 
 # --- communities --------------------------------------------------------------------------------
