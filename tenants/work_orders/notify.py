@@ -36,9 +36,11 @@ def _locale():
     return force_locale(current_app.config["BABEL_DEFAULT_LOCALE"])
 
 
-def _tell(order: WorkOrder, users, body: str | None, *, actor: User | None = None, **sms) -> list[OutboxMessage]:
+def _tell(order: WorkOrder, users, body: str | None, *, actor: User | None = None, sms: str | None = None,
+          phone: str | None = None, kind: str = "", once: bool = False) -> list[OutboxMessage]:
     """notify() about this job: the notice links to it, and the texts name it (related_id)."""
-    return notify(users, body, subject_type=SUBJECT, subject_id=order.id, actor=actor, **sms)
+    return notify(users, body, subject_type=SUBJECT, subject_id=order.id, actor=actor, sms=sms, phone=phone,
+                  kind=kind, once=once)
 
 
 def _owner_users(order: WorkOrder) -> list[uuid.UUID]:
