@@ -1,5 +1,5 @@
-"""In-app notices (the bell and its unread count). Any module can leave one for a user; e-mail/SMS copies, when
-wanted, go through the outbox separately."""
+"""In-app notices (the bell and its unread count). Any module can leave one for a user through
+tenants.inbox.services.notify, which also queues the SMS copy in the outbox when one is wanted."""
 
 from __future__ import annotations
 

@@ -31,10 +31,21 @@ from saas.extensions import db
 from saas.i18n import _l
 from saas.models import Membership, _enum
 from saas.tenancy import CompanyScoped
+from tenants.roster.models import Building, Community, Household, HouseholdOwner
 from tenants.work_orders.states import Status
 
 # The list a new company starts with; each company can rename, add and archive categories.
 DEFAULT_CATEGORIES = ("水暖", "电路", "门窗", "电梯", "公共设施", "其他")
+
+
+def _in_company(owner: str, column: str, target: str, **kw):
+    """The many-to-one along the composite foreign key (company_id, <column>) → target(company_id, id). The company
+    is part of the join, so ``select(WorkOrder).join(WorkOrder.household)`` can never reach another company's row.
+    View-only: code writes the ids, never the related objects (several keys share company_id)."""
+    return relationship(
+        target, primaryjoin=f"and_({owner}.company_id == {target}.company_id, {owner}.{column} == {target}.id)",
+        foreign_keys=f"[{owner}.company_id, {owner}.{column}]", viewonly=True, **kw,
+    )
 
 
 class DispatchMode(enum.StrEnum):
@@ -128,6 +139,8 @@ class WorkOrderCategory(CompanyScoped, db.Model):
     default_assignee_id: Mapped[uuid.UUID | None] = mapped_column(Uuid)
     archived_at: Mapped[datetime | None] = mapped_column(AwareDateTime())
 
+    default_assignee: Mapped[Membership | None] = _in_company("WorkOrderCategory", "default_assignee_id", "Membership")
+
 
 class CategoryTechnician(CompanyScoped, db.Model):
     """A technician qualified for a category: gets its common-area jobs and may grab its pool jobs. Taking someone
@@ -146,6 +159,9 @@ class CategoryTechnician(CompanyScoped, db.Model):
     membership_id: Mapped[uuid.UUID] = mapped_column(Uuid)
     ended_at: Mapped[datetime | None] = mapped_column(AwareDateTime())
 
+    category: Mapped[WorkOrderCategory] = _in_company("CategoryTechnician", "category_id", "WorkOrderCategory")
+    membership: Mapped[Membership] = _in_company("CategoryTechnician", "membership_id", "Membership")
+
 
 class SlaPolicy(CompanyScoped, db.Model):
     """The company's deadlines for one category and priority (missing rows fall back to DEFAULT_SLA_MINUTES)."""
@@ -161,6 +177,8 @@ class SlaPolicy(CompanyScoped, db.Model):
     priority: Mapped[Priority] = mapped_column(_enum(Priority, "work_order_sla_priority"))
     response_minutes: Mapped[int] = mapped_column(Integer)
     resolution_minutes: Mapped[int] = mapped_column(Integer)
+
+    category: Mapped[WorkOrderCategory] = _in_company("SlaPolicy", "category_id", "WorkOrderCategory")
 
 
 class WorkOrderCounter(CompanyScoped, db.Model):
@@ -193,6 +211,10 @@ class RepairPoint(CompanyScoped, db.Model):
     category_id: Mapped[uuid.UUID | None] = mapped_column(Uuid)  # the category a report here gets by default
     token: Mapped[str] = mapped_column(String(32))
     archived_at: Mapped[datetime | None] = mapped_column(AwareDateTime())
+
+    community: Mapped[Community] = _in_company("RepairPoint", "community_id", "Community")
+    building: Mapped[Building | None] = _in_company("RepairPoint", "building_id", "Building")
+    category: Mapped[WorkOrderCategory | None] = _in_company("RepairPoint", "category_id", "WorkOrderCategory")
 
 
 class RepairPointToken(db.Model):
@@ -288,14 +310,21 @@ class WorkOrder(CompanyScoped, db.Model):
     rating_comment: Mapped[str] = mapped_column(String(500), default="")
     rated_at: Mapped[datetime | None] = mapped_column(AwareDateTime())
 
-    category: Mapped[WorkOrderCategory] = relationship(
-        primaryjoin="and_(WorkOrder.company_id == WorkOrderCategory.company_id, "
-        "WorkOrder.category_id == WorkOrderCategory.id)",
-        foreign_keys="[WorkOrder.company_id, WorkOrder.category_id]", lazy="joined", innerjoin=True, viewonly=True,
-    )
-    assignee: Mapped[Membership | None] = relationship(
-        primaryjoin="and_(WorkOrder.company_id == Membership.company_id, WorkOrder.assignee_id == Membership.id)",
-        foreign_keys="[WorkOrder.company_id, WorkOrder.assignee_id]", lazy="joined", viewonly=True,
+    # Category and assignee come joined: every list shows them.
+    category: Mapped[WorkOrderCategory] = _in_company("WorkOrder", "category_id", "WorkOrderCategory",
+                                                      lazy="joined", innerjoin=True)
+    assignee: Mapped[Membership | None] = _in_company("WorkOrder", "assignee_id", "Membership", lazy="joined")
+    household: Mapped[Household | None] = _in_company("WorkOrder", "household_id", "Household")
+    community: Mapped[Community | None] = _in_company("WorkOrder", "community_id", "Community")
+    building: Mapped[Building | None] = _in_company("WorkOrder", "building_id", "Building")
+    repair_point: Mapped[RepairPoint | None] = _in_company("WorkOrder", "repair_point_id", "RepairPoint")
+    reporter_membership: Mapped[Membership | None] = _in_company("WorkOrder", "reporter_membership_id", "Membership")
+    # Every owner link of the job's home, ended ones included: visibility asks which were current since when
+    # (queries.visible_clause), so this is for EXISTS clauses (``WorkOrder.household_owners.any(...)``).
+    household_owners: Mapped[list[HouseholdOwner]] = relationship(
+        primaryjoin="and_(WorkOrder.company_id == foreign(HouseholdOwner.company_id), "
+        "WorkOrder.household_id == foreign(HouseholdOwner.household_id))",
+        viewonly=True,
     )
 
     @property
@@ -356,6 +385,8 @@ class WorkOrderEvent(CompanyScoped, db.Model):
     # Staff-only entries (a decline reason, an escalation) are hidden from the owner's timeline.
     internal: Mapped[bool] = mapped_column(Boolean, default=False)
 
+    work_order: Mapped[WorkOrder] = _in_company("WorkOrderEvent", "work_order_id", "WorkOrder")
+
 
 class PhotoStage(enum.StrEnum):
     REPORT = "report"  # sent with the report
@@ -383,6 +414,8 @@ class WorkOrderPhoto(CompanyScoped, db.Model):
     size_bytes: Mapped[int] = mapped_column(Integer)
     uploaded_by_id: Mapped[uuid.UUID | None] = mapped_column(Uuid, ForeignKey("users.id"))
 
+    work_order: Mapped[WorkOrder] = _in_company("WorkOrderPhoto", "work_order_id", "WorkOrder")
+
 
 class WorkOrderFollowUp(CompanyScoped, db.Model):
     """回访: the steward's call after the job was done."""
@@ -399,3 +432,6 @@ class WorkOrderFollowUp(CompanyScoped, db.Model):
     reached: Mapped[bool] = mapped_column(Boolean)
     satisfied: Mapped[bool | None] = mapped_column(Boolean)  # None when the owner was not reached
     note: Mapped[str] = mapped_column(Text, default="")
+
+    work_order: Mapped[WorkOrder] = _in_company("WorkOrderFollowUp", "work_order_id", "WorkOrder")
+    membership: Mapped[Membership] = _in_company("WorkOrderFollowUp", "membership_id", "Membership")

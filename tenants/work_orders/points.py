@@ -149,7 +149,7 @@ def intake_category_id(point: RepairPoint) -> uuid.UUID | None:
 
 def location_label(point: RepairPoint) -> str:
     """Where the point is, in words, as the poster and the form show it."""
-    community = db.session.get(Community, (point.company_id, point.community_id))
+    community = point.community
     return f"{community.name} {point.name}" if community else point.name
 
 
@@ -159,8 +159,7 @@ def location_label(point: RepairPoint) -> str:
 def list_query():
     """Live points first, then archived; by community and name."""
     return (select(RepairPoint)
-            .join(Community, (Community.company_id == RepairPoint.company_id)
-                  & (Community.id == RepairPoint.community_id))
+            .join(RepairPoint.community)
             .order_by(RepairPoint.archived_at.is_not(None), Community.name, RepairPoint.name, RepairPoint.id))
 
 

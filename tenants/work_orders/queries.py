@@ -11,7 +11,7 @@ import uuid
 from datetime import datetime
 
 from flask import abort
-from sqlalchemy import and_, exists, false, func, or_, select
+from sqlalchemy import and_, false, func, or_, select
 
 from saas.clock import local_midnight, local_today
 from saas.extensions import db
@@ -46,10 +46,9 @@ def _pool_of(membership: Membership):
 def _owners_home_since_joined(membership: Membership):
     """A job of a home the owner is bound to now, reported since they were bound to it: a buyer does not read the
     previous owner's repairs (their names, phones, comments and photos)."""
-    return exists().where(HouseholdOwner.household_id == WorkOrder.household_id,
-                          HouseholdOwner.company_id == WorkOrder.company_id,
-                          HouseholdOwner.membership_id == membership.id, HouseholdOwner.ended_at.is_(None),
-                          HouseholdOwner.created_at <= WorkOrder.created_at)
+    return WorkOrder.household_owners.any(and_(HouseholdOwner.membership_id == membership.id,
+                                               HouseholdOwner.ended_at.is_(None),
+                                               HouseholdOwner.created_at <= WorkOrder.created_at))
 
 
 def visible_clause(membership: Membership):
@@ -132,8 +131,7 @@ def household_steward(household_id: uuid.UUID | None) -> Membership | None:
     if household_id is None:
         return None
     return db.session.execute(
-        select(Membership).join(StewardAssignment, and_(StewardAssignment.company_id == Membership.company_id,
-                                                        StewardAssignment.steward_id == Membership.id))
+        select(Membership).select_from(StewardAssignment).join(StewardAssignment.steward)
         .where(StewardAssignment.household_id == household_id, StewardAssignment.ended_at.is_(None),
                Membership.ended_at.is_(None))
     ).scalar_one_or_none()
@@ -194,14 +192,21 @@ def least_busy_technician(category_id: uuid.UUID) -> Membership | None:
                  .where(WorkOrder.assignee_id == Membership.id, WorkOrder.status.in_(OPEN))
                  .correlate(Membership).scalar_subquery())
     return db.session.execute(
-        select(Membership).join(Membership.user)
-        .join(CategoryTechnician, and_(CategoryTechnician.company_id == Membership.company_id,
-                                       CategoryTechnician.membership_id == Membership.id))
+        select(Membership).select_from(CategoryTechnician).join(CategoryTechnician.membership)
+        .join(Membership.user)
         .where(CategoryTechnician.category_id == category_id, CategoryTechnician.ended_at.is_(None),
                Membership.ended_at.is_(None),
                Membership.role.in_((Role.TECHNICIAN, Role.STEWARD, Role.ADMIN)))
         .order_by(open_jobs, User.name, Membership.id).limit(1)
     ).scalar_one_or_none()
+
+
+def admin_users() -> list[User]:
+    """The company's current admins (phones included, for texts), by user id."""
+    return list(db.session.execute(
+        select(User).select_from(Membership).join(Membership.user)
+        .where(Membership.role == Role.ADMIN, Membership.ended_at.is_(None)).order_by(User.id)
+    ).scalars())
 
 
 def admin_user_ids() -> list[uuid.UUID]:

@@ -256,8 +256,7 @@ def _where(report: Report):
         return household, household.building.community_id, household.building_id, household.label
     point = report.repair_point
     if point is not None:
-        community = db.session.get(Community, (point.company_id, point.community_id))
-        return household, point.community_id, point.building_id, f"{community.name} {point.name}"
+        return household, point.community_id, point.building_id, f"{point.community.name} {point.name}"
     if household is not None:
         return household, household.building.community_id, household.building_id, \
             f"{household.building.community.name} {household.building.name}"

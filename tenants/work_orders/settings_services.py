@@ -133,8 +133,7 @@ def technician_counts() -> dict[uuid.UUID, int]:
     """Qualified people per category, counting only current members."""
     return dict(db.session.execute(
         select(CategoryTechnician.category_id, func.count())
-        .join(Membership, (Membership.company_id == CategoryTechnician.company_id)
-              & (Membership.id == CategoryTechnician.membership_id))
+        .join(CategoryTechnician.membership)
         .where(Membership.ended_at.is_(None), Membership.role.in_(QUALIFIED_ROLES),
                CategoryTechnician.ended_at.is_(None))
         .group_by(CategoryTechnician.category_id)
