@@ -28,19 +28,7 @@ from saas.pagination import paginate
 from saas.tenancy import utcnow
 from tenants.access import current_membership, require_role
 from tenants.roster.models import Building, Community, Household
-
-# The other pages on this blueprint live in their own modules; importing them registers their routes.
-from tenants.work_orders import (  # noqa: F401
-    bp,
-    dashboard_views,
-    owner_views,
-    permissions,
-    photos,
-    point_views,
-    queries,
-    services,
-    settings_views,
-)
+from tenants.work_orders import bp, permissions, photos, queries, services
 from tenants.work_orders.models import (
     Area,
     Source,
@@ -375,3 +363,6 @@ def _create_from_call(form: PhoneReportForm, chosen: Household | None) -> WorkOr
         reporter_phone=form.reporter_phone.data or chosen.owner_phone,
     ), actor=current_user, membership=current_membership, files=request.files.getlist("photos"))
 
+
+# The other pages on this blueprint live in their own modules; importing them registers their routes.
+from tenants.work_orders import dashboard_views, owner_views, point_views, settings_views  # noqa: E402, F401
