@@ -11,7 +11,6 @@ homes, owners or staff. The abuse limits are in intake_guard.py.
 from __future__ import annotations
 
 import logging
-import uuid
 
 from flask import Blueprint, request, url_for
 from flask_babel import gettext as _
@@ -29,9 +28,9 @@ from saas.models import Company
 from saas.tenancy import company_context
 from saas.validators import CleanText, MainlandMobile
 from tenants.work_orders import intake_guard as guard
-from tenants.work_orders import photos, services
+from tenants.work_orders import permissions, photos, services
 from tenants.work_orders import points as point_services
-from tenants.work_orders.models import Area, RepairPoint, Source, WorkOrder, WorkOrderPhoto
+from tenants.work_orders.models import Area, RepairPoint, Source, WorkOrderPhoto
 
 bp = Blueprint("intake", __name__)
 log = logging.getLogger(__name__)
@@ -205,10 +204,7 @@ def done(token, receipt):
     order, photo_count = None, 0
     if order_id:
         with company_context(company.id):
-            order = db.session.execute(
-                select(WorkOrder).where(WorkOrder.id == uuid.UUID(order_id), WorkOrder.repair_point_id == point.id,
-                                        WorkOrder.source == Source.QR)
-            ).scalar_one_or_none()
+            order = permissions.reported_at(order_id, point)
             if order is None:
                 return _not_found()
             photo_count = db.session.execute(

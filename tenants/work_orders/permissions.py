@@ -10,6 +10,8 @@
   follow-up call (回访) is for admins and the steward of the job's home; owners take only OWNER_ACTIONS.
 - Homes: an admin may report for any live home, a steward only for the homes they look after; an owner for
   their own homes.
+- The no-login QR form's receipt shows the one job its signed link names, and only if it was reported at that
+  poster through the QR form.
 - Categories and repair points are admin pages (``require_role`` on the view); here, the lookup that 404s on a
   bad, foreign or unknown id.
 """
@@ -28,7 +30,14 @@ from tenants.access import current_membership
 from tenants.roster.models import Building, Community, Household
 from tenants.work_orders import queries
 from tenants.work_orders import settings_services as ss
-from tenants.work_orders.models import RepairPoint, WorkOrder, WorkOrderCategory, WorkOrderEvent, WorkOrderPhoto
+from tenants.work_orders.models import (
+    RepairPoint,
+    Source,
+    WorkOrder,
+    WorkOrderCategory,
+    WorkOrderEvent,
+    WorkOrderPhoto,
+)
 from tenants.work_orders.states import Action
 
 # The actions an owner may ask for from the portal (the services decide whether they apply to this job).
@@ -82,6 +91,15 @@ def photo_or_404(photo_id) -> WorkOrderPhoto:
                                                   WorkOrderEvent.seq == row.event_seq)).scalar_one_or_none():
         abort(404)  # a photo of a staff-only timeline entry
     return row
+
+
+def reported_at(order_id: str, point: RepairPoint) -> WorkOrder | None:
+    """The job a QR receipt names (already checked as signed for this poster), if it was reported at ``point``
+    through the QR form; None otherwise. Runs inside the poster's company."""
+    return db.session.execute(
+        select(WorkOrder).where(WorkOrder.id == uuid.UUID(order_id), WorkOrder.repair_point_id == point.id,
+                                WorkOrder.source == Source.QR)
+    ).scalar_one_or_none()
 
 
 # --- homes -----------------------------------------------------------------------------------------------------
