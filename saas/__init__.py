@@ -142,7 +142,9 @@ def _register_blueprints(app: Flask) -> None:
     import importlib
 
     import tenants
+    from tenants.work_orders import intake  # the QR report form: no login, not under /c/<company_slug>/
 
-    for module in ("public", "auth", "admin", "signup", "subscriptions", "owners", "intake"):
+    for module in ("public", "auth", "admin", "signup", "subscriptions", "owners"):
         app.register_blueprint(importlib.import_module(f"saas.{module}.routes").bp)
+    app.register_blueprint(intake.bp)
     tenants.register(app)

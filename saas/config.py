@@ -72,8 +72,9 @@ def load_config(instance_path: str, overrides: dict | None = None) -> dict:
         "IMPORT_MAX_BYTES": int(os.environ.get("IMPORT_MAX_BYTES", str(5 * 1024 * 1024))),
         "IMPORT_MAX_ROWS": int(os.environ.get("IMPORT_MAX_ROWS", "50000")),
         "IMPORT_MAX_UNZIPPED_BYTES": int(os.environ.get("IMPORT_MAX_UNZIPPED_BYTES", str(200 * 1024 * 1024))),
-        # QR intake (扫码报修, saas/intake): abuse limits of the no-login report form. Phone and identical count
-        # reports made; ip (per company) and point count attempts. A form ticket must be min..max seconds old.
+        # QR intake (扫码报修, tenants/work_orders/intake_guard.py): abuse limits of the no-login report form. Phone
+        # and identical count reports made; ip (per company) and point count attempts. A form ticket must be
+        # min..max seconds old.
         "INTAKE_LIMITS": {"phone": "10 per day", "identical": "2 per day", "ip": "20 per day",
                           "point": "30 per hour", "min_seconds": 3, "max_seconds": 2 * 3600},
         "UPLOAD_FOLDER": os.environ.get("UPLOAD_FOLDER", str(Path(instance_path) / "uploads")),

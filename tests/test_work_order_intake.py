@@ -483,7 +483,7 @@ def test_tickets_and_counters_are_shared_through_redis(app, monkeypatch):
     from limits.storage import RedisStorage
     from limits.strategies import FixedWindowRateLimiter
 
-    import saas.intake as guard
+    import tenants.work_orders.intake_guard as guard
 
     strategy = FixedWindowRateLimiter(RedisStorage(REDIS_URL))
     monkeypatch.setattr(guard, "limiter", SimpleNamespace(limiter=strategy))

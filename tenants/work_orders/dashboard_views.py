@@ -12,8 +12,7 @@ from saas.models import Role
 from saas.tenancy import parse_uuid_or_404
 from tenants.access import require_role
 from tenants.roster.models import Community
-from tenants.work_orders import stats
-from tenants.work_orders.routes import bp
+from tenants.work_orders import bp, stats
 
 
 @bp.get("/work-orders/dashboard")

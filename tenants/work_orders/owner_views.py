@@ -1,29 +1,30 @@
 """The owner's side of work orders, in the portal: report a repair, follow it on its timeline, comment, urge an
 overdue job, cancel before work starts, answer a quote, rate it when done, reopen it within 7 days.
 
-An owner sees only their own jobs (``queries.visible_or_404``); which buttons show comes from
-``services.available_actions``, and every change goes through the services, which refuse with a message.
+An owner sees only their own jobs (permissions.py); which buttons show comes from ``services.available_actions``,
+and every change goes through the services, which refuse with a message.
 """
 
 from __future__ import annotations
 
 from datetime import timedelta
 
-from flask import abort, flash, request, url_for
+from flask import flash, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import func, select
 
+from saas.errors import ServiceError
 from saas.extensions import db, htmx
-from saas.forms import show_error
+from saas.forms import show_error, submit
 from saas.htmx import redirect_to, render
 from saas.models import Role
 from saas.money import format_yuan
 from saas.pagination import paginate
 from saas.tenancy import utcnow
 from tenants.access import current_membership, require_role
-from tenants.roster.models import Building, Community, Household
-from tenants.work_orders import photos, queries, services
+from tenants.roster.models import Household
+from tenants.work_orders import bp, permissions, photos, queries, services
 from tenants.work_orders.forms import (
     CancelForm,
     ConfirmForm,
@@ -33,12 +34,9 @@ from tenants.work_orders.forms import (
     ReopenForm,
 )
 from tenants.work_orders.models import Area, Priority, Source, WorkOrder, WorkOrderEvent, WorkOrderPhoto
-from tenants.work_orders.routes import bp
-from tenants.work_orders.states import OPEN, REOPEN_DAYS, Action, IllegalMove
+from tenants.work_orders.states import OPEN, REOPEN_DAYS, Action
 
 PER_PAGE = 20
-OWNER_ACTIONS = (Action.CANCEL, Action.RATE, Action.REOPEN, Action.ACCEPT_QUOTE, Action.DECLINE_QUOTE)
-REFUSED = (services.WorkOrderError, IllegalMove, photos.PhotoError)
 LIVE_BLOCK = "live"  # the status and timeline, polled while the job is open
 # The page section (element id) each form of the job page sits in.
 SECTIONS = {"comment_form": "wo-comment", "rate_form": "wo-rate", "reopen_form": "wo-reopen",
@@ -50,7 +48,7 @@ def owner_open_repairs() -> int:
     """The portal's "N open" badge: one count query."""
     return db.session.execute(
         select(func.count()).select_from(WorkOrder)
-        .where(queries.visible_clause(current_membership), WorkOrder.status.in_(OPEN))
+        .where(permissions.visible_clause(), WorkOrder.status.in_(OPEN))
     ).scalar_one()
 
 
@@ -60,21 +58,13 @@ def owner_open_repairs() -> int:
 @bp.get("/my/repairs")
 @require_role(Role.OWNER)
 def owner_index():
-    stmt = (select(WorkOrder).where(queries.visible_clause(current_membership))
+    stmt = (select(WorkOrder).where(permissions.visible_clause())
             .order_by(WorkOrder.created_at.desc(), WorkOrder.id.desc()))
     page = paginate(stmt, per_page=PER_PAGE)
     return render("tenants/work_orders/owner/index.html", page=page, now=utcnow())
 
 
 # --- reporting ------------------------------------------------------------------------------------------------
-
-
-def _my_homes() -> list[Household]:
-    return list(db.session.execute(
-        select(Household).join(Household.building).join(Building.community)
-        .where(Household.id.in_(queries.my_household_ids(current_membership)), Household.live())
-        .order_by(Community.name, Building.name, Household.unit, Household.room)
-    ).scalars())
 
 
 def _report_page(form: OwnerReportForm, homes, categories, status: int = 200):
@@ -86,7 +76,7 @@ def _report_page(form: OwnerReportForm, homes, categories, status: int = 200):
 @bp.route("/my/repairs/new", methods=["GET", "POST"])
 @require_role(Role.OWNER)
 def owner_new():
-    homes = _my_homes()
+    homes = permissions.my_homes()
     categories = queries.live_categories()
     form = OwnerReportForm()
     form.household_id.choices = [("", _("Choose…"))] + [(str(h.id), h.label) for h in homes]
@@ -95,24 +85,22 @@ def owner_new():
         return _report_page(form, homes, categories, status=200 if request.method == "GET" else 422)
     if request.method == "GET":
         return _report_page(form, homes, categories)
-    if form.validate_on_submit():
-        home = _chosen_home(form, homes)
-        try:
-            if home is None:
-                raise services.WorkOrderError(_("Choose the home this repair is for."), "household_id")
-            order = services.create_order(services.Report(
-                source=Source.PORTAL, area=Area(form.area.data), category_id=form.category_id.data,
-                description=form.description.data or "", priority=Priority(form.priority.data),
-                preferred_time=form.preferred_time.data or "", household=home,
-            ), actor=current_user, membership=current_membership, files=form.photos.data)
-        except REFUSED as exc:
-            db.session.rollback()
-            show_error(form, exc)
-        else:
-            flash(_("Repair %(number)s reported. We will let you know when someone takes it.",
-                    number=order.number), "success")
-            return redirect_to(url_for(".owner_show", order_id=order.id))
-    return _report_page(form, homes, categories, status=422)
+    return submit(form, lambda: _report(form, homes),
+                  success=lambda order: _("Repair %(number)s reported. We will let you know when someone takes it.",
+                                          number=order.number),
+                  next_url=lambda order: url_for(".owner_show", order_id=order.id)) \
+        or _report_page(form, homes, categories, status=422)
+
+
+def _report(form: OwnerReportForm, homes: list[Household]) -> WorkOrder:
+    home = _chosen_home(form, homes)
+    if home is None:
+        raise services.WorkOrderError(_("Choose the home this repair is for."), "household_id")
+    return services.create_order(services.Report(
+        source=Source.PORTAL, area=Area(form.area.data), category_id=form.category_id.data,
+        description=form.description.data or "", priority=Priority(form.priority.data),
+        preferred_time=form.preferred_time.data or "", household=home,
+    ), actor=current_user, membership=current_membership, files=form.photos.data)
 
 
 def _chosen_home(form: OwnerReportForm, homes: list[Household]) -> Household | None:
@@ -126,7 +114,7 @@ def _chosen_home(form: OwnerReportForm, homes: list[Household]) -> Household | N
 
 
 def _load(order_id) -> WorkOrder:
-    return queries.visible_or_404(order_id, current_membership)
+    return permissions.order_or_404(order_id)
 
 
 def owner_timeline(order: WorkOrder):
@@ -216,7 +204,7 @@ def owner_comment(order_id):
     try:
         services.comment(order, actor=current_user, membership=current_membership, note=form.note.data or "",
                          files=form.photos.data)
-    except REFUSED as exc:
+    except ServiceError as exc:
         return _refused(order_id, exc, comment_form=form)
     flash(_("Comment added."), "success")
     return redirect_to(url_for(".owner_show", order_id=order.id))
@@ -230,7 +218,7 @@ def owner_urge(order_id):
         return _show(order, status=422, error=_("The form expired. Please try again."))
     try:
         services.urge(order, actor=current_user, membership=current_membership)
-    except REFUSED as exc:
+    except ServiceError as exc:
         return _refused(order_id, exc)
     flash(_("We have told the team that you are waiting."), "success")
     return redirect_to(url_for(".owner_show", order_id=order.id))
@@ -259,12 +247,7 @@ _DONE_MESSAGES = {
 @require_role(Role.OWNER)
 def owner_act(order_id, action):
     order = _load(order_id)
-    try:
-        action = Action(action)
-    except ValueError:
-        abort(404)
-    if action not in OWNER_ACTIONS:
-        abort(404)
+    action = permissions.action_or_404(action, permissions.OWNER_ACTIONS)
     forms, kwargs = {}, {}
     if action == Action.CANCEL:
         form = forms["cancel_form"] = CancelForm(prefix="cancel")
@@ -287,7 +270,7 @@ def owner_act(order_id, action):
                                              form.comment.data or "")
     try:
         services.perform(order, action, actor=current_user, membership=current_membership, **kwargs)
-    except REFUSED as exc:
+    except ServiceError as exc:
         return _refused(order_id, exc, **forms)
     flash(_DONE_MESSAGES[action](), "success")
     return redirect_to(url_for(".owner_show", order_id=order.id))

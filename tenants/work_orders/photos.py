@@ -15,6 +15,7 @@ from pathlib import Path
 
 from flask import current_app
 
+from saas.errors import ServiceError
 from saas.i18n import _l
 from saas.tenancy import new_id
 
@@ -24,11 +25,11 @@ MAX_PIXELS = 50_000_000
 LONG_SIDE = 1600  # enough to see a leak; keeps a photo around 200–400 KB
 
 
-class PhotoError(Exception):
-    def __init__(self, message, field: str = "photos"):
-        super().__init__(str(message))
-        self.message = message
-        self.field = field
+class PhotoError(ServiceError):
+    """A photo we refuse (empty, too large, not an image). Its message belongs under the photos field."""
+
+    def __init__(self, message, field: str | None = "photos"):
+        super().__init__(message, field)
 
 
 @dataclass(frozen=True)

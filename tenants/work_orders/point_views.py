@@ -1,5 +1,5 @@
 """Admin pages for QR repair points (扫码报修): the list with a form to add one, the printable poster, archiving
-a poster and giving it a new code. The public form behind the poster is saas/intake."""
+a poster and giving it a new code. The public form behind the poster is intake.py."""
 
 from __future__ import annotations
 
@@ -13,19 +13,16 @@ from wtforms import SelectField, StringField
 from wtforms.validators import DataRequired, Length
 
 from saas.extensions import db
-from saas.forms import show_error
+from saas.forms import attempt, submit
 from saas.htmx import redirect_to, render
 from saas.i18n import _l
 from saas.models import Role
 from saas.pagination import paginate
-from saas.tenancy import get_or_404
 from saas.validators import CleanText
 from tenants.access import require_role
 from tenants.roster.models import Building, Community
+from tenants.work_orders import bp, permissions, queries
 from tenants.work_orders import points as point_services
-from tenants.work_orders import queries
-from tenants.work_orders.models import RepairPoint
-from tenants.work_orders.routes import bp
 
 PER_PAGE = 50
 
@@ -74,22 +71,16 @@ def _fill_choices(form: PointForm) -> None:
 def points():
     form = PointForm()
     _fill_choices(form)
-    status = 200
-    if request.method == "POST":
-        status = 422
-        if form.validate_on_submit():
-            try:
-                point = point_services.create_point(
-                    name=form.name.data, community_id=form.community_id.data, building_id=form.building_id.data,
-                    category_id=form.category_id.data, actor=current_user)
-            except point_services.PointError as exc:
-                db.session.rollback()
-                show_error(form, exc)
-            else:
-                flash(_("Poster “%(name)s” is ready: print it and put it up.", name=point.name), "success")
-                return redirect_to(url_for(".point", point_id=point.id))
+    created = submit(form, lambda: point_services.create_point(
+                         name=form.name.data, community_id=form.community_id.data, building_id=form.building_id.data,
+                         category_id=form.category_id.data, actor=current_user),
+                     success=lambda point: _("Poster “%(name)s” is ready: print it and put it up.", name=point.name),
+                     next_url=lambda point: url_for(".point", point_id=point.id))
+    if created:
+        return created
     page = paginate(point_services.list_query(), per_page=PER_PAGE)
-    return render("tenants/work_orders/points/index.html", status=status, form=form, page=page,
+    return render("tenants/work_orders/points/index.html", status=422 if request.method == "POST" else 200,
+                  form=form, page=page,
                   names=point_services.names_for(page.items),
                   counts=point_services.report_counts([p.id for p in page.items]))
 
@@ -97,7 +88,7 @@ def points():
 @bp.get("/work-orders/points/<point_id>")
 @require_role(Role.ADMIN)
 def point(point_id):
-    point = get_or_404(RepairPoint, point_id)
+    point = permissions.point_or_404(point_id)
     url = intake_url(point.token)
     return render("tenants/work_orders/points/poster.html", point=point, url=url,
                   location=point_services.location_label(point),
@@ -111,7 +102,7 @@ def _confirmed() -> bool:
 @bp.post("/work-orders/points/<point_id>/archive")
 @require_role(Role.ADMIN)
 def archive_point(point_id):
-    point = get_or_404(RepairPoint, point_id)
+    point = permissions.point_or_404(point_id)
     if not _confirmed():
         return render("tenants/work_orders/points/confirm.html", point=point, what="archive",
                       action=url_for(".archive_point", point_id=point.id))
@@ -124,16 +115,11 @@ def archive_point(point_id):
 @bp.post("/work-orders/points/<point_id>/code")
 @require_role(Role.ADMIN)
 def regenerate_point(point_id):
-    point = get_or_404(RepairPoint, point_id)
+    point = permissions.point_or_404(point_id)
     if not _confirmed():
         return render("tenants/work_orders/points/confirm.html", point=point, what="code",
                       action=url_for(".regenerate_point", point_id=point.id))
-    try:
-        point_services.regenerate_token(point, current_user)
-    except point_services.PointError as exc:
-        db.session.rollback()
-        flash(str(exc.message), "danger")
-    else:
-        flash(_("New code for “%(name)s”. The old poster no longer works: print this one and replace it.",
-                name=point.name), "success")
-    return redirect_to(url_for(".point", point_id=point.id))
+    return attempt(lambda: point_services.regenerate_token(point, current_user),
+                   success=_("New code for “%(name)s”. The old poster no longer works: print this one and replace it.",
+                             name=point.name),
+                   next_url=url_for(".point", point_id=point.id))

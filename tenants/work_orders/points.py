@@ -31,7 +31,7 @@ _TOKEN = re.compile(r"^[A-Za-z0-9_-]{16,32}$")
 
 
 class PointError(WorkOrderError):
-    pass
+    """A repair-point rule refused the request (no such community, a name too long…)."""
 
 
 def new_token() -> str:

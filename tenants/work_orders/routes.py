@@ -1,6 +1,7 @@
 """Work-order pages for staff: all jobs (admin, with filters), my jobs (technicians and stewards, with the grab
 pool), the board by status, one job with the actions its viewer may take, a job entered from a phone call, and
-the photos. Other pages share this blueprint from their own modules (see VIEW_MODULES at the end).
+the photos. The blueprint is the package's (tenants/work_orders/__init__.py); the other pages on it live in their
+own modules, imported here so their routes join it. Who may see what: permissions.py.
 
 Lists make a fixed number of queries however long they are: the category and the assignee (with their user) are
 joined into the row query, and the location is a snapshot on the job itself.
@@ -11,22 +12,23 @@ from __future__ import annotations
 import uuid
 from datetime import datetime, timedelta
 
-from flask import Blueprint, abort, flash, request, send_file, url_for
+from flask import abort, flash, request, send_file, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import func, or_, select
 
 from saas.clock import aware
+from saas.errors import ServiceError
 from saas.extensions import db, htmx
-from saas.forms import show_error
+from saas.forms import submit
 from saas.htmx import redirect_to, render
 from saas.models import Membership, Role
 from saas.money import parse_yuan
 from saas.pagination import paginate
-from saas.tenancy import parse_uuid_or_404, utcnow
+from saas.tenancy import utcnow
 from tenants.access import current_membership, require_role
 from tenants.roster.models import Building, Community, Household
-from tenants.work_orders import photos, queries, services
+from tenants.work_orders import bp, permissions, photos, queries, services
 from tenants.work_orders.models import (
     Area,
     Source,
@@ -36,9 +38,7 @@ from tenants.work_orders.models import (
 )
 from tenants.work_orders.sla import format_time_left, time_left, urgency
 from tenants.work_orders.staff_forms import FollowUpForm, PhoneReportForm
-from tenants.work_orders.states import OPEN, Action, IllegalMove, Status
-
-bp = Blueprint("work_orders", __name__)
+from tenants.work_orders.states import OPEN, Action, Status
 
 STAFF = (Role.ADMIN, Role.STEWARD, Role.TECHNICIAN)
 EVERYONE = (*STAFF, Role.OWNER)
@@ -206,7 +206,7 @@ def _mine_counts(me: Membership) -> dict:
 
 
 def _load(order_id) -> WorkOrder:
-    return queries.visible_or_404(order_id, current_membership)
+    return permissions.order_or_404(order_id)
 
 
 def _timeline(order: WorkOrder):
@@ -227,8 +227,7 @@ def _show_context(order: WorkOrder, **extra) -> dict:
     household = (db.session.get(Household, (order.company_id, order.household_id))
                  if order.household_id else None)
     actions = services.available_actions(order, viewer, now)
-    can_follow_up = (order.status in (Status.DONE, Status.CLOSED)
-                     and (viewer.is_admin or viewer.household_steward))
+    can_follow_up = order.status in (Status.DONE, Status.CLOSED) and permissions.may_follow_up(viewer)
     context = dict(order=order, viewer=viewer, events=events, photos_by_seq=photos_by_seq, household=household,
                    actions=actions, now=now, Action=Action,
                    staff=queries.staff_members() if Action.ASSIGN in actions else [],
@@ -251,10 +250,7 @@ def show(order_id):
 @require_role(*STAFF)
 def act(order_id, action):
     order = _load(order_id)
-    try:
-        action = Action(action)
-    except ValueError:
-        abort(404)
+    action = permissions.action_or_404(action)
     form = request.form
     quote_fen = None
     if action == Action.QUOTE:
@@ -263,21 +259,15 @@ def act(order_id, action):
         services.perform(order, action, actor=current_user, membership=current_membership,
                          note=form.get("note", ""), assignee_id=form.get("assignee_id"), quote_fen=quote_fen,
                          files=request.files.getlist("photos"))
-    except (services.WorkOrderError, IllegalMove, photos.PhotoError) as exc:
+    except ServiceError as exc:
         db.session.rollback()
         order = _load(order_id)
         return render("tenants/work_orders/show.html", "job" if htmx and htmx.target == "wo-job" else None, status=422,
                       **_show_context(order, error=exc.message, error_action=action))
     flash(_("%(number)s: %(action)s — done.", number=order.number, action=action.label), "success")
-    if action in (Action.DECLINE,) or not _still_visible(order):
+    if action in (Action.DECLINE,) or not permissions.still_visible(order):
         return redirect_to(url_for(".mine"))
     return redirect_to(url_for(".show", order_id=order.id))
-
-
-def _still_visible(order: WorkOrder) -> bool:
-    return db.session.execute(select(func.count()).select_from(WorkOrder).where(
-        WorkOrder.id == order.id, queries.visible_clause(current_membership))).scalar_one() > 0
-
 
 
 @bp.post("/work-orders/<order_id>/comment")
@@ -287,7 +277,7 @@ def comment(order_id):
     try:
         services.comment(order, actor=current_user, membership=current_membership, note=request.form.get("note", ""),
                          files=request.files.getlist("photos"))
-    except (services.WorkOrderError, IllegalMove, photos.PhotoError) as exc:
+    except ServiceError as exc:
         db.session.rollback()
         order = _load(order_id)
         return render("tenants/work_orders/show.html", "job" if htmx and htmx.target == "wo-job" else None, status=422,
@@ -299,41 +289,23 @@ def comment(order_id):
 @require_role(Role.ADMIN, Role.STEWARD)
 def follow_up(order_id):
     order = _load(order_id)
-    viewer = services.viewer_for(order, current_membership)
-    if not (viewer.is_admin or viewer.household_steward):
+    if not permissions.may_follow_up(services.viewer_for(order, current_membership)):
         abort(403)
     form = FollowUpForm()
-    error = None
-    if form.validate_on_submit():
-        try:
-            services.record_follow_up(order, actor=current_user, membership=current_membership,
-                                      reached=form.reached.data == "yes",
-                                      satisfied={"yes": True, "no": False}.get(form.satisfied.data),
-                                      note=form.note.data or "")
-        except (services.WorkOrderError, IllegalMove) as exc:
-            db.session.rollback()
-            error = exc.message
-        else:
-            flash(_("Follow-up recorded."), "success")
-            return redirect_to(url_for(".show", order_id=order.id))
-    order = _load(order_id)
-    return render("tenants/work_orders/show.html", status=422,
-                  **_show_context(order, follow_up_form=form, error=error, error_action="follow_up"))
+    return submit(form, lambda: services.record_follow_up(
+                      order, actor=current_user, membership=current_membership, reached=form.reached.data == "yes",
+                      satisfied={"yes": True, "no": False}.get(form.satisfied.data), note=form.note.data or ""),
+                  success=_("Follow-up recorded."), next_url=url_for(".show", order_id=order.id)) \
+        or render("tenants/work_orders/show.html", status=422,
+                  **_show_context(order, follow_up_form=form, error_action="follow_up",
+                                  error=" ".join(form.form_errors) or None))
 
 
 @bp.get("/work-orders/photos/<photo_id>")
 @require_role(*EVERYONE)
 def photo(photo_id):
     """A job's photo, to whoever may see the job (404 for anyone else, another company's users included)."""
-    row = db.session.execute(select(WorkOrderPhoto).where(WorkOrderPhoto.id == parse_uuid_or_404(photo_id))
-                             ).scalar_one_or_none()
-    if row is None:
-        abort(404)
-    queries.visible_or_404(row.work_order_id, current_membership)
-    if current_membership.role == Role.OWNER and db.session.execute(
-            select(WorkOrderEvent.internal).where(WorkOrderEvent.work_order_id == row.work_order_id,
-                                                  WorkOrderEvent.seq == row.event_seq)).scalar_one_or_none():
-        abort(404)  # a photo of a staff-only timeline entry
+    row = permissions.photo_or_404(photo_id)
     try:
         path = photos.absolute_path(row.path)
     except ValueError:
@@ -351,10 +323,7 @@ def photo(photo_id):
 def _household_search(q: str):
     """Homes matching the caller's words (code, room, owner name or phone), 20 at most. Stewards search only the
     homes they look after, as everywhere else they see owners' details."""
-    stmt = (select(Household).join(Household.building).join(Building.community)
-            .where(Household.live()))
-    if current_membership.role == Role.STEWARD:
-        stmt = stmt.where(Household.id.in_(queries.stewarded_household_ids(current_membership)))
+    stmt = permissions.reportable_homes(select(Household).join(Household.building).join(Building.community))
     q = q.strip()
     if q:
         like = f"%{q}%"
@@ -374,48 +343,26 @@ def new():
     q = request.args.get("q", "")
     if htmx and htmx.target == "household-results":
         return render("tenants/work_orders/new.html", "results", form=form, homes=_household_search(q), q=q)
-    chosen = None
-    if form.household_id.data:
-        chosen = _chosen_household(form.household_id.data)
-    status = 200
-    if form.validate_on_submit():
-        try:
-            if chosen is None:
-                raise services.WorkOrderError(_("Find and choose the caller's home."), "household_id")
-            order = services.create_order(services.Report(
-                source=Source.PHONE, area=Area(form.area.data), category_id=form.category_id.data,
-                priority=form.priority.data, description=form.description.data or "",
-                preferred_time=form.preferred_time.data or "", household=chosen,
-                reporter_name=form.reporter_name.data or chosen.owner_name,
-                reporter_phone=form.reporter_phone.data or chosen.owner_phone,
-            ), actor=current_user, membership=current_membership, files=request.files.getlist("photos"))
-        except (services.WorkOrderError, photos.PhotoError) as exc:
-            db.session.rollback()
-            show_error(form, exc)
-        else:
-            flash(_("%(number)s created.", number=order.number), "success")
-            return redirect_to(url_for(".show", order_id=order.id))
-        status = 422
-    elif request.method == "POST":
-        status = 422
-    return render("tenants/work_orders/new.html", form=form, homes=_household_search(q) if q else [], q=q,
-                  chosen=chosen, status=status, max_photos=photos.MAX_PHOTOS)
+    # The posted home, if this member may pick it (any live home for admins, their own homes for stewards).
+    chosen = permissions.reportable_home(form.household_id.data) if form.household_id.data else None
+    return submit(form, lambda: _create_from_call(form, chosen),
+                  success=lambda order: _("%(number)s created.", number=order.number),
+                  next_url=lambda order: url_for(".show", order_id=order.id)) \
+        or render("tenants/work_orders/new.html", form=form, homes=_household_search(q) if q else [], q=q,
+                  chosen=chosen, status=422 if request.method == "POST" else 200, max_photos=photos.MAX_PHOTOS)
 
 
-def _chosen_household(household_id) -> Household | None:
-    """The posted home, if this member may pick it (any live home for admins, their own homes for stewards)."""
-    try:
-        household_id = uuid.UUID(str(household_id))
-    except ValueError:
-        return None
-    stmt = select(Household).where(Household.id == household_id, Household.live())
-    if current_membership.role == Role.STEWARD:
-        stmt = stmt.where(Household.id.in_(queries.stewarded_household_ids(current_membership)))
-    return db.session.execute(stmt).scalar_one_or_none()
+def _create_from_call(form: PhoneReportForm, chosen: Household | None) -> WorkOrder:
+    if chosen is None:
+        raise services.WorkOrderError(_("Find and choose the caller's home."), "household_id")
+    return services.create_order(services.Report(
+        source=Source.PHONE, area=Area(form.area.data), category_id=form.category_id.data,
+        priority=form.priority.data, description=form.description.data or "",
+        preferred_time=form.preferred_time.data or "", household=chosen,
+        reporter_name=form.reporter_name.data or chosen.owner_name,
+        reporter_phone=form.reporter_phone.data or chosen.owner_phone,
+    ), actor=current_user, membership=current_membership, files=request.files.getlist("photos"))
 
 
 # The other pages on this blueprint live in their own modules; importing them registers their routes.
-VIEW_MODULES = ("settings_views", "dashboard_views", "owner_views", "point_views")
-for _module in VIEW_MODULES:
-    __import__(f"tenants.work_orders.{_module}")
-
+from tenants.work_orders import dashboard_views, owner_views, point_views, settings_views  # noqa: E402, F401

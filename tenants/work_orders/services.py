@@ -16,6 +16,7 @@ from sqlalchemy import func, select, update
 
 from saas import audit
 from saas.clock import SHANGHAI
+from saas.errors import ServiceError
 from saas.extensions import db
 from saas.i18n import _l
 from saas.models import Membership, Role, User
@@ -60,17 +61,12 @@ def _utc(now: datetime | None) -> datetime:
     return now.astimezone(UTC) if now is not None else utcnow()
 
 
-class WorkOrderError(Exception):
-    """A request we refuse; ``message`` is for the user, ``field`` the form field it is about."""
-
-    def __init__(self, message, field: str | None = None):
-        super().__init__(str(message))
-        self.message = message
-        self.field = field
+class WorkOrderError(ServiceError):
+    """A work-order rule refused the request (no such category, a reason missing, someone changed the job)."""
 
 
 class NotAllowed(WorkOrderError):
-    pass
+    """This member may not take this action on this job."""
 
 
 # --- the company's settings -----------------------------------------------------------------------------

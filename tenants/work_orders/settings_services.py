@@ -19,6 +19,7 @@ from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
 
 from saas.audit import diff, record
+from saas.errors import ServiceError
 from saas.extensions import db
 from saas.i18n import _l
 from saas.models import Membership, Role, User
@@ -44,13 +45,8 @@ QUALIFIED_ROLES = (Role.TECHNICIAN, Role.STEWARD)
 SLA_KINDS = ("response", "resolution")
 
 
-class SettingsError(Exception):
-    """A setting we refuse; ``message`` is for the user, ``field`` the form field it is about."""
-
-    def __init__(self, message, field: str | None = None):
-        super().__init__(str(message))
-        self.message = message
-        self.field = field
+class SettingsError(ServiceError):
+    """A work-order setting we refuse (a duplicate category name, a deadline out of range…)."""
 
 
 def sla_field(priority: Priority, kind: str) -> str:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from datetime import time
 
-from flask import abort, flash, request, url_for
+from flask import flash, request, url_for
 from flask_babel import gettext as _
 from flask_babel import ngettext
 from flask_login import current_user
@@ -14,18 +14,16 @@ from wtforms import BooleanField, IntegerField, RadioField, SelectField, SelectM
 from wtforms.validators import InputRequired, Length, ValidationError
 from wtforms.widgets import TimeInput
 
-from saas.extensions import db, htmx
-from saas.forms import show_error
+from saas.extensions import htmx
+from saas.forms import attempt, show_error, submit
 from saas.htmx import redirect_to, render
 from saas.i18n import _l
 from saas.models import Role
-from saas.tenancy import parse_uuid_or_404
 from saas.validators import CleanText
 from tenants.access import require_role
-from tenants.work_orders import queries, services
+from tenants.work_orders import bp, permissions, queries, services
 from tenants.work_orders import settings_services as ss
 from tenants.work_orders.models import DEFAULT_SLA_MINUTES, DispatchMode, Priority
-from tenants.work_orders.routes import bp
 
 TEMPLATES = "tenants/work_orders/settings"
 
@@ -165,13 +163,6 @@ def wo_duration(minutes: int | None) -> str:
     return " ".join(parts)
 
 
-def _category_or_404(category_id):
-    category = ss.get_category(parse_uuid_or_404(category_id))
-    if category is None:
-        abort(404)
-    return category
-
-
 # --- the settings page ------------------------------------------------------------------------------------
 
 
@@ -240,18 +231,12 @@ def save_calendar():
 def save_dispatch():
     """Who fixes what: one select per category (a person, the grab pool, or no default), saved together."""
     form = FlaskForm()
-    if form.validate_on_submit():
-        choices = {key.removeprefix("who_"): value for key, value in request.form.items() if key.startswith("who_")}
-        try:
-            changed = ss.set_dispatch(choices, actor=current_user)
-        except ss.SettingsError as exc:
-            db.session.rollback()
-            show_error(form, exc)
-        else:
-            flash(ngettext("%(num)d category changed.", "%(num)d categories changed.", changed) if changed
-                  else _("Nothing to change."), "success")
-            return redirect_to(url_for(".settings"))
-    return _settings_page(status=422, dispatch_form=form)
+    choices = {key.removeprefix("who_"): value for key, value in request.form.items() if key.startswith("who_")}
+    return submit(form, lambda: ss.set_dispatch(choices, actor=current_user),
+                  success=lambda changed: ngettext("%(num)d category changed.", "%(num)d categories changed.",
+                                                   changed) if changed else _("Nothing to change."),
+                  next_url=url_for(".settings")) \
+        or _settings_page(status=422, dispatch_form=form)
 
 
 @bp.post("/work-orders/settings/technician-offer")
@@ -260,17 +245,18 @@ def apply_technician_offer():
     """The admin accepts the offer to make the first technician the default where a category reaches nobody."""
     back = (url_for("company.onboarding.index") if request.form.get("back") == "onboarding"
             else url_for(".settings"))
-    try:  # (the CSRF token is checked for every POST before the view runs)
-        membership, changed = ss.apply_technician_offer(request.form.get("membership_id"), actor=current_user)
-    except ss.SettingsError as exc:
-        db.session.rollback()
-        flash(str(exc.message), "danger")
-    else:
-        flash(ngettext("%(name)s is now the default technician for %(num)d category.",
-                       "%(name)s is now the default technician for %(num)d categories.", changed,
-                       name=membership.user.name) if changed else _("Every category already reaches someone."),
-              "success")
-    return redirect_to(back)
+    # (the CSRF token is checked for every POST before the view runs)
+    return attempt(lambda: ss.apply_technician_offer(request.form.get("membership_id"), actor=current_user),
+                   success=_offer_applied, next_url=back)
+
+
+def _offer_applied(result) -> str:
+    membership, changed = result
+    if not changed:
+        return _("Every category already reaches someone.")
+    return ngettext("%(name)s is now the default technician for %(num)d category.",
+                    "%(name)s is now the default technician for %(num)d categories.", changed,
+                    name=membership.user.name)
 
 
 # --- one category ------------------------------------------------------------------------------------------
@@ -284,82 +270,59 @@ def _category_page(form, category=None, *, status=200):
 
 
 def _save(form, category=None):
-    """Create or update from a valid-looking form; the service error goes under its field."""
+    """Create or update from a valid form (the service refuses with a message at its field)."""
     values = {"name": form.name.data, "dispatch_mode": form.dispatch_mode.data,
               "default_assignee_id": form.default_assignee_id.data or None,
               "technician_ids": form.technician_ids.data or [], "sla": form.sla_values(), "actor": current_user}
-    try:
-        if category is None:
-            return ss.create_category(**values)
-        return ss.update_category(category, **values)
-    except ss.SettingsError as exc:
-        show_error(form, exc)
-        return None
+    if category is None:
+        return ss.create_category(**values)
+    return ss.update_category(category, **values)
 
 
 @bp.route("/work-orders/categories/new", methods=["GET", "POST"])
 @require_role(Role.ADMIN)
 def category_new():
     form = _category_form()
-    if form.validate_on_submit():
-        category = _save(form)
-        if category is not None:
-            flash(_("Category %(name)s added.", name=category.name), "success")
-            return redirect_to(url_for(".settings"))
-    elif request.method == "GET":
-        return _category_page(form)
-    return _category_page(form, status=422)
+    return submit(form, lambda: _save(form), next_url=url_for(".settings"),
+                  success=lambda category: _("Category %(name)s added.", name=category.name)) \
+        or _category_page(form, status=422 if request.method == "POST" else 200)
 
 
 @bp.route("/work-orders/categories/<category_id>", methods=["GET", "POST"])
 @require_role(Role.ADMIN)
 def category_edit(category_id):
-    category = _category_or_404(category_id)
+    category = permissions.category_or_404(category_id)
     form = _category_form(category)
-    if form.validate_on_submit():
-        if _save(form, category) is not None:
-            flash(_("Category %(name)s saved.", name=category.name), "success")
-            return redirect_to(url_for(".settings"))
-    elif request.method == "GET":
-        return _category_page(form, category)
-    return _category_page(form, category, status=422)
+    return submit(form, lambda: _save(form, category), next_url=url_for(".settings"),
+                  success=lambda category: _("Category %(name)s saved.", name=category.name)) \
+        or _category_page(form, category, status=422 if request.method == "POST" else 200)
 
 
 @bp.post("/work-orders/categories/<category_id>/archive")
 @require_role(Role.ADMIN)
 def category_archive(category_id):
-    category = _category_or_404(category_id)
-    try:
-        still_open = ss.archive_category(category, actor=current_user)
-    except ss.SettingsError as exc:
-        flash(str(exc.message), "danger")
-        return redirect_to(url_for(".category_edit", category_id=category.id))
-    if still_open:
-        flash(ngettext("Category %(name)s archived. Its %(num)d open job keeps running.",
+    category = permissions.category_or_404(category_id)
+    return attempt(lambda: ss.archive_category(category, actor=current_user),
+                   success=lambda still_open: ngettext(
+                       "Category %(name)s archived. Its %(num)d open job keeps running.",
                        "Category %(name)s archived. Its %(num)d open jobs keep running.", still_open,
-                       name=category.name), "success")
-    else:
-        flash(_("Category %(name)s archived.", name=category.name), "success")
-    return redirect_to(url_for(".settings"))
+                       name=category.name) if still_open else _("Category %(name)s archived.", name=category.name),
+                   next_url=url_for(".settings"), failure_url=url_for(".category_edit", category_id=category.id))
 
 
 @bp.post("/work-orders/categories/<category_id>/restore")
 @require_role(Role.ADMIN)
 def category_restore(category_id):
-    category = _category_or_404(category_id)
-    try:
-        ss.restore_category(category, actor=current_user)
-    except ss.SettingsError as exc:
-        flash(str(exc.message), "danger")
-    else:
-        flash(_("Category %(name)s is back on the report forms.", name=category.name), "success")
-    return redirect_to(url_for(".settings"))
+    category = permissions.category_or_404(category_id)
+    return attempt(lambda: ss.restore_category(category, actor=current_user),
+                   success=_("Category %(name)s is back on the report forms.", name=category.name),
+                   next_url=url_for(".settings"))
 
 
 @bp.post("/work-orders/categories/<category_id>/move")
 @require_role(Role.ADMIN)
 def category_move(category_id):
-    category = _category_or_404(category_id)
+    category = permissions.category_or_404(category_id)
     try:
         ss.move_category(category, request.form.get("direction", ""), actor=current_user)
     except ss.SettingsError as exc:

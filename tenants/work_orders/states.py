@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import enum
 
+from saas.errors import ServiceError
 from saas.i18n import _l
 
 
@@ -131,13 +132,8 @@ TRANSITIONS: dict[Action, tuple[frozenset[Status], Status | None]] = {
 }
 
 
-class IllegalMove(Exception):
+class IllegalMove(ServiceError):
     """The action makes no sense in the job's current status. ``message`` is shown to the user."""
-
-    def __init__(self, message, field: str | None = None):
-        super().__init__(str(message))
-        self.message = message
-        self.field = field
 
 
 # Why an action is refused, by the status the job is in; a specific sentence beats "illegal transition".

@@ -1,15 +1,16 @@
-"""The no-login report form behind a QR poster: /r/<token>, and the receipt after a report.
+"""QR intake (扫码报修): the no-login report form behind a QR poster, /r/<token>, and the receipt after a report.
+Its URLs are not under a company's /c/<slug>/, so it has its own blueprint (``intake``), registered by the app
+factory; the poster pages for admins are point_views.py.
 
 The poster's token is the only way in; it names no company, so the company is found through the global token
 index (tenants.work_orders.points.resolve_token), and everything after happens inside that company. The pages
 show the place and the company's name, and the receipt only the job just reported: nothing of other jobs,
-homes, owners or staff. The abuse limits are in saas/intake/__init__.py.
+homes, owners or staff. The abuse limits are in intake_guard.py.
 """
 
 from __future__ import annotations
 
 import logging
-import uuid
 
 from flask import Blueprint, request, url_for
 from flask_babel import gettext as _
@@ -18,7 +19,7 @@ from sqlalchemy import func, select
 from wtforms import HiddenField, MultipleFileField, StringField, TextAreaField
 from wtforms.validators import DataRequired, Length, Optional
 
-from saas import intake as guard
+from saas.errors import ServiceError
 from saas.extensions import db
 from saas.forms import show_error
 from saas.htmx import redirect_to, render
@@ -26,13 +27,15 @@ from saas.i18n import _l
 from saas.models import Company
 from saas.tenancy import company_context
 from saas.validators import CleanText, MainlandMobile
-from tenants.work_orders import photos, services
+from tenants.work_orders import intake_guard as guard
+from tenants.work_orders import permissions, photos, services
 from tenants.work_orders import points as point_services
-from tenants.work_orders.models import Area, RepairPoint, Source, WorkOrder, WorkOrderPhoto
-from tenants.work_orders.states import IllegalMove
+from tenants.work_orders.models import Area, RepairPoint, Source, WorkOrderPhoto
 
 bp = Blueprint("intake", __name__)
 log = logging.getLogger(__name__)
+
+TEMPLATES = "tenants/work_orders/intake"
 
 MAX_PHOTOS = 3
 # Three full-size phone photos and the text: above the app-wide request limit, which fits one photo.
@@ -66,13 +69,13 @@ def _allow_photos(endpoint, values) -> None:
 
 @bp.errorhandler(413)
 def _too_large(exc):
-    return render("saas/intake/message.html", status=413, title=_("The photos are too large"),
+    return render(f"{TEMPLATES}/message.html", status=413, title=_("The photos are too large"),
                   message=_("Together the photos may be at most %(mb)d MB. Go back and choose fewer or smaller "
                             "photos.", mb=MAX_REQUEST_BYTES // (1024 * 1024)), back=True)
 
 
 def _not_found():
-    return render("saas/intake/message.html", status=404, title=_("This code is not valid"),
+    return render(f"{TEMPLATES}/message.html", status=404, title=_("This code is not valid"),
                   message=_("This QR code is not valid or no longer in use. Please call your property office "
                             "to report the problem."), back=False)
 
@@ -97,7 +100,7 @@ def form(token):
     company, point, location = found
     if company.is_read_only():
         phone = f" {_('Phone: %(phone)s', phone=company.complaint_phone)}" if company.complaint_phone else ""
-        return render("saas/intake/message.html", status=403, company=company, title=location, back=False,
+        return render(f"{TEMPLATES}/message.html", status=403, company=company, title=location, back=False,
                       message=_("%(company)s is not taking reports online at the moment. Please call the property "
                                 "office.", company=company.name) + phone)
     form = IntakeForm()
@@ -121,7 +124,7 @@ class Page:
         if fresh_ticket:
             self.form.ticket.data = guard.issue_ticket(self.token)
         sent_photos = bool(photos.uploads(request.files.getlist("photos"))) if request.method == "POST" else False
-        return render("saas/intake/form.html", status=status, form=self.form, company=self.company,
+        return render(f"{TEMPLATES}/form.html", status=status, form=self.form, company=self.company,
                       location=self.location, token=self.token, sent_photos=sent_photos and status != 200,
                       max_photos=MAX_PHOTOS)
 
@@ -177,7 +180,7 @@ def _submit(page: Page):
             services.Report(source=Source.QR, area=Area.COMMON, category_id=category_id, description=description,
                             repair_point=point, reporter_name=form.name.data or "", reporter_phone=phone),
             actor=None, membership=None, files=files)
-    except (services.WorkOrderError, photos.PhotoError, IllegalMove) as exc:
+    except ServiceError as exc:
         db.session.rollback()
         guard.release_ticket(nonce)  # nothing was made: the same form may be corrected and sent again
         exc.field = _FIELDS.get(exc.field, exc.field)
@@ -201,16 +204,13 @@ def done(token, receipt):
     order, photo_count = None, 0
     if order_id:
         with company_context(company.id):
-            order = db.session.execute(
-                select(WorkOrder).where(WorkOrder.id == uuid.UUID(order_id), WorkOrder.repair_point_id == point.id,
-                                        WorkOrder.source == Source.QR)
-            ).scalar_one_or_none()
+            order = permissions.reported_at(order_id, point)
             if order is None:
                 return _not_found()
             photo_count = db.session.execute(
                 select(func.count()).select_from(WorkOrderPhoto).where(WorkOrderPhoto.work_order_id == order.id)
             ).scalar_one()
-            return render("saas/intake/done.html", company=company, location=location, token=token, order=order,
+            return render(f"{TEMPLATES}/done.html", company=company, location=location, token=token, order=order,
                           category=order.category.name, photo_count=photo_count)
-    return render("saas/intake/done.html", company=company, location=location, token=token, order=None,
+    return render(f"{TEMPLATES}/done.html", company=company, location=location, token=token, order=None,
                   category="", photo_count=0)

@@ -1,4 +1,4 @@
-"""QR intake (扫码报修): the no-login report form behind a repair point's poster (routes.py), and its guard (here).
+"""The guard of QR intake (扫码报修), the no-login report form behind a repair point's poster (intake.py).
 
 No CAPTCHA: a scripted flood is slowed down by what a person does anyway, and capped where it would hurt.
 
