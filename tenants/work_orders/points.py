@@ -1,5 +1,5 @@
 """QR repair points (扫码报修): a place with a printed poster (an elevator, the pump room, a gate) whose QR code
-opens the no-login report form of saas/intake.
+opens the no-login report form of tenants/work_orders/intake.py.
 
 The poster carries only a random token. The public form finds the company through the global
 ``RepairPointToken`` index (it has no company in its URL, and company tables cannot be read without one), then
