@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import io
 
-from flask import Blueprint, flash, request, send_file, url_for
+from flask import flash, request, send_file, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 from jinja2_fragments.flask import render_block
@@ -16,12 +16,10 @@ from saas.models import User, user_names
 from saas.pagination import paginate
 from saas.tenancy import get_or_404
 from tenants.access import Role, require_role
-from tenants.imports import services
+from tenants.imports import bp, services
 from tenants.imports.forms import ConfirmForm, ImportUploadForm
 from tenants.imports.models import ImportBatch, ImportStatus
 from tenants.imports.parsing import COLUMNS
-
-bp = Blueprint("imports", __name__)
 
 RUNNING = (ImportStatus.VALIDATING, ImportStatus.COMMITTING)
 # The multipart envelope around the file: boundaries, headers, the CSRF field.

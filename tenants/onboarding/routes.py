@@ -2,17 +2,15 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, flash, url_for
+from flask import flash, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 
 from saas.htmx import redirect_to, render
 from saas.models import Role
 from tenants.access import current_company, require_role
-from tenants.onboarding import services
+from tenants.onboarding import bp, services
 from tenants.onboarding.forms import ProfileForm
-
-bp = Blueprint("onboarding", __name__)
 
 
 @bp.get("/onboarding")

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, abort, flash, request, url_for
+from flask import abort, flash, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
-from sqlalchemy import and_, func, or_, select
+from sqlalchemy import func, or_, select
 from sqlalchemy.orm import contains_eager
 
 from saas.extensions import db, htmx
@@ -15,11 +15,9 @@ from saas.models import AuditEvent
 from saas.pagination import paginate
 from saas.tenancy import get_or_404, parse_uuid_or_404
 from tenants.access import STAFF, Role, require_role
-from tenants.roster import services
+from tenants.roster import bp, services
 from tenants.roster.forms import BuildingForm, CommunityForm, HouseholdForm
 from tenants.roster.models import Building, Community, Household, Occupancy
-
-bp = Blueprint("roster", __name__)
 
 ADMIN = (Role.ADMIN,)
 
@@ -36,7 +34,7 @@ def _communities_with_counts():
     )
     households = (
         select(Building.community_id, func.count(Household.id).label("n"))
-        .join(Household, and_(Household.building_id == Building.id, Household.company_id == Building.company_id))
+        .join(Building.households)
         .where(Household.live(), Building.live())
         .group_by(Building.community_id)
         .subquery()

@@ -4,7 +4,7 @@ and regeneration of household codes. Admin only: the codes let anyone link a hom
 from __future__ import annotations
 
 import segno
-from flask import Blueprint, current_app, flash, request, url_for
+from flask import current_app, flash, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import func, select
@@ -14,10 +14,8 @@ from saas.htmx import redirect_to, render
 from saas.models import Role
 from saas.tenancy import get_or_404, utcnow
 from tenants.access import current_company, require_role
-from tenants.notices import services
+from tenants.code_letters import bp, services
 from tenants.roster.models import Building, Community, Household
-
-bp = Blueprint("notices", __name__)
 
 
 def join_url(code: str | None = None) -> str:
@@ -50,7 +48,7 @@ def building(building_id):
         {"household": h, "qr": qr_data_uri(join_url(h.household_code)) if h.household_code else None}
         for h in _households(building)
     ]
-    return render("tenants/notices/building.html", building=building, notices=notices, join_url=join_url(),
+    return render("tenants/code_letters/building.html", building=building, notices=notices, join_url=join_url(),
                   printed_at=utcnow())
 
 
@@ -59,7 +57,7 @@ def building(building_id):
 def poster(community_id):
     community = get_or_404(Community, community_id)
     url = join_url()
-    return render("tenants/notices/poster.html", community=community, join_url=url, qr=qr_data_uri(url, scale=10))
+    return render("tenants/code_letters/poster.html", community=community, join_url=url, qr=qr_data_uri(url, scale=10))
 
 
 def _confirmed() -> bool:
@@ -72,7 +70,7 @@ def regenerate_building(building_id):
     building = get_or_404(Building, building_id)
     households = _households(building)
     if not _confirmed():
-        return render("tenants/notices/confirm.html", building=building, household=None, count=len(households),
+        return render("tenants/code_letters/confirm.html", building=building, household=None, count=len(households),
                       action=url_for(".regenerate_building", building_id=building.id))
     try:
         n = services.regenerate_building(building, actor=current_user)
@@ -88,7 +86,7 @@ def regenerate_building(building_id):
 def regenerate_household(household_id):
     household = get_or_404(Household, household_id)
     if not _confirmed():
-        return render("tenants/notices/confirm.html", building=household.building, household=household, count=1,
+        return render("tenants/code_letters/confirm.html", building=household.building, household=household, count=1,
                       action=url_for(".regenerate_household", household_id=household.id))
     try:
         services.regenerate([household], actor=current_user)
