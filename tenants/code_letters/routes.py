@@ -1,4 +1,4 @@
-"""Printable household notices (one A4 page per household, with its code and a QR code), lobby posters,
+"""Household-code letters: one printable A4 page per household with its code and a QR code, lobby posters,
 and regeneration of household codes. Admin only: the codes let anyone link a home to their account."""
 
 from __future__ import annotations
@@ -10,7 +10,8 @@ from flask_login import current_user
 from sqlalchemy import func, select
 
 from saas.extensions import db
-from saas.htmx import redirect_to, render
+from saas.forms import attempt
+from saas.htmx import render
 from saas.models import Role
 from saas.tenancy import get_or_404, utcnow
 from tenants.access import current_company, require_role
@@ -44,11 +45,11 @@ def building(building_id):
         except services.CodeError as exc:
             flash(str(exc.message), "danger")
         services.mark_notices_printed(current_company._get_current_object())
-    notices = [
+    letters = [
         {"household": h, "qr": qr_data_uri(join_url(h.household_code)) if h.household_code else None}
         for h in _households(building)
     ]
-    return render("tenants/code_letters/building.html", building=building, notices=notices, join_url=join_url(),
+    return render("tenants/code_letters/building.html", building=building, letters=letters, join_url=join_url(),
                   printed_at=utcnow())
 
 
@@ -72,13 +73,11 @@ def regenerate_building(building_id):
     if not _confirmed():
         return render("tenants/code_letters/confirm.html", building=building, household=None, count=len(households),
                       action=url_for(".regenerate_building", building_id=building.id))
-    try:
-        n = services.regenerate_building(building, actor=current_user)
-        flash(_("%(n)s new household codes for %(building)s. The old codes no longer work: print and hand out "
-                "the new notices.", n=n, building=building.label), "success")
-    except services.CodeError as exc:
-        flash(str(exc.message), "danger")
-    return redirect_to(url_for(".building", building_id=building.id))
+    return attempt(
+        lambda: services.regenerate_building(building, actor=current_user),
+        success=lambda n: _("%(n)s new household codes for %(building)s. The old codes no longer work: print and "
+                            "hand out the new notices.", n=n, building=building.label),
+        next_url=url_for(".building", building_id=building.id))
 
 
 @bp.post("/households/<household_id>/code")
@@ -88,9 +87,7 @@ def regenerate_household(household_id):
     if not _confirmed():
         return render("tenants/code_letters/confirm.html", building=household.building, household=household, count=1,
                       action=url_for(".regenerate_household", household_id=household.id))
-    try:
-        services.regenerate([household], actor=current_user)
-        flash(_("New household code for %(home)s. The old code no longer works.", home=household.label), "success")
-    except services.CodeError as exc:
-        flash(str(exc.message), "danger")
-    return redirect_to(url_for(".building", building_id=household.building_id, _anchor=f"household-{household.id}"))
+    return attempt(
+        lambda: services.regenerate([household], actor=current_user),
+        success=_("New household code for %(home)s. The old code no longer works.", home=household.label),
+        next_url=url_for(".building", building_id=household.building_id, _anchor=f"household-{household.id}"))

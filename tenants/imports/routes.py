@@ -11,6 +11,7 @@ from jinja2_fragments.flask import render_block
 from sqlalchemy import select
 
 from saas.extensions import db
+from saas.forms import attempt
 from saas.htmx import redirect_to, render
 from saas.models import User, user_names
 from saas.pagination import paginate
@@ -104,14 +105,11 @@ def status(import_id):
 def commit(import_id):
     batch = get_or_404(ImportBatch, import_id)
     form = ConfirmForm()
+    back = url_for(".show", import_id=batch.id)
     if not form.validate_on_submit():
         flash(_("Your form expired. Reload the page and try again."), "danger")
-    else:
-        try:
-            services.start_commit(batch, actor=current_user)
-        except services.ImportProblem as exc:
-            flash(exc.message, "danger")
-    return redirect_to(url_for(".show", import_id=batch.id))
+        return redirect_to(back)
+    return attempt(lambda: services.start_commit(batch, actor=current_user), next_url=back)
 
 
 @bp.app_template_filter("import_status_label")
