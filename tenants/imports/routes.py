@@ -11,7 +11,7 @@ from jinja2_fragments.flask import render_block
 from sqlalchemy import select
 
 from saas.extensions import db
-from saas.forms import attempt
+from saas.forms import attempt, submit
 from saas.htmx import redirect_to, render
 from saas.models import User, user_names
 from saas.pagination import paginate
@@ -61,14 +61,10 @@ def create():
         # Refused on the declared size, before the file is looked at.
         form.file.errors = [services.too_big_message(max_bytes)]
         return _index_page(form, status=422)
-    if form.validate_on_submit():
-        try:
-            batch = services.create_import(form.file.data, actor=current_user)
-        except services.ImportProblem as exc:
-            form.file.errors = [*form.file.errors, exc.message]
-        else:
-            return redirect_to(url_for(".show", import_id=batch.id))
-    return _index_page(form, status=422)
+    return submit(
+        form, lambda: services.create_import(form.file.data, actor=current_user),
+        next_url=lambda batch: url_for(".show", import_id=batch.id),
+    ) or _index_page(form, status=422)
 
 
 def _context(batch: ImportBatch) -> dict:

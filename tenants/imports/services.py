@@ -73,10 +73,11 @@ ROSTER_CHANGED = N_("Someone changed the roster while the import was being writt
 
 
 class ImportProblem(ServiceError):
-    """A rule was broken by the upload or the action; ``message`` is already translated (a plain string)."""
+    """A rule was broken by the upload or the action; ``message`` is already translated (a plain string). On the
+    upload form it belongs under the file field."""
 
     def __init__(self, message):
-        super().__init__(str(message))
+        super().__init__(str(message), field="file")
 
 
 def limits() -> dict:
