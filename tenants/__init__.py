@@ -99,7 +99,7 @@ def _release_company(exc) -> None:
 
 # Company modules, each a package with routes.py defining `bp`; mounted under /c/<company_slug>/.
 COMPANY_MODULES = ("dashboard", "roster", "members", "audit", "portal", "imports", "exports", "onboarding",
-                   "billing", "outbox", "notices", "stewards", "work_orders", "inbox")
+                   "billing", "outbox", "code_letters", "stewards", "work_orders", "inbox")
 
 
 def register(app: Flask) -> None:

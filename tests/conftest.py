@@ -182,3 +182,25 @@ def count_queries(app):
 
 
 from tests.factories import *  # noqa: E402,F401,F403  (fixtures)
+
+# --- roster-side shortcuts (company A, its signed-in admin, a private upload folder) -------------------------
+
+
+@pytest.fixture
+def a(two_companies):
+    """Company A of ``two_companies``."""
+    return two_companies[0]
+
+
+@pytest.fixture
+def admin(a, login_as):
+    """A client signed in as company A's admin."""
+    return login_as(a.admin)
+
+
+@pytest.fixture
+def uploads(app, tmp_path, monkeypatch):
+    """Uploaded and exported files go to this test's own folder (``pytestmark = usefixtures("uploads")``)."""
+    folder = tmp_path / "uploads"
+    monkeypatch.setitem(app.config, "UPLOAD_FOLDER", str(folder))
+    return folder

@@ -21,6 +21,8 @@ import sqlalchemy as sa
 
 from tests.world.stewards import png_bytes
 
+pytestmark = pytest.mark.usefixtures("uploads")  # files go to this test's own folder
+
 MARKUP = '<b hx-get="/x">X</b>'
 BREAKOUT = '"><img src=x>'
 SHORT = "<img src=x>"  # for columns of 16 to 23 characters
@@ -136,13 +138,6 @@ def _plant(app, owner_engine):
                     else:
                         values[col.name] = _plant_text(old or "", getattr(col.type, "length", None))
                 conn.execute(sa.update(table).where(*(c == row[c.name] for c in pk)).values(**values))
-
-
-@pytest.fixture(autouse=True)
-def uploads(app, tmp_path, monkeypatch):
-    folder = tmp_path / "uploads"
-    monkeypatch.setitem(app.config, "UPLOAD_FOLDER", str(folder))
-    return folder
 
 
 @pytest.fixture

@@ -18,25 +18,10 @@ from tenants.exports.models import ExportJob, ExportStatus
 from tenants.roster.models import Household
 from tests.conftest import REDIS_URL, requires_redis
 
+pytestmark = pytest.mark.usefixtures("uploads")  # files go to this test's own folder
+
 SHEETS = ["Communities", "Buildings", "Households", "Members", "Household owners", "Steward assignments",
           "Steward contacts", "Steward profiles", "Audit log", "Imports", "Invitations", "Messages"]
-
-
-@pytest.fixture(autouse=True)
-def uploads(app, tmp_path, monkeypatch):
-    folder = tmp_path / "uploads"
-    monkeypatch.setitem(app.config, "UPLOAD_FOLDER", str(folder))
-    return folder
-
-
-@pytest.fixture
-def a(two_companies):
-    return two_companies[0]
-
-
-@pytest.fixture
-def admin(a, login_as):
-    return login_as(a.admin)
 
 
 def exports(app, company_id) -> list[ExportJob]:

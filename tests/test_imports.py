@@ -21,25 +21,9 @@ from tenants.imports.parsing import COLUMNS, FileProblem, read_rows
 from tenants.roster.models import Building, Community, Household, Occupancy
 from tests.conftest import REDIS_URL, requires_postgres, requires_redis
 
+pytestmark = pytest.mark.usefixtures("uploads")  # files go to this test's own folder
+
 HEADER = ",".join(COLUMNS)
-
-
-@pytest.fixture(autouse=True)
-def uploads(app, tmp_path, monkeypatch):
-    """Uploaded files go to this test's own folder."""
-    folder = tmp_path / "uploads"
-    monkeypatch.setitem(app.config, "UPLOAD_FOLDER", str(folder))
-    return folder
-
-
-@pytest.fixture
-def a(two_companies):
-    return two_companies[0]
-
-
-@pytest.fixture
-def admin(a, login_as):
-    return login_as(a.admin)
 
 
 # --- helpers ---------------------------------------------------------------------------------------------

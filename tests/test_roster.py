@@ -13,16 +13,6 @@ from tenants.roster.models import Building, Community, Household
 HX = {"HX-Request": "true"}
 
 
-@pytest.fixture
-def a(two_companies):
-    return two_companies[0]
-
-
-@pytest.fixture
-def admin(a, login_as):
-    return login_as(a.admin)
-
-
 def _households(app, company_id, **where):
     with app.app_context(), company_context(company_id):
         stmt = select(Household)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, request
+from flask import request
 from sqlalchemy import select
 
 from saas.extensions import db, htmx
@@ -11,9 +11,7 @@ from saas.models import AuditEvent, Membership, Role, User
 from saas.pagination import paginate
 from saas.tenancy import parse_uuid_or_404
 from tenants.access import require_role
-from tenants.audit import labels
-
-bp = Blueprint("audit", __name__)
+from tenants.audit import bp, labels
 
 # Both audit logs (this one and the platform's in saas/admin) render their events through this filter.
 bp.add_app_template_filter(labels.entries, "audit_entries")

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, redirect, url_for
+from flask import redirect, url_for
 from sqlalchemy import func, select
 
 from saas.clock import utcnow
@@ -10,10 +10,9 @@ from saas.extensions import db
 from saas.htmx import render
 from saas.models import AuditEvent, Membership, Role
 from tenants.access import current_membership, require_role
+from tenants.dashboard import bp
 from tenants.roster.models import Building, Community, Household, Occupancy
 from tenants.work_orders.queries import repair_figures
-
-bp = Blueprint("dashboard", __name__)
 
 
 @bp.get("/")

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, flash, g, redirect, render_template, send_file, url_for
+from flask import flash, g, redirect, render_template, send_file, url_for
 from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_login import current_user
@@ -13,11 +13,9 @@ from saas.models import user_names
 from saas.pagination import paginate
 from saas.tenancy import get_or_404
 from tenants.access import Role, allowed_when_read_only, require_role
-from tenants.exports import services
+from tenants.exports import bp, services
 from tenants.exports.models import ExportJob, ExportStatus
 from tenants.imports.forms import ConfirmForm
-
-bp = Blueprint("exports", __name__)
 
 
 @bp.get("/exports")

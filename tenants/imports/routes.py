@@ -4,24 +4,23 @@ from __future__ import annotations
 
 import io
 
-from flask import Blueprint, flash, request, send_file, url_for
+from flask import flash, request, send_file, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 from jinja2_fragments.flask import render_block
 from sqlalchemy import select
 
 from saas.extensions import db
+from saas.forms import attempt, submit
 from saas.htmx import redirect_to, render
 from saas.models import User, user_names
 from saas.pagination import paginate
 from saas.tenancy import get_or_404
 from tenants.access import Role, require_role
-from tenants.imports import services
+from tenants.imports import bp, services
 from tenants.imports.forms import ConfirmForm, ImportUploadForm
 from tenants.imports.models import ImportBatch, ImportStatus
 from tenants.imports.parsing import COLUMNS
-
-bp = Blueprint("imports", __name__)
 
 RUNNING = (ImportStatus.VALIDATING, ImportStatus.COMMITTING)
 # The multipart envelope around the file: boundaries, headers, the CSRF field.
@@ -62,14 +61,10 @@ def create():
         # Refused on the declared size, before the file is looked at.
         form.file.errors = [services.too_big_message(max_bytes)]
         return _index_page(form, status=422)
-    if form.validate_on_submit():
-        try:
-            batch = services.create_import(form.file.data, actor=current_user)
-        except services.ImportProblem as exc:
-            form.file.errors = [*form.file.errors, exc.message]
-        else:
-            return redirect_to(url_for(".show", import_id=batch.id))
-    return _index_page(form, status=422)
+    return submit(
+        form, lambda: services.create_import(form.file.data, actor=current_user),
+        next_url=lambda batch: url_for(".show", import_id=batch.id),
+    ) or _index_page(form, status=422)
 
 
 def _context(batch: ImportBatch) -> dict:
@@ -106,14 +101,11 @@ def status(import_id):
 def commit(import_id):
     batch = get_or_404(ImportBatch, import_id)
     form = ConfirmForm()
+    back = url_for(".show", import_id=batch.id)
     if not form.validate_on_submit():
         flash(_("Your form expired. Reload the page and try again."), "danger")
-    else:
-        try:
-            services.start_commit(batch, actor=current_user)
-        except services.ImportProblem as exc:
-            flash(exc.message, "danger")
-    return redirect_to(url_for(".show", import_id=batch.id))
+        return redirect_to(back)
+    return attempt(lambda: services.start_commit(batch, actor=current_user), next_url=back)
 
 
 @bp.app_template_filter("import_status_label")

@@ -33,6 +33,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from saas.audit import record
+from saas.errors import ServiceError
 from saas.extensions import db
 from saas.i18n import _l
 from saas.models import Company, User
@@ -71,12 +72,12 @@ ROSTER_CHANGED = N_("Someone changed the roster while the import was being writt
                     "upload the file again.")
 
 
-class ImportProblem(Exception):
-    """A rule was broken by the upload or the action; ``message`` is already translated."""
+class ImportProblem(ServiceError):
+    """A rule was broken by the upload or the action; ``message`` is already translated (a plain string). On the
+    upload form it belongs under the file field."""
 
     def __init__(self, message):
-        super().__init__(str(message))
-        self.message = str(message)
+        super().__init__(str(message), field="file")
 
 
 def limits() -> dict:

@@ -2,17 +2,16 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, flash, url_for
+from flask import url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 
-from saas.htmx import redirect_to, render
+from saas.forms import submit
+from saas.htmx import render
 from saas.models import Role
 from tenants.access import current_company, require_role
-from tenants.onboarding import services
+from tenants.onboarding import bp, services
 from tenants.onboarding.forms import ProfileForm
-
-bp = Blueprint("onboarding", __name__)
 
 
 @bp.get("/onboarding")
@@ -29,11 +28,10 @@ def index():
 def profile():
     company = current_company._get_current_object()
     form = ProfileForm(obj=company)
-    if form.validate_on_submit():
-        services.update_profile(company, licence_number=form.licence_number.data,
-                                complaint_phone=form.complaint_phone.data, address=form.address.data,
-                                service_phone=form.service_phone.data, actor=current_user)
-        flash(_("Company profile saved."), "success")
-        return redirect_to(url_for(".index"))
     # A plain (boosted) form: errors come back as the whole page, with the messages next to the fields.
-    return render("tenants/onboarding/profile.html", status=422 if form.is_submitted() else 200, form=form)
+    return submit(
+        form, lambda: services.update_profile(company, licence_number=form.licence_number.data,
+                                              complaint_phone=form.complaint_phone.data, address=form.address.data,
+                                              service_phone=form.service_phone.data, actor=current_user),
+        success=_("Company profile saved."), next_url=url_for(".index"),
+    ) or render("tenants/onboarding/profile.html", status=422 if form.is_submitted() else 200, form=form)

@@ -6,6 +6,7 @@ import enum
 import uuid
 from datetime import datetime
 from decimal import Decimal
+from typing import TYPE_CHECKING
 
 from sqlalchemy import ForeignKeyConstraint, Index, Integer, String, Uuid, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
@@ -13,9 +14,12 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from saas.clock import AwareDateTime
 from saas.extensions import db
 from saas.i18n import _l
-from saas.models import _enum
+from saas.models import Membership, _enum
 from saas.soft_delete import SoftDeletable
 from saas.tenancy import CompanyScoped
+
+if TYPE_CHECKING:
+    from tenants.stewards.models import StewardAssignment
 
 
 def _live_unique(name: str, *columns: str) -> Index:
@@ -60,6 +64,8 @@ class Building(CompanyScoped, SoftDeletable, db.Model):
     community: Mapped[Community] = relationship(
         back_populates="buildings", lazy="joined", innerjoin=True, overlaps="buildings"
     )
+    # Live and deleted alike (filter with Household.live()); for joins, never loaded by a page.
+    households: Mapped[list[Household]] = relationship(viewonly=True)
 
     @property
     def label(self) -> str:
@@ -105,6 +111,9 @@ class Household(CompanyScoped, SoftDeletable, db.Model):
     household_code: Mapped[str | None] = mapped_column(String(12))
 
     building: Mapped[Building] = relationship(lazy="joined", innerjoin=True)
+    # Every steward period of the home (tenants.stewards); ``.and_(StewardAssignment.ended_at.is_(None))`` for
+    # the current one. For joins: the pages load periods through tenants.stewards.queries.
+    steward_periods: Mapped[list[StewardAssignment]] = relationship(back_populates="household", viewonly=True)
 
     @property
     def floor_area(self) -> Decimal:
@@ -148,3 +157,4 @@ class HouseholdOwner(CompanyScoped, db.Model):
     ended_at: Mapped[datetime | None] = mapped_column(AwareDateTime())
 
     household: Mapped[Household] = relationship(lazy="joined", innerjoin=True)
+    membership: Mapped[Membership] = relationship(viewonly=True)

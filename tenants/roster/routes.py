@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, abort, flash, request, url_for
+from flask import abort, flash, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
-from sqlalchemy import and_, func, or_, select
+from sqlalchemy import func, or_, select
 from sqlalchemy.orm import contains_eager
 
 from saas.extensions import db, htmx
@@ -15,11 +15,9 @@ from saas.models import AuditEvent
 from saas.pagination import paginate
 from saas.tenancy import get_or_404, parse_uuid_or_404
 from tenants.access import STAFF, Role, require_role
-from tenants.roster import services
+from tenants.roster import bp, services
 from tenants.roster.forms import BuildingForm, CommunityForm, HouseholdForm
 from tenants.roster.models import Building, Community, Household, Occupancy
-
-bp = Blueprint("roster", __name__)
 
 ADMIN = (Role.ADMIN,)
 
@@ -36,7 +34,7 @@ def _communities_with_counts():
     )
     households = (
         select(Building.community_id, func.count(Household.id).label("n"))
-        .join(Household, and_(Household.building_id == Building.id, Household.company_id == Building.company_id))
+        .join(Building.households)
         .where(Household.live(), Building.live())
         .group_by(Building.community_id)
         .subquery()
@@ -121,15 +119,11 @@ def delete_community(community_id):
 def create_building(community_id):
     community = get_or_404(Community, community_id)
     form = BuildingForm()
-    if form.validate_on_submit():
-        try:
-            building = services.create_building(community, name=form.name.data, actor=current_user)
-        except services.RosterError as exc:
-            show_error(form, exc)
-        else:
-            flash(_("Building %(name)s added.", name=building.name), "success")
-            return redirect_to(url_for(".community", community_id=community.id))
-    return _community_page(community, building_form=form, status=422, block="building_form")
+    return submit(
+        form, lambda: services.create_building(community, name=form.name.data, actor=current_user),
+        success=lambda building: _("Building %(name)s added.", name=building.name),
+        next_url=url_for(".community", community_id=community.id),
+    ) or _community_page(community, building_form=form, status=422, block="building_form")
 
 
 @bp.post("/buildings/<building_id>")
@@ -137,27 +131,23 @@ def create_building(community_id):
 def rename_building(building_id):
     building = get_or_404(Building, building_id)
     form = BuildingForm()
-    if form.validate_on_submit():
-        try:
-            services.rename_building(building, name=form.name.data, actor=current_user)
-        except services.RosterError as exc:
-            show_error(form, exc)
-    for message in [*form.name.errors, *form.form_errors]:
-        flash(str(message), "danger")
-    return redirect_to(url_for(".community", community_id=building.community_id))
+    back = url_for(".community", community_id=building.community_id)
+    if not form.validate_on_submit():
+        # The rename is a small inline form on the community page: its problems are flashed there.
+        for message in [*form.name.errors, *form.form_errors]:
+            flash(str(message), "danger")
+        return redirect_to(back)
+    return attempt(lambda: services.rename_building(building, name=form.name.data, actor=current_user),
+                   next_url=back)
 
 
 @bp.post("/buildings/<building_id>/delete")
 @require_role(*ADMIN)
 def delete_building(building_id):
     building = get_or_404(Building, building_id)
-    try:
-        services.delete_building(building, actor=current_user)
-    except services.RosterError as exc:
-        flash(str(exc.message), "danger")
-    else:
-        flash(_("Building %(name)s deleted.", name=building.name), "success")
-    return redirect_to(url_for(".community", community_id=building.community_id))
+    return attempt(lambda: services.delete_building(building, actor=current_user),
+                   success=_("Building %(name)s deleted.", name=building.name),
+                   next_url=url_for(".community", community_id=building.community_id))
 
 
 # --- households ---------------------------------------------------------------------------------

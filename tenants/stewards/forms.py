@@ -70,6 +70,18 @@ class AdminProfileForm(ProfileForm):
         description=_l("Leave empty to use the company's default."))
 
 
+def save_profile(steward, form: ProfileForm, *, set_capacity: bool, actor):
+    """Save a profile form (the steward's own, or an admin's with the capacity). The photo is checked before
+    anything is saved, so a bad upload changes nothing; a refusal is a StewardError at its field."""
+    from tenants.stewards import services
+
+    photo = services.prepare_photo(form.photo.data) if form.photo.data else None
+    return services.update_profile(
+        steward, work_phone=form.work_phone.data, working_hours=form.working_hours.data,
+        capacity=form.capacity.data if set_capacity else None, set_capacity=set_capacity, photo=photo,
+        remove_photo=bool(form.remove_photo.data), actor=actor)
+
+
 class HandoverForm(FlaskForm):
     to_steward_id = SelectField(_l("Hand over to"), validate_choice=True,
                                 validators=[InputRequired(_l("Choose a steward."))])

@@ -1,43 +1,28 @@
 """The steward's own pages, phone first: my households (grouped by building, searchable), my KPIs, one
 household with its contact history and the "log a visit/contact" form, and my contact details for owners.
 
-A steward sees owners' personal details only for the households they currently look after: any other
-household id is a 404, exactly as if it belonged to another company."""
+A steward sees owners' personal details only for the households they currently look after
+(permissions.my_household_or_404): any other household id is a 404, exactly as if it belonged to another
+company."""
 
 from __future__ import annotations
 
-from flask import abort, flash, request, url_for
+from flask import request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
-from sqlalchemy import and_, select
+from sqlalchemy import select
 
 from saas.clock import utcnow
 from saas.extensions import db, htmx
-from saas.forms import show_error
-from saas.htmx import redirect_to, render
+from saas.forms import submit
+from saas.htmx import render
 from saas.models import Membership, Role, User
-from saas.tenancy import parse_uuid_or_404
 from tenants.access import current_membership, require_role
 from tenants.roster.models import Household, HouseholdOwner
-from tenants.stewards import queries, services
-from tenants.stewards.forms import ContactForm, ProfileForm
-from tenants.stewards.models import StewardAssignment
-from tenants.stewards.routes import _profile, _save_profile, bp
+from tenants.stewards import bp, queries, services
+from tenants.stewards.forms import ContactForm, ProfileForm, save_profile
+from tenants.stewards.permissions import my_household_or_404
 from tenants.work_orders.queries import open_jobs_of_household
-
-
-def _my_household_or_404(household_id) -> Household:
-    household_id = parse_uuid_or_404(household_id)
-    household = db.session.execute(
-        select(Household)
-        .join(StewardAssignment, and_(StewardAssignment.company_id == Household.company_id,
-                                      StewardAssignment.household_id == Household.id))
-        .where(Household.id == household_id, Household.live(),
-               StewardAssignment.steward_id == current_membership.id, StewardAssignment.ended_at.is_(None))
-    ).scalar_one_or_none()
-    if household is None:
-        abort(404)
-    return household
 
 
 @bp.get("/steward")
@@ -51,8 +36,8 @@ def home():
     from tenants.work_orders.queries import open_jobs_of_steward
 
     return render("tenants/stewards/home.html", kpis=queries.kpis(current_membership.id, context["today"]),
-                  profile=_profile(current_membership.id), repairs=open_jobs_of_steward(current_membership),
-                  **context)
+                  profile=queries.profile_of(current_membership.id),
+                  repairs=open_jobs_of_steward(current_membership), **context)
 
 
 def _joined_owners(household: Household) -> list:
@@ -60,9 +45,8 @@ def _joined_owners(household: Household) -> list:
     with the day they joined: (name, since), earliest first."""
     return db.session.execute(
         select(User.name, HouseholdOwner.created_at)
-        .join(Membership, and_(Membership.company_id == HouseholdOwner.company_id,
-                               Membership.id == HouseholdOwner.membership_id))
-        .join(User, User.id == Membership.user_id)
+        .join(HouseholdOwner.membership)
+        .join(Membership.user)
         .where(HouseholdOwner.household_id == household.id, HouseholdOwner.ended_at.is_(None),
                Membership.ended_at.is_(None), Membership.role == Role.OWNER)
         .order_by(HouseholdOwner.created_at)
@@ -84,29 +68,24 @@ def _household_page(household, form=None, status=200):
 @bp.get("/steward/households/<household_id>")
 @require_role(Role.STEWARD)
 def household(household_id):
-    return _household_page(_my_household_or_404(household_id))
+    return _household_page(my_household_or_404(household_id))
 
 
 @bp.post("/steward/households/<household_id>/contacts")
 @require_role(Role.STEWARD)
 def log_contact(household_id):
-    household = _my_household_or_404(household_id)
+    household = my_household_or_404(household_id)
     form = ContactForm()
-    if form.validate_on_submit():
-        try:
-            services.log_contact(household, current_membership, kind=form.kind.data,
-                                 contacted_on=form.contacted_on.data, note=form.note.data, actor=current_user,
-                                 today=queries.local_today())
-        except services.StewardError as exc:
-            show_error(form, exc)
-        else:
-            flash(_("Contact logged."), "success")
-            return redirect_to(url_for(".household", household_id=household.id))
-    return _household_page(household, form, status=422)
+    return submit(
+        form, lambda: services.log_contact(household, current_membership, kind=form.kind.data,
+                                           contacted_on=form.contacted_on.data, note=form.note.data,
+                                           actor=current_user, today=queries.local_today()),
+        success=_("Contact logged."), next_url=url_for(".household", household_id=household.id),
+    ) or _household_page(household, form, status=422)
 
 
 def _my_profile_page(form=None, status=200):
-    profile = _profile(current_membership.id)
+    profile = queries.profile_of(current_membership.id)
     if form is None:
         form = ProfileForm(obj=profile) if profile else ProfileForm()
     return render("tenants/stewards/my_profile.html", status=status, form=form, profile=profile)
@@ -122,13 +101,7 @@ def my_profile():
 @require_role(Role.STEWARD)
 def update_my_profile():
     form = ProfileForm()
-    if form.validate_on_submit():
-        try:
-            _save_profile(current_membership, form, set_capacity=False)
-        except services.StewardError as exc:
-            show_error(form, exc)
-        else:
-            flash(_("Saved. Owners now see these details."), "success")
-            return redirect_to(url_for(".my_profile"))
-    return _my_profile_page(form, status=422)
-
+    return submit(
+        form, lambda: save_profile(current_membership, form, set_capacity=False, actor=current_user),
+        success=_("Saved. Owners now see these details."), next_url=url_for(".my_profile"),
+    ) or _my_profile_page(form, status=422)

@@ -24,13 +24,14 @@ from sqlalchemy import (
     Uuid,
     text,
 )
-from sqlalchemy.orm import Mapped, deferred, mapped_column, relationship
+from sqlalchemy.orm import Mapped, backref, deferred, mapped_column, relationship
 
 from saas.clock import AwareDateTime
 from saas.extensions import db
 from saas.i18n import _l
 from saas.models import Membership, _enum
 from saas.tenancy import CompanyScoped
+from tenants.roster.models import Household
 
 DEFAULT_CAPACITY = 50
 MAX_CAPACITY = 1000
@@ -80,6 +81,10 @@ class StewardProfile(CompanyScoped, db.Model):
     photo: Mapped[bytes | None] = deferred(mapped_column(LargeBinary))
     photo_updated_at: Mapped[datetime | None] = mapped_column(AwareDateTime())
 
+    # Membership lives in saas.models, so its side (``Membership.steward_profile``, for joins) is added from here.
+    membership: Mapped[Membership] = relationship(
+        viewonly=True, backref=backref("steward_profile", uselist=False, viewonly=True))
+
 
 class StewardAssignment(CompanyScoped, db.Model):
     """One period of one steward looking after one household. Append-only: a period is ended, never removed."""
@@ -107,12 +112,9 @@ class StewardAssignment(CompanyScoped, db.Model):
     end_reason: Mapped[AssignmentReason | None] = mapped_column(_enum(AssignmentReason, "steward_assignment_end"))
     end_note: Mapped[str] = mapped_column(String(200), default="")
 
-    steward: Mapped[Membership] = relationship(
-        primaryjoin="and_(StewardAssignment.company_id == Membership.company_id, "
-        "StewardAssignment.steward_id == Membership.id)",
-        foreign_keys="[StewardAssignment.company_id, StewardAssignment.steward_id]",
-        lazy="joined", innerjoin=True, viewonly=True,
-    )
+    # Both keyed by (company_id, x_id) through the composite foreign keys above, as Building.community is.
+    steward: Mapped[Membership] = relationship(lazy="joined", innerjoin=True, viewonly=True)
+    household: Mapped[Household] = relationship(back_populates="steward_periods", viewonly=True)
 
 
 class ContactKind(enum.StrEnum):

@@ -7,7 +7,7 @@ import re
 from dataclasses import dataclass
 from datetime import date, timedelta
 
-from sqlalchemy import and_, exists, func, or_, select
+from sqlalchemy import exists, func, or_, select
 from sqlalchemy.orm import contains_eager
 
 from saas.clock import local_today  # noqa: F401  (the steward pages use queries.local_today)
@@ -25,6 +25,10 @@ def floor_of(room: str) -> int | None:
     """The floor a room number encodes: 1201 → 12, 302 → 3 (the usual Chinese numbering). None otherwise."""
     match = _ROOM_FLOOR.match((room or "").strip())
     return int(match.group(1)) if match else None
+
+
+def profile_of(membership_id) -> StewardProfile | None:
+    return services.profiles_by_membership([membership_id]).get(membership_id)
 
 
 def live_buildings() -> list[Building]:
@@ -122,9 +126,7 @@ def assign_candidates(building_id, *, unit: str = "", floor_from: int | None = N
     stmt = (
         select(Household, StewardAssignment.steward_id)
         .join(Household.building)
-        .outerjoin(StewardAssignment, and_(StewardAssignment.company_id == Household.company_id,
-                                           StewardAssignment.household_id == Household.id,
-                                           StewardAssignment.ended_at.is_(None)))
+        .outerjoin(Household.steward_periods.and_(StewardAssignment.ended_at.is_(None)))
         .options(contains_eager(Household.building))
         .where(Household.building_id == building_id, Household.live())
         .order_by(Household.unit, func.length(Household.room), Household.room)
@@ -166,8 +168,7 @@ def households_of(membership_id, *, q: str = "") -> list[tuple]:
     )
     stmt = (
         select(Household, last_contact.c.last)
-        .join(StewardAssignment, and_(StewardAssignment.company_id == Household.company_id,
-                                      StewardAssignment.household_id == Household.id))
+        .join(Household.steward_periods)
         .join(Household.building).join(Building.community)
         .outerjoin(last_contact, last_contact.c.household_id == Household.id)
         .options(contains_eager(Household.building).contains_eager(Building.community))
@@ -203,8 +204,7 @@ def kpis(membership_id, today: date) -> Kpis:
     since = today - timedelta(days=NOT_CONTACTED_DAYS)
     mine = (
         select(StewardAssignment.household_id)
-        .join(Household, and_(Household.company_id == StewardAssignment.company_id,
-                              Household.id == StewardAssignment.household_id))
+        .join(StewardAssignment.household)
         .where(StewardAssignment.steward_id == membership_id, StewardAssignment.ended_at.is_(None),
                Household.live())
     ).subquery()
@@ -252,11 +252,9 @@ def steward_cards(household_ids) -> dict:
     rows = db.session.execute(
         select(StewardAssignment.household_id, Membership.id, User.name, User.phone, StewardProfile.work_phone,
                StewardProfile.working_hours, StewardProfile.photo_updated_at)
-        .join(Membership, and_(Membership.company_id == StewardAssignment.company_id,
-                               Membership.id == StewardAssignment.steward_id))
-        .join(User, User.id == Membership.user_id)
-        .outerjoin(StewardProfile, and_(StewardProfile.company_id == Membership.company_id,
-                                        StewardProfile.membership_id == Membership.id))
+        .join(StewardAssignment.steward)
+        .join(Membership.user)
+        .outerjoin(Membership.steward_profile)
         .where(StewardAssignment.household_id.in_(ids), StewardAssignment.ended_at.is_(None))
     ).all()
     return {

@@ -5,23 +5,34 @@ from __future__ import annotations
 
 import uuid
 
-from flask import Blueprint, abort, flash, make_response, request, url_for
+from flask import abort, flash, make_response, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import select
 
 from saas.extensions import db, htmx
-from saas.forms import show_error
+from saas.forms import show_error, submit
 from saas.htmx import redirect_to, render
 from saas.models import Role
 from saas.tenancy import get_or_404, parse_uuid_or_404
 from tenants.access import current_company, require_role
 from tenants.roster.models import Community
-from tenants.stewards import queries, services
-from tenants.stewards.forms import NOBODY, AdminProfileForm, AssignForm, AutoAssignForm, CapacityForm, HandoverForm
-from tenants.stewards.models import StewardProfile
-
-bp = Blueprint("stewards", __name__)
+from tenants.stewards import (
+    bp,
+    home,  # noqa: F401  (the steward's own pages, on the same blueprint)
+    permissions,
+    queries,
+    services,
+)
+from tenants.stewards.forms import (
+    NOBODY,
+    AdminProfileForm,
+    AssignForm,
+    AutoAssignForm,
+    CapacityForm,
+    HandoverForm,
+    save_profile,
+)
 
 ADMIN = (Role.ADMIN,)
 
@@ -41,13 +52,6 @@ def _int_arg(name: str, low: int = 0, high: int = 999) -> int | None:
     except ValueError:
         return None
     return min(max(value, low), high)
-
-
-def _steward_or_404(member_id):
-    steward = services.get_steward_or_none(member_id)
-    if steward is None:
-        abort(404)
-    return steward
 
 
 # --- overview ----------------------------------------------------------------------------------------------
@@ -77,16 +81,12 @@ def index():
 @require_role(*ADMIN)
 def set_capacity():
     form = CapacityForm()
-    if form.validate_on_submit():
-        try:
-            services.set_company_capacity(current_company, form.capacity.data, actor=current_user)
-        except services.StewardError as exc:
-            show_error(form, exc)
-        else:
-            flash(_("Each steward now looks after up to %(n)s households unless their own capacity differs.",
-                    n=form.capacity.data), "success")
-            return redirect_to(url_for(".index"))
-    return _overview_page(capacity_form=form, status=422)
+    return submit(
+        form, lambda: services.set_company_capacity(current_company, form.capacity.data, actor=current_user),
+        success=lambda result: _("Each steward now looks after up to %(n)s households unless their own capacity "
+                                 "differs.", n=form.capacity.data),
+        next_url=url_for(".index"),
+    ) or _overview_page(capacity_form=form, status=422)
 
 
 # --- assign by hand ----------------------------------------------------------------------------------------
@@ -171,7 +171,7 @@ def _assigned_message(steward, result) -> str:
     else:
         message = _("%(n)s households now have %(name)s as their steward.", n=len(result.changed),
                     name=steward.user.name)
-        capacity = services.capacity_of(_profile(steward.id), current_company)
+        capacity = services.capacity_of(queries.profile_of(steward.id), current_company)
         load = services.loads().get(steward.id, 0)
         if load > capacity:
             message += " " + _("%(name)s now has %(load)s households, over their capacity of %(capacity)s.",
@@ -179,10 +179,6 @@ def _assigned_message(steward, result) -> str:
     if result.unchanged:
         message += " " + _("%(n)s already had this steward.", n=result.unchanged)
     return message
-
-
-def _profile(membership_id) -> StewardProfile | None:
-    return services.profiles_by_membership([membership_id]).get(membership_id)
 
 
 def _filter_args(filters: dict) -> dict:
@@ -248,7 +244,7 @@ def auto_assign():
 
 
 def _steward_page(steward, *, profile_form=None, handover_form=None, status=200, block=None):
-    profile = _profile(steward.id)
+    profile = queries.profile_of(steward.id)
     stewards = services.current_stewards()
     if profile_form is None:
         profile_form = AdminProfileForm(obj=profile) if profile else AdminProfileForm()
@@ -266,38 +262,24 @@ def _steward_page(steward, *, profile_form=None, handover_form=None, status=200,
 @bp.get("/stewards/<member_id>")
 @require_role(*ADMIN)
 def show(member_id):
-    return _steward_page(_steward_or_404(member_id))
+    return _steward_page(permissions.steward_or_404(member_id))
 
 
 @bp.post("/stewards/<member_id>/profile")
 @require_role(*ADMIN)
 def update_profile(member_id):
-    steward = _steward_or_404(member_id)
+    steward = permissions.steward_or_404(member_id)
     form = AdminProfileForm()
-    if form.validate_on_submit():
-        try:
-            _save_profile(steward, form, set_capacity=True)
-        except services.StewardError as exc:
-            show_error(form, exc)
-        else:
-            flash(_("Saved."), "success")
-            return redirect_to(url_for(".show", member_id=steward.id))
-    return _steward_page(steward, profile_form=form, status=422)
-
-
-def _save_profile(steward, form, *, set_capacity: bool) -> None:
-    """Shared by the admin and the steward. The photo is checked before anything is saved, so a bad upload
-    changes nothing."""
-    photo = services.prepare_photo(form.photo.data) if form.photo.data else None
-    services.update_profile(steward, work_phone=form.work_phone.data, working_hours=form.working_hours.data,
-                            capacity=form.capacity.data if set_capacity else None, set_capacity=set_capacity,
-                            photo=photo, remove_photo=bool(form.remove_photo.data), actor=current_user)
+    return submit(
+        form, lambda: save_profile(steward, form, set_capacity=True, actor=current_user),
+        success=_("Saved."), next_url=url_for(".show", member_id=steward.id),
+    ) or _steward_page(steward, profile_form=form, status=422)
 
 
 @bp.post("/stewards/<member_id>/handover")
 @require_role(*ADMIN)
 def handover(member_id):
-    steward = _steward_or_404(member_id)
+    steward = permissions.steward_or_404(member_id)
     form = HandoverForm()
     form.set_steward_choices(services.current_stewards(), exclude=steward.id)
     household_ids = _posted_ids("household_ids")
@@ -312,7 +294,7 @@ def handover(member_id):
             rows = [r for r in queries.households_of(steward.id) if r[0].id in set(household_ids)]
             return render("tenants/stewards/handover_confirm.html", steward=steward, target=target, form=form,
                           rows=rows, target_load=services.loads().get(target.id, 0),
-                          target_capacity=services.capacity_of(_profile(target.id), current_company))
+                          target_capacity=services.capacity_of(queries.profile_of(target.id), current_company))
         else:
             try:
                 result = services.handover(steward, target, actor=current_user, household_ids=household_ids,
@@ -330,16 +312,8 @@ def handover(member_id):
 @require_role(Role.ADMIN, Role.STEWARD, Role.TECHNICIAN, Role.OWNER)
 def photo(member_id):
     """A current steward's portrait: owners see it in their portal, staff on the steward pages."""
-    steward = _steward_or_404(member_id)
-    profile = db.session.execute(
-        select(StewardProfile).where(StewardProfile.membership_id == steward.id)
-    ).scalar_one_or_none()
-    if profile is None or profile.photo is None:
-        abort(404)
-    response = make_response(profile.photo)
+    response = make_response(permissions.steward_photo_or_404(member_id))
     response.headers["Content-Type"] = "image/jpeg"
     response.headers["Cache-Control"] = "private, max-age=300"
     return response
 
-
-from tenants.stewards import home  # noqa: E402,F401  (the steward's own pages share this blueprint)

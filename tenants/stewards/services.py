@@ -18,10 +18,11 @@ from datetime import date, timedelta
 from flask import current_app
 from flask_babel import force_locale
 from flask_babel import gettext as _
-from sqlalchemy import and_, func, insert, select, update
+from sqlalchemy import func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from saas.audit import diff, record
+from saas.errors import ServiceError
 from saas.extensions import db
 from saas.i18n import _l
 from saas.models import Company, Membership, Role, User
@@ -46,11 +47,8 @@ PHOTO_SIZE = 320  # pixels on the longer side; owners see a small portrait
 CONTACT_MAX_AGE_DAYS = 366
 
 
-class StewardError(Exception):
-    def __init__(self, message, field: str | None = None):
-        super().__init__(str(message))
-        self.message = message
-        self.field = field
+class StewardError(ServiceError):
+    """A stewards rule refused the change (assigning, handover, capacity, profile, contact log)."""
 
 
 def _chunks(items: list, size: int = CHUNK):
@@ -105,8 +103,7 @@ def _current_periods():
     """Current periods of live households: the base of every count."""
     return (
         select(StewardAssignment.steward_id, StewardAssignment.household_id)
-        .join(Household, and_(Household.company_id == StewardAssignment.company_id,
-                              Household.id == StewardAssignment.household_id))
+        .join(StewardAssignment.household)
         .where(StewardAssignment.ended_at.is_(None), Household.live())
     )
 
@@ -115,8 +112,7 @@ def loads(*, community_id=None, building_id=None) -> dict:
     """{steward membership id: households currently assigned}, optionally only within a community or building."""
     stmt = _current_periods()
     if community_id is not None or building_id is not None:
-        stmt = stmt.join(Building, and_(Building.company_id == Household.company_id,
-                                        Building.id == Household.building_id))
+        stmt = stmt.join(Household.building)
         if community_id is not None:
             stmt = stmt.where(Building.community_id == community_id)
         if building_id is not None:
@@ -310,9 +306,8 @@ def notify_owners_of_new_steward(period_ids) -> int:
         owner_phones = defaultdict(set)
         for household_id, phone in db.session.execute(
             select(HouseholdOwner.household_id, User.phone)
-            .join(Membership, and_(Membership.company_id == HouseholdOwner.company_id,
-                                   Membership.id == HouseholdOwner.membership_id))
-            .join(User, User.id == Membership.user_id)
+            .join(HouseholdOwner.membership)
+            .join(Membership.user)
             .where(HouseholdOwner.household_id.in_(list(households)), HouseholdOwner.ended_at.is_(None),
                    Membership.ended_at.is_(None))
         ).all():

@@ -52,7 +52,7 @@ def test_notices_give_each_household_a_printable_page_with_its_code_and_qr(app, 
 def test_the_qr_code_encodes_the_join_address_with_the_code(app, two_companies, login_as):
     import segno
 
-    from tenants.notices.routes import qr_data_uri
+    from tenants.code_letters.routes import qr_data_uri
 
     a, _ = two_companies
     page = login_as(a.admin).get(_notices_url(a)).get_data(as_text=True)

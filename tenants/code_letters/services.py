@@ -13,6 +13,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
 from saas.audit import record
+from saas.errors import ServiceError
 from saas.extensions import db
 from saas.i18n import _l
 from saas.models import Company, User
@@ -24,10 +25,8 @@ ATTEMPTS = 5
 ROUNDS = 20  # rounds of fresh candidates before giving up: with 31^8 codes, more than 2 means a broken generator
 
 
-class CodeError(Exception):
-    def __init__(self, message):
-        super().__init__(str(message))
-        self.message = message
+class CodeError(ServiceError):
+    """Household codes could not be given (no free code found, or a collision that kept recurring)."""
 
 
 def _fresh_codes(n: int) -> list[str]:
