@@ -43,8 +43,8 @@ def build_app(instance: Path):
     from flask_migrate import upgrade
 
     from saas import create_app
-    from tenants.demo import seed_demo
     from saas.extensions import db
+    from tenants.demo import seed_demo
 
     app = create_app()
     with app.app_context():
