@@ -97,7 +97,8 @@ def _release_company(exc) -> None:
         reset_current_company(token)
 
 
-# Company modules, each a package with routes.py defining `bp`; mounted under /c/<company_slug>/.
+# Company modules, each a package whose routes.py holds its views and its blueprint `bp` (defined in the
+# package's __init__.py, or still in routes.py); mounted under /c/<company_slug>/.
 COMPANY_MODULES = ("dashboard", "roster", "members", "audit", "portal", "imports", "exports", "onboarding",
                    "plan", "outbox", "notices", "stewards", "work_orders", "inbox")
 
