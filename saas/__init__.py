@@ -43,11 +43,13 @@ def create_app(overrides: dict | None = None) -> Flask:
 
     from saas import errors, security, templating
     from saas.cli import register_cli
+    from tenants.cli import register_cli as register_company_cli
 
     errors.register(app)
     security.register(app)
     templating.register(app)
     register_cli(app)
+    register_company_cli(app)
     return app
 
 
@@ -144,7 +146,10 @@ def _register_blueprints(app: Flask) -> None:
     import tenants
     from tenants.work_orders import intake  # the QR report form: no login, not under /c/<company_slug>/
 
-    for module in ("public", "auth", "admin", "signup", "subscriptions", "owners"):
+    for module in ("public", "auth", "admin", "signup", "subscriptions"):
         app.register_blueprint(importlib.import_module(f"saas.{module}.routes").bp)
     app.register_blueprint(intake.bp)
+    # Joining a company (a staff invitation, an owner's household code) writes company data, so it lives in
+    # the members module, though its URLs (/invite/<token>, /join/<slug>) are outside /c/<slug>/.
+    app.register_blueprint(importlib.import_module("tenants.members.joining").bp)
     tenants.register(app)

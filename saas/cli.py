@@ -1,4 +1,5 @@
-"""Command-line tasks: `flask --app wsgi <command>`."""
+"""Command-line tasks of the platform: `flask --app wsgi <command>`. The company modules' own commands
+(seed-demo, check-work-order-slas) are in tenants/cli.py."""
 
 from __future__ import annotations
 
@@ -12,17 +13,6 @@ from saas.validators import normalise_mobile, password_problem
 
 
 def register_cli(app: Flask) -> None:
-    @app.cli.command("seed-demo")
-    def seed_demo_command():
-        """Load the demo companies, roster and logins (once)."""
-        from saas.demo import DEMO_LOGINS, DEMO_PASSWORD, seed_demo
-
-        created = seed_demo()
-        click.echo("Demo data loaded." if created else "Demo data already present.")
-        for phone, name, role, slug in DEMO_LOGINS:
-            click.echo(f"  {phone} / {DEMO_PASSWORD}  {name}  {role.value if role else 'platform admin'}"
-                       f"{'  /c/' + slug + '/' if slug else '  /admin/'}")
-
     @app.cli.command("create-platform-admin")
     @click.option("--phone", default=None, help="Mainland mobile number")
     @click.option("--email", default=None)
@@ -91,13 +81,6 @@ def register_cli(app: Flask) -> None:
 
         run = send_trial_reminders()
         click.echo(f"Trial reminders: {run.messages} messages to the admins of {run.companies} companies.")
-
-    @app.cli.command("check-work-order-slas")
-    def check_work_order_slas_command():
-        """Warn before work-order deadlines, escalate breaches, close jobs done 7 days ago. Idempotent: every 5 min."""
-        from tenants.work_orders.sla_jobs import check_all_companies, summary
-
-        click.echo(summary(check_all_companies()))
 
     @app.cli.command("create-app-role")
     @click.argument("role")

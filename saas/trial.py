@@ -163,10 +163,10 @@ def _email_text(company: Company, name: str, days: int, ends_at: datetime) -> st
 
 
 def upgrade_link(company: Company) -> str:
-    """The company's billing page as an absolute link for messages (the overview until billing exists)."""
+    """The company's plan page as an absolute link for messages (the overview until it exists)."""
     base = urlsplit(current_app.config.get("PUBLIC_BASE_URL") or "http://127.0.0.1:5000")
     adapter = current_app.url_map.bind(base.netloc, script_name=base.path or "/", url_scheme=base.scheme or "https")
-    for endpoint in ("company.billing.index", "company.dashboard.index"):
+    for endpoint in ("company.plan.index", "company.dashboard.index"):
         try:
             return adapter.build(endpoint, {"company_slug": company.slug}, force_external=True)
         except BuildError:

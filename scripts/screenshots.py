@@ -28,7 +28,7 @@ CHROMIUM_ARGS = [
     "--disable-component-update",
     "--disable-sync",
 ]
-ADMIN_PHONE = "13800000001"  # 王经理, admin of 红山物业 in saas.demo
+ADMIN_PHONE = "13800000001"  # 王经理, admin of 红山物业 in tenants.demo
 COMPANY = "hongshan-wuye"
 DESKTOP = {"width": 1280, "height": 900}
 PHONE = {"width": 375, "height": 812}
@@ -43,8 +43,8 @@ def build_app(instance: Path):
     from flask_migrate import upgrade
 
     from saas import create_app
-    from saas.demo import seed_demo
     from saas.extensions import db
+    from tenants.demo import seed_demo
 
     app = create_app()
     with app.app_context():
@@ -67,7 +67,7 @@ def serve(app):
 def sign_in(page, base: str) -> None:
     from playwright.sync_api import expect
 
-    from saas.demo import DEMO_PASSWORD
+    from tenants.demo import DEMO_PASSWORD
 
     page.goto(f"{base}/login")
     page.locator("input[name=login]").fill(ADMIN_PHONE)

@@ -57,9 +57,9 @@ class CompanyReadOnly(Forbidden):
 
 
 def upgrade_url() -> str:
-    """Where a company chooses a plan: its billing page, or the public pricing page before that exists."""
+    """Where a company chooses a plan: its plan page, or the public pricing page before that exists."""
     try:
-        return url_for("company.billing.index")
+        return url_for("company.plan.index")
     except BuildError:
         return url_for("public.pricing")
 
@@ -97,9 +97,10 @@ def _release_company(exc) -> None:
         reset_current_company(token)
 
 
-# Company modules, each a package with routes.py defining `bp`; mounted under /c/<company_slug>/.
+# Company modules, each a package whose routes.py holds its views and its blueprint `bp` (defined in the
+# package's __init__.py, or still in routes.py); mounted under /c/<company_slug>/.
 COMPANY_MODULES = ("dashboard", "roster", "members", "audit", "portal", "imports", "exports", "onboarding",
-                   "billing", "outbox", "code_letters", "stewards", "work_orders", "inbox")
+                   "plan", "outbox", "code_letters", "stewards", "work_orders", "inbox")
 
 
 def register(app: Flask) -> None:
@@ -114,7 +115,26 @@ def register(app: Flask) -> None:
     app.register_error_handler(CompanyReadOnly, _refuse_read_only)
     app.jinja_env.globals["upgrade_url"] = upgrade_url
     app.jinja_env.globals["read_only_message"] = read_only_message
+    _subscribe_to_the_platform()
     _check_every_view_declares_roles(app)
+
+
+def _subscribe_to_the_platform() -> None:
+    """What the platform (saas/) needs from the company modules without importing them: how households are
+    counted for the plan limits, and what a new company gets when signup creates it. Idempotent."""
+    from saas.signup.services import company_created
+    from saas.subscriptions.plans import count_households_with
+    from tenants.plan import count_households
+
+    count_households_with(count_households)
+    company_created.connect(_give_new_company_its_defaults)
+
+
+def _give_new_company_its_defaults(company, **extra) -> None:
+    """A new company starts with the standard repair categories (inside its context, before signup commits)."""
+    from tenants.work_orders.services import ensure_default_categories
+
+    ensure_default_categories()
 
 
 def _check_every_view_declares_roles(app: Flask) -> None:

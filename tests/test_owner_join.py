@@ -226,7 +226,7 @@ def test_a_new_owner_without_a_name_is_called_by_the_end_of_their_number(app, tw
 
 def test_wrong_codes_at_one_company_do_not_lock_the_address_out_of_another(app, two_companies):
     """The per-address limit counts per company: a shared carrier address is not locked out platform-wide."""
-    from saas.owners.services import _count_wrong_code, too_many_wrong_codes
+    from tenants.members.owner_join import _count_wrong_code, too_many_wrong_codes
 
     a, b = two_companies
     with app.test_request_context("/"):

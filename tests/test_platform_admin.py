@@ -12,7 +12,7 @@ from saas.extensions import db
 from saas.models import Company, PlatformAuditEvent, Role, SubscriptionStatus
 from saas.subscriptions.services import end_of_day
 from saas.tenancy import utcnow
-from tests.test_billing import add_households, audit_events, aware, company_row, update_company
+from tests.test_plan import add_households, audit_events, aware, company_row, update_company
 
 
 @pytest.fixture

@@ -43,8 +43,8 @@ def _upgrade_href(app, slug: str) -> str:
     with app.test_request_context():
         from flask import url_for
 
-        if "company.billing.index" in app.view_functions:
-            return url_for("company.billing.index", company_slug=slug)
+        if "company.plan.index" in app.view_functions:
+            return url_for("company.plan.index", company_slug=slug)
         return url_for("public.pricing")
 
 
@@ -143,7 +143,7 @@ def test_data_stays_visible_after_the_trial_ends(app, two_companies, login_as):
 def test_exporting_and_paying_are_allowed_when_read_only(app):
     """Company data must stay exportable and a plan payable: those writes carry @allowed_when_read_only."""
     for rule, method in _writes(app):
-        if rule.endpoint.startswith(("company.exports.", "company.billing.")):
+        if rule.endpoint.startswith(("company.exports.", "company.plan.")):
             assert getattr(app.view_functions[rule.endpoint], "allowed_when_read_only", False), \
                 f"{method} {rule.rule} ({rule.endpoint}) must work in read-only mode"
 

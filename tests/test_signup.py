@@ -133,6 +133,37 @@ def test_signup_creates_a_trial_company_with_its_admin_and_lands_on_the_checklis
     assert "Getting started" in body and "0 of 6 steps done" in body and "Free trial: 30 days left." in body
 
 
+def test_a_new_company_gets_the_standard_repair_categories_from_the_company_modules(app, client):
+    # Signup (saas/) announces company_created; work orders' defaults arrive through tenants.register's receiver.
+    from tenants.work_orders.models import WorkOrderCategory
+    from tenants.work_orders.services import DEFAULT_CATEGORIES
+
+    assert client.post("/signup", data=_form()).status_code == 303
+    company = _company(app, "hongshan-wuye")
+    with app.app_context(), company_context(company.id):
+        names = db.session.execute(select(WorkOrderCategory.name).order_by(WorkOrderCategory.position)).scalars()
+        assert list(names) == list(DEFAULT_CATEGORIES)
+
+
+def test_a_receiver_of_company_created_that_fails_leaves_no_company(app):
+    from saas.signup.services import company_created, create_company_with_admin
+
+    def refuse(company, **extra):
+        raise RuntimeError("a company module could not set the company up")
+
+    company_created.connect(refuse)
+    try:
+        with app.app_context(), pytest.raises(RuntimeError):
+            try:
+                create_company_with_admin(name="红山物业", slug="hongshan-wuye", admin_name="王经理",
+                                          phone="13800138000", password="a-long-password")
+            finally:
+                db.session.rollback()
+    finally:
+        company_created.disconnect(refuse)
+    assert _company(app, "hongshan-wuye") is None and _count(app, User) == 0
+
+
 def test_trial_length_comes_from_the_configuration(app, client, monkeypatch):
     monkeypatch.setitem(app.config, "TRIAL_DAYS", 14)
     assert client.post("/signup", data=_form()).status_code == 303

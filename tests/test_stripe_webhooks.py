@@ -20,7 +20,7 @@ from tests.stripe_fake import (
     post_event,
     subscription,
 )
-from tests.test_billing import audit_events, aware, company_row, update_company
+from tests.test_plan import audit_events, aware, company_row, update_company
 
 CUSTOMER = "cus_webhook"
 SUB = "sub_webhook"

@@ -15,9 +15,10 @@ from sqlalchemy import and_, case, func, select
 from saas.clock import local_midnight, local_today
 from saas.extensions import db
 from saas.i18n import _l
-from saas.models import Company, SubscriptionStatus
-from saas.tenancy import all_companies
-from tenants.roster.models import Household
+from saas.models import Company, Membership, Role, SubscriptionStatus
+from saas.subscriptions.plans import live_household_count
+from saas.tenancy import all_companies, company_context
+from tenants.roster.models import Community, Household
 from tenants.work_orders.models import WorkOrder
 
 # The order the overview shows them in; the labels are what the platform admin reads.
@@ -83,3 +84,18 @@ def filter_by_state(stmt, state: str, now: datetime):
     """The company list narrowed to one state (unknown states are ignored by the caller)."""
     return stmt.where(state_expression(now) == state)
 
+
+def company_usage(company: Company) -> dict:
+    """Households, communities and staff of one company (for the platform admin's company page)."""
+    with company_context(company.id):
+        return {
+            "households": live_household_count(),
+            "communities": db.session.scalar(
+                select(func.count()).select_from(Community).where(Community.live())),
+            "staff": db.session.scalar(
+                select(func.count()).select_from(Membership)
+                .where(Membership.ended_at.is_(None), Membership.role != Role.OWNER)),
+            "owners": db.session.scalar(
+                select(func.count()).select_from(Membership)
+                .where(Membership.ended_at.is_(None), Membership.role == Role.OWNER)),
+        }

@@ -8,16 +8,16 @@ from __future__ import annotations
 
 from functools import wraps
 
-from flask import Blueprint, abort, flash, request, url_for
+from flask import abort, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from sqlalchemy import func, or_, select
 
-from saas.admin import overview
+from saas.admin import bp, overview
 from saas.clock import utcnow
 from saas.extensions import db, htmx
-from saas.forms import show_error
-from saas.htmx import redirect_to, render
+from saas.forms import submit
+from saas.htmx import render
 from saas.models import Company, Membership, PlatformAuditEvent, Role
 from saas.money import format_yuan
 from saas.pagination import paginate
@@ -27,8 +27,6 @@ from saas.subscriptions.plans import PLANS, billing_status, household_limit
 from saas.tenancy import all_companies, parse_uuid_or_404
 from tenants.audit import labels as audit_labels
 from tenants.roster.models import Household
-
-bp = Blueprint("admin", __name__, url_prefix="/admin")
 
 
 def platform_admin_required(view):
@@ -89,7 +87,7 @@ def _company_or_404(company_id) -> Company:
 
 def _company_page(company: Company, *, status: int = 200, activation_form=None, trial_form=None,
                   suspension_form=None):
-    usage = services.company_usage(company)
+    usage = overview.company_usage(company)
     events = db.session.execute(
         select(PlatformAuditEvent).where(PlatformAuditEvent.company_id == company.id)
         .order_by(PlatformAuditEvent.created_at.desc()).limit(20)
@@ -105,9 +103,8 @@ def _company_page(company: Company, *, status: int = 200, activation_form=None, 
     )
 
 
-def _done(company: Company, message: str):
-    flash(message, "success")
-    return redirect_to(url_for(".company", company_id=company.id))
+def _company_url(company: Company) -> str:
+    return url_for(".company", company_id=company.id)
 
 
 @bp.get("/companies/<company_id>")
@@ -121,18 +118,15 @@ def company(company_id):
 def activate_plan(company_id):
     company = _company_or_404(company_id)
     form = ManualActivationForm()
-    if form.validate_on_submit():
-        try:
-            services.activate_manually(
-                company, plan_code=form.plan.data, reference=form.reference.data, actor=current_user,
-                months=form.months_value,
-                period_end=services.end_of_day(form.period_end_value) if form.period_end_value else None,
-            )
-        except services.BillingError as exc:
-            show_error(form, exc)
-        else:
-            return _done(company, _("Plan activated for %(name)s.", name=company.name))
-    return _company_page(company, status=422, activation_form=form)
+    return submit(
+        form,
+        lambda: services.activate_manually(
+            company, plan_code=form.plan.data, reference=form.reference.data, actor=current_user,
+            months=form.months_value,
+            period_end=services.end_of_day(form.period_end_value) if form.period_end_value else None),
+        success=lambda _c: _("Plan activated for %(name)s.", name=company.name),
+        next_url=lambda _c: _company_url(company),
+    ) or _company_page(company, status=422, activation_form=form)
 
 
 @bp.post("/companies/<company_id>/trial")
@@ -140,14 +134,11 @@ def activate_plan(company_id):
 def extend_trial(company_id):
     company = _company_or_404(company_id)
     form = TrialExtensionForm()
-    if form.validate_on_submit():
-        try:
-            services.extend_trial(company, days=form.days_value, actor=current_user)
-        except services.BillingError as exc:
-            show_error(form, exc)
-        else:
-            return _done(company, _("Trial extended by %(days)s days.", days=form.days_value))
-    return _company_page(company, status=422, trial_form=form)
+    return submit(
+        form, lambda: services.extend_trial(company, days=form.days_value, actor=current_user),
+        success=lambda _c: _("Trial extended by %(days)s days.", days=form.days_value),
+        next_url=lambda _c: _company_url(company),
+    ) or _company_page(company, status=422, trial_form=form)
 
 
 @bp.post("/companies/<company_id>/suspend")
@@ -155,15 +146,11 @@ def extend_trial(company_id):
 def suspend(company_id):
     company = _company_or_404(company_id)
     form = SuspensionForm()
-    if form.validate_on_submit():
-        try:
-            services.suspend(company, reason=form.reason.data, actor=current_user)
-        except services.BillingError as exc:
-            show_error(form, exc)
-        else:
-            return _done(company, _("%(name)s is suspended: it can read but not change anything.",
-                                    name=company.name))
-    return _company_page(company, status=422, suspension_form=form)
+    return submit(
+        form, lambda: services.suspend(company, reason=form.reason.data, actor=current_user),
+        success=lambda _c: _("%(name)s is suspended: it can read but not change anything.", name=company.name),
+        next_url=lambda _c: _company_url(company),
+    ) or _company_page(company, status=422, suspension_form=form)
 
 
 @bp.post("/companies/<company_id>/unsuspend")
@@ -171,14 +158,11 @@ def suspend(company_id):
 def unsuspend(company_id):
     company = _company_or_404(company_id)
     form = SuspensionForm()
-    if form.validate_on_submit():
-        try:
-            services.unsuspend(company, reason=form.reason.data, actor=current_user)
-        except services.BillingError as exc:
-            show_error(form, exc)
-        else:
-            return _done(company, _("The suspension of %(name)s is lifted.", name=company.name))
-    return _company_page(company, status=422, suspension_form=form)
+    return submit(
+        form, lambda: services.unsuspend(company, reason=form.reason.data, actor=current_user),
+        success=lambda _c: _("The suspension of %(name)s is lifted.", name=company.name),
+        next_url=lambda _c: _company_url(company),
+    ) or _company_page(company, status=422, suspension_form=form)
 
 
 # --- the platform audit log ---------------------------------------------------------------------------

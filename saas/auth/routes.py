@@ -4,20 +4,18 @@ from __future__ import annotations
 
 from urllib.parse import urlsplit
 
-from flask import Blueprint, current_app, flash, redirect, request, session, url_for
+from flask import current_app, flash, redirect, request, session, url_for
 from flask_babel import format_datetime
 from flask_babel import gettext as _
 from flask_login import current_user, login_required, login_user, logout_user
 from flask_login.utils import decode_cookie
 
-from saas.auth import services
+from saas.auth import bp, services
 from saas.auth.forms import ChangePasswordForm, LoginForm
-from saas.extensions import db, limiter
-from saas.forms import show_error
+from saas.extensions import limiter
+from saas.forms import submit
 from saas.htmx import redirect_to, render
 from saas.models import Role
-
-bp = Blueprint("auth", __name__)
 
 
 def _safe_next(target: str | None) -> str | None:
@@ -80,21 +78,20 @@ def change_password():
     form = ChangePasswordForm()
     if request.method == "GET":
         return render("saas/auth/password.html", form=form)
-    if form.validate_on_submit():
-        user = current_user._get_current_object()
+    user = current_user._get_current_object()
+
+    def change():
         remembered = _remembered_here(user)
-        try:
-            services.change_password(user, form.current_password.data, form.new_password.data)
-        except services.PasswordChangeError as exc:
-            db.session.rollback()
-            show_error(form, exc)
-        else:
-            # The new generation ended every session of this user, this one too: sign this device in again
-            # (with a new remember cookie if it had a valid one), so only the other copies stay dead.
-            login_user(user, remember=remembered)
-            flash(_("Your password has been changed. You were signed out on your other devices."), "success")
-            return redirect_to(url_for("auth.home"))
-    return render("saas/auth/password.html", "password_form", form=form, status=422)
+        services.change_password(user, form.current_password.data, form.new_password.data)
+        # The new generation ended every session of this user, this one too: sign this device in again
+        # (with a new remember cookie if it had a valid one), so only the other copies stay dead.
+        login_user(user, remember=remembered)
+
+    return submit(
+        form, change,
+        success=_("Your password has been changed. You were signed out on your other devices."),
+        next_url=url_for("auth.home"),
+    ) or render("saas/auth/password.html", "password_form", form=form, status=422)
 
 
 def _remembered_here(user) -> bool:

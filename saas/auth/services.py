@@ -19,6 +19,7 @@ from werkzeug.security import check_password_hash, generate_password_hash
 
 from saas.audit import record
 from saas.clock import aware
+from saas.errors import ServiceError
 from saas.extensions import db
 from saas.models import Membership, User
 from saas.tenancy import all_companies, company_context, utcnow
@@ -111,11 +112,8 @@ def sign_out(user: User) -> None:
     db.session.commit()
 
 
-class PasswordChangeError(Exception):
-    def __init__(self, message, field: str | None = None):
-        super().__init__(str(message))
-        self.message = message
-        self.field = field
+class PasswordChangeError(ServiceError):
+    """The password was not changed: wrong current password, locked account, or the same password again."""
 
 
 def change_password(user: User, current: str, new: str) -> None:
@@ -129,6 +127,7 @@ def change_password(user: User, current: str, new: str) -> None:
                                         time=format_datetime(result.locked_until, "short")), "current_password")
         raise PasswordChangeError(_("This is not your current password."), "current_password")
     if new == current:  # current was just verified
+        db.session.rollback()  # nothing written: not even the reset of the failure count the check made
         raise PasswordChangeError(_("Choose a password different from your current one."), "new_password")
     user.set_password(new)
     _audit_login(user, "auth.password_change")

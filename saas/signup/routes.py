@@ -2,19 +2,17 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, current_app, flash, request, session, url_for
+from flask import current_app, request, session, url_for
 from flask_babel import format_date
 from flask_babel import gettext as _
 from flask_login import current_user, login_user
 
 from saas.extensions import limiter
-from saas.forms import show_error
-from saas.htmx import redirect_to, render
-from saas.signup import services
+from saas.forms import submit
+from saas.htmx import render
+from saas.signup import bp, services
 from saas.signup.forms import SignupForm
 from saas.signup.slugs import available_slug, normalise_slug, slug_from_name, slug_problem, slug_taken
-
-bp = Blueprint("signup", __name__)
 
 
 def _signup_limit() -> str:
@@ -34,9 +32,8 @@ def signup():
     if request.method == "POST" and not form.slug.data and form.company_name.data:
         # Without JavaScript nobody proposed an address: take the one the name gives.
         form.slug.data = available_slug(slug_from_name(form.company_name.data))
-    if not form.validate_on_submit():
-        return _page(form, status=422 if request.method == "POST" else 200)
-    try:
+
+    def create():
         result = services.create_company_with_admin(
             name=form.company_name.data,
             slug=form.slug.data,
@@ -46,15 +43,18 @@ def signup():
             password=None if signed_in else form.password.data,
             user=current_user._get_current_object() if signed_in else None,
         )
-    except services.SignupError as exc:
-        show_error(form, exc)
-        return _page(form, status=422)
-    if not signed_in:
-        session.clear()  # a fresh session on sign-in: no fixation
-        login_user(result.user)
-    flash(_("Welcome! %(company)s is on a free trial until %(date)s. Here is what is left to get started.",
-            company=result.company.name, date=_local_date(result.company.trial_ends_at)), "success")
-    return redirect_to(url_for("company.onboarding.index", company_slug=result.company.slug))
+        if not signed_in:
+            session.clear()  # a fresh session on sign-in: no fixation
+            login_user(result.user)
+        return result
+
+    return submit(
+        form, create,
+        success=lambda result: _("Welcome! %(company)s is on a free trial until %(date)s. Here is what is left to "
+                                 "get started.", company=result.company.name,
+                                 date=_local_date(result.company.trial_ends_at)),
+        next_url=lambda result: url_for("company.onboarding.index", company_slug=result.company.slug),
+    ) or _page(form, status=422 if request.method == "POST" else 200)
 
 
 def _local_date(value) -> str:

@@ -5,11 +5,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import timedelta
 
+from blinker import Namespace
 from flask import current_app
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 
 from saas.audit import record
+from saas.errors import ServiceError
 from saas.extensions import db
 from saas.i18n import _l
 from saas.models import Company, Membership, PlatformAuditEvent, Role, SubscriptionStatus, User
@@ -17,14 +19,18 @@ from saas.signup.slugs import available_slug, normalise_slug, slug_problem, slug
 from saas.tenancy import company_context, utcnow
 from saas.validators import password_problem
 
+# Sent inside the new company's context, after its admin membership is flushed and before the commit, with
+# ``admin`` (the User). The company modules subscribe (tenants.register): e.g. work orders gives the company its
+# standard repair categories. A receiver writes with the session and does not commit; if it raises, nothing
+# of the company is created.
+company_created = Namespace().signal("company-created")
 
-class SignupError(Exception):
-    """A rule was broken; ``field`` names the form field the message belongs next to."""
+
+class SignupError(ServiceError):
+    """The company was not created; ``suggestion`` proposes a free web address when the slug was refused."""
 
     def __init__(self, message, field: str | None = None, suggestion: str = ""):
-        super().__init__(str(message))
-        self.message = message
-        self.field = field
+        super().__init__(message, field)
         self.suggestion = suggestion
 
 
@@ -107,9 +113,7 @@ def create_company_with_admin(
             membership = Membership(user_id=user.id, role=Role.ADMIN)
             db.session.add(membership)
             db.session.flush()
-            from tenants.work_orders.services import ensure_default_categories  # here: tenants imports saas
-
-            ensure_default_categories()
+            company_created.send(company, admin=user)
             record("company.signup", actor=user, object_type="company", object_id=company.id,
                    object_label=f"{name} ({slug})",
                    changes={"name": [None, name], "slug": [None, slug], "trial_ends_at": [None, trial_ends_at],

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from flask import current_app
-from sqlalchemy import func, select
 
 from saas.i18n import _l
 
@@ -50,11 +50,22 @@ def smallest_plan_for(households: int) -> Plan | None:
     return next((p for p in PLANS if p.max_households >= households), None)
 
 
-def live_household_count() -> int:
-    from saas.extensions import db
-    from tenants.roster.models import Household
+# Households belong to the roster, a company module, which saas/ does not import: the company side registers
+# the function that counts them (tenants.register → tenants.plan.count_households) when the app is made.
+_household_counter: Callable[[], int] | None = None
 
-    return db.session.scalar(select(func.count()).select_from(Household).where(Household.live()))
+
+def count_households_with(counter: Callable[[], int]) -> None:
+    """Register how the current company's live households are counted (the plan limits are in households)."""
+    global _household_counter
+    _household_counter = counter
+
+
+def live_household_count() -> int:
+    """The current company's live households (not deleted), as the plan limits count them."""
+    if _household_counter is None:
+        raise RuntimeError("no household counter registered: tenants.register(app) registers it")
+    return _household_counter()
 
 
 def check_household_capacity(company, adding: int, *, existing: int | None = None) -> None:

@@ -4,12 +4,11 @@ from __future__ import annotations
 
 import logging
 
-from flask import Blueprint, jsonify, request
+from flask import jsonify, request
 
 from saas.extensions import csrf
-from saas.subscriptions import services
+from saas.subscriptions import bp, services
 
-bp = Blueprint("subscriptions", __name__)
 log = logging.getLogger(__name__)
 
 

@@ -18,11 +18,12 @@ from datetime import UTC, date, datetime, timedelta
 
 import stripe
 from flask import current_app
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
 from saas.audit import diff, record
 from saas.clock import aware, end_of_local_day
+from saas.errors import ServiceError
 from saas.extensions import db
 from saas.i18n import _l
 from saas.models import Company, PlatformAuditEvent, StripeEvent, SubscriptionStatus, User
@@ -43,13 +44,8 @@ STRIPE_FAILED = _l("The payment service did not respond as expected. Nothing was
                    "please try again in a few minutes.")
 
 
-class BillingError(Exception):
-    """A rule was broken; ``field`` names the form field the message belongs next to."""
-
-    def __init__(self, message, field: str | None = None):
-        super().__init__(str(message))
-        self.message = message
-        self.field = field
+class SubscriptionError(ServiceError):
+    """The company's plan (checkout, the customer portal) or the platform's plan actions refused the change."""
 
 
 
@@ -112,19 +108,19 @@ def start_checkout(company: Company, plan_code: str, *, actor: User, attempt: st
     """
     plan = get_plan(plan_code or "")
     if plan is None:
-        raise BillingError(_l("Choose one of the plans."), "plan")
+        raise SubscriptionError(_l("Choose one of the plans."), "plan")
     if not stripe_client.is_configured():
-        raise BillingError(NOT_CONFIGURED)
+        raise SubscriptionError(NOT_CONFIGURED)
     if not plan.stripe_price_id:
-        raise BillingError(_l("The %(plan)s plan cannot be paid by card yet. Pay by bank transfer (对公转账) "
+        raise SubscriptionError(_l("The %(plan)s plan cannot be paid by card yet. Pay by bank transfer (对公转账) "
                               "and the platform activates it.", plan=plan.name), "plan")
     if company.suspended_at is not None:
-        raise BillingError(_l("This company is suspended by the platform. Contact the platform first."))
+        raise SubscriptionError(_l("This company is suspended by the platform. Contact the platform first."))
     if company.stripe_subscription_id and company.subscription_status in LIVE:
-        raise BillingError(_l("You already pay by card. Use “Manage billing” to change your plan or card."))
+        raise SubscriptionError(_l("You already pay by card. Use “Manage billing” to change your plan or card."))
     households = live_household_count()
     if households > plan.max_households:
-        raise BillingError(_plan_too_small(plan, households), "plan")
+        raise SubscriptionError(_plan_too_small(plan, households), "plan")
 
     nonce = _attempt(attempt)
     metadata = {"company_id": str(company.id), "plan": plan.code}
@@ -148,10 +144,10 @@ def start_checkout(company: Company, plan_code: str, *, actor: User, attempt: st
         url = session.url
     except stripe.StripeError as exc:
         log.warning("stripe checkout failed for company %s: %s", company.id, exc)
-        raise BillingError(STRIPE_FAILED) from None
+        raise SubscriptionError(STRIPE_FAILED) from None
     if not url:
         log.warning("stripe checkout session for company %s has no url", company.id)
-        raise BillingError(STRIPE_FAILED)
+        raise SubscriptionError(STRIPE_FAILED)
 
     if company.stripe_customer_id != customer_id:
         record("subscription.customer_linked", actor=actor, object_type="company", object_id=company.id,
@@ -167,9 +163,9 @@ def start_checkout(company: Company, plan_code: str, *, actor: User, attempt: st
 def open_portal(company: Company, *, attempt: str | None, return_url: str) -> str:
     """A Stripe customer portal session (change card, plan, cancel); returns its URL. Changes nothing here."""
     if not stripe_client.is_configured():
-        raise BillingError(NOT_CONFIGURED)
+        raise SubscriptionError(NOT_CONFIGURED)
     if not company.stripe_customer_id:
-        raise BillingError(_l("There is no card payment to manage yet. Choose a plan first."))
+        raise SubscriptionError(_l("There is no card payment to manage yet. Choose a plan first."))
     try:
         session = stripe_client.client().v1.billing_portal.sessions.create(
             {"customer": company.stripe_customer_id, "return_url": return_url},
@@ -178,9 +174,9 @@ def open_portal(company: Company, *, attempt: str | None, return_url: str) -> st
         url = session.url
     except stripe.StripeError as exc:
         log.warning("stripe portal failed for company %s: %s", company.id, exc)
-        raise BillingError(STRIPE_FAILED) from None
+        raise SubscriptionError(STRIPE_FAILED) from None
     if not url:
-        raise BillingError(STRIPE_FAILED)
+        raise SubscriptionError(STRIPE_FAILED)
     return url
 
 
@@ -459,32 +455,32 @@ def activate_manually(company: Company, *, plan_code: str, reference: str, actor
     now = now or utcnow()
     plan = get_plan(plan_code or "")
     if plan is None:
-        raise BillingError(_l("Choose a plan."), "plan")
+        raise SubscriptionError(_l("Choose a plan."), "plan")
     reference = (reference or "").strip()
     if not reference:
-        raise BillingError(_l("Enter the bank-transfer reference so the payment can be traced."), "reference")
+        raise SubscriptionError(_l("Enter the bank-transfer reference so the payment can be traced."), "reference")
     if company.stripe_subscription_id and company.subscription_status in LIVE:
-        raise BillingError(_l("This company pays by card through Stripe. Its plan changes there; "
+        raise SubscriptionError(_l("This company pays by card through Stripe. Its plan changes there; "
                               "cancel that subscription before activating a plan by hand."))
     with company_context(company.id):
         households = live_household_count()
         if households > plan.max_households:
-            raise BillingError(_plan_too_small(plan, households), "plan")
+            raise SubscriptionError(_plan_too_small(plan, households), "plan")
         if months is not None:
             if not 1 <= months <= MAX_MANUAL_MONTHS:
-                raise BillingError(_l("Enter a whole number of months from 1 to %(max)s.", max=MAX_MANUAL_MONTHS),
+                raise SubscriptionError(_l("Enter a whole number of months from 1 to %(max)s.", max=MAX_MANUAL_MONTHS),
                                    "months")
             current_end = aware(company.current_period_end)
             renewing = (company.subscription_status == SubscriptionStatus.ACTIVE and company.stripe_subscription_id
                         is None and current_end is not None and current_end > now)
             period_end = add_months(current_end if renewing else now, months)
         if period_end is None:
-            raise BillingError(_l("Enter the number of months paid or the date the plan is paid until."), "months")
+            raise SubscriptionError(_l("Enter the number of months paid or the date the plan is paid until."), "months")
         period_end = aware(period_end)
         if period_end <= now:
-            raise BillingError(_l("The end date must be in the future."), "period_end")
+            raise SubscriptionError(_l("The end date must be in the future."), "period_end")
         if period_end > now + timedelta(days=366 * 5):
-            raise BillingError(_l("The end date can be at most 5 years ahead."), "period_end")
+            raise SubscriptionError(_l("The end date can be at most 5 years ahead."), "period_end")
 
         before = _snapshot(company)
         company.subscription_status = SubscriptionStatus.ACTIVE
@@ -507,10 +503,10 @@ def activate_manually(company: Company, *, plan_code: str, reference: str, actor
 def extend_trial(company: Company, *, days: int, actor: User, now: datetime | None = None) -> Company:
     now = now or utcnow()
     if not isinstance(days, int) or not 1 <= days <= MAX_TRIAL_EXTENSION_DAYS:
-        raise BillingError(_l("Enter a whole number of days from 1 to %(max)s.", max=MAX_TRIAL_EXTENSION_DAYS),
+        raise SubscriptionError(_l("Enter a whole number of days from 1 to %(max)s.", max=MAX_TRIAL_EXTENSION_DAYS),
                            "days")
     if company.subscription_status != SubscriptionStatus.TRIALING:
-        raise BillingError(_l("This company is not on a trial, so there is no trial to extend."))
+        raise SubscriptionError(_l("This company is not on a trial, so there is no trial to extend."))
     with company_context(company.id):
         before = _snapshot(company)
         current_end = aware(company.trial_ends_at)
@@ -528,9 +524,9 @@ def extend_trial(company: Company, *, days: int, actor: User, now: datetime | No
 def suspend(company: Company, *, reason: str, actor: User, now: datetime | None = None) -> Company:
     reason = (reason or "").strip()
     if not reason:
-        raise BillingError(_l("Enter the reason."), "reason")
+        raise SubscriptionError(_l("Enter the reason."), "reason")
     if company.suspended_at is not None:
-        raise BillingError(_l("This company is already suspended."))
+        raise SubscriptionError(_l("This company is already suspended."))
     with company_context(company.id):
         before = _snapshot(company)
         company.suspended_at = now or utcnow()
@@ -544,9 +540,9 @@ def suspend(company: Company, *, reason: str, actor: User, now: datetime | None 
 def unsuspend(company: Company, *, reason: str, actor: User) -> Company:
     reason = (reason or "").strip()
     if not reason:
-        raise BillingError(_l("Enter the reason."), "reason")
+        raise SubscriptionError(_l("Enter the reason."), "reason")
     if company.suspended_at is None:
-        raise BillingError(_l("This company is not suspended."))
+        raise SubscriptionError(_l("This company is not suspended."))
     with company_context(company.id):
         before = _snapshot(company)
         company.suspended_at = None
@@ -555,22 +551,3 @@ def unsuspend(company: Company, *, reason: str, actor: User) -> Company:
                         changes={**changes, "reason": reason}, details={"reason": reason, "changes": changes})
         db.session.commit()
     return company
-
-
-def company_usage(company: Company) -> dict:
-    """Households, communities and staff of one company (for the platform admin's company page)."""
-    from saas.models import Membership, Role
-    from tenants.roster.models import Community
-
-    with company_context(company.id):
-        return {
-            "households": live_household_count(),
-            "communities": db.session.scalar(
-                select(func.count()).select_from(Community).where(Community.live())),
-            "staff": db.session.scalar(
-                select(func.count()).select_from(Membership)
-                .where(Membership.ended_at.is_(None), Membership.role != Role.OWNER)),
-            "owners": db.session.scalar(
-                select(func.count()).select_from(Membership)
-                .where(Membership.ended_at.is_(None), Membership.role == Role.OWNER)),
-        }

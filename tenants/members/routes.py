@@ -2,23 +2,21 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, flash, request, url_for
+from flask import flash, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import func, select
 
 from saas.extensions import db
-from saas.forms import show_error
+from saas.forms import attempt, submit
 from saas.htmx import redirect_to, render
 from saas.models import Membership, Role, User
 from saas.pagination import paginate
 from saas.tenancy import get_or_404, utcnow
 from tenants.access import require_role
-from tenants.members import services
+from tenants.members import bp, services
 from tenants.members.forms import ChangeRoleForm, InviteForm
 from tenants.members.models import Invitation, InvitationStatus
-
-bp = Blueprint("members", __name__)
 
 
 def _pending_clause(now):
@@ -70,46 +68,36 @@ def invitations():
 @require_role(Role.ADMIN)
 def invite():
     form = InviteForm()
-    if form.validate_on_submit():
-        try:
-            invitation = services.invite(name=form.name.data, role=Role(form.role.data), phone=form.phone.data,
-                                         email=form.email.data, actor=current_user)
-        except services.MembershipError as exc:
-            db.session.rollback()
-            show_error(form, exc)
-        else:
-            flash(_("Invitation sent to %(name)s (%(contact)s). The link works once, for 7 days.",
-                    name=invitation.name, contact=invitation.contact), "success")
-            return redirect_to(url_for(".invitations"))
-    return _invitations_page(form, status=422, block="invite_form")
+    return submit(
+        form,
+        lambda: services.invite(name=form.name.data, role=Role(form.role.data), phone=form.phone.data,
+                                email=form.email.data, actor=current_user),
+        success=lambda invitation: _("Invitation sent to %(name)s (%(contact)s). The link works once, for 7 days.",
+                                     name=invitation.name, contact=invitation.contact),
+        next_url=url_for(".invitations"),
+    ) or _invitations_page(form, status=422, block="invite_form")
 
 
 @bp.post("/members/invitations/<invitation_id>/resend")
 @require_role(Role.ADMIN)
 def resend(invitation_id):
     invitation = get_or_404(Invitation, invitation_id)
-    try:
-        services.resend(invitation, actor=current_user)
-        flash(_("A new invitation was sent to %(name)s. The previous link no longer works.", name=invitation.name),
-              "success")
-    except services.MembershipError as exc:
-        db.session.rollback()
-        flash(str(exc.message), "danger")
-    return redirect_to(url_for(".invitations"))
+    return attempt(
+        lambda: services.resend(invitation, actor=current_user),
+        success=_("A new invitation was sent to %(name)s. The previous link no longer works.", name=invitation.name),
+        next_url=url_for(".invitations"),
+    )
 
 
 @bp.post("/members/invitations/<invitation_id>/revoke")
 @require_role(Role.ADMIN)
 def revoke(invitation_id):
     invitation = get_or_404(Invitation, invitation_id)
-    try:
-        services.revoke(invitation, actor=current_user)
-        flash(_("The invitation to %(name)s was withdrawn; its link no longer works.", name=invitation.name),
-              "success")
-    except services.MembershipError as exc:
-        db.session.rollback()
-        flash(str(exc.message), "danger")
-    return redirect_to(url_for(".invitations"))
+    return attempt(
+        lambda: services.revoke(invitation, actor=current_user),
+        success=_("The invitation to %(name)s was withdrawn; its link no longer works.", name=invitation.name),
+        next_url=url_for(".invitations"),
+    )
 
 
 @bp.post("/members/<member_id>/role")
@@ -117,28 +105,26 @@ def revoke(invitation_id):
 def change_role(member_id):
     membership = get_or_404(Membership, member_id)
     form = ChangeRoleForm()
+    # The role is a select in the member list, not a form shown again: a refusal is flashed above the list.
     if membership.role == Role.OWNER:
         flash(_("Owners join through their household; their role cannot be changed here."), "danger")
-    elif form.validate_on_submit():
-        try:
-            services.change_role(membership, Role(form.role.data), actor=current_user)
-            flash(_("%(name)s is now %(role)s.", name=membership.user.name, role=membership.role.label),
-                  "success")
-        except services.MembershipError as exc:
-            flash(str(exc.message), "danger")
-    else:
+        return redirect_to(url_for(".index"))
+    if not form.validate_on_submit():
         flash(_("Choose a valid role."), "danger")
-    return redirect_to(url_for(".index"))
+        return redirect_to(url_for(".index"))
+    return attempt(
+        lambda: services.change_role(membership, Role(form.role.data), actor=current_user),
+        success=lambda m: _("%(name)s is now %(role)s.", name=m.user.name, role=m.role.label),
+        next_url=url_for(".index"),
+    )
 
 
 @bp.post("/members/<member_id>/end")
 @require_role(Role.ADMIN)
 def end(member_id):
     membership = get_or_404(Membership, member_id)
-    try:
-        services.end_membership(membership, actor=current_user)
-        flash(_("%(name)s no longer belongs to the company. The history is kept.", name=membership.user.name),
-              "success")
-    except services.MembershipError as exc:
-        flash(str(exc.message), "danger")
-    return redirect_to(url_for(".index"))
+    return attempt(
+        lambda: services.end_membership(membership, actor=current_user),
+        success=lambda m: _("%(name)s no longer belongs to the company. The history is kept.", name=m.user.name),
+        next_url=url_for(".index"),
+    )

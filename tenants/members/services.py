@@ -17,6 +17,7 @@ from flask_babel import gettext as _
 from sqlalchemy import func, or_, select
 
 from saas.audit import record
+from saas.errors import ServiceError
 from saas.extensions import db
 from saas.i18n import _l
 from saas.models import Company, Membership, Role, User
@@ -30,11 +31,8 @@ INVITATION_DAYS = 7
 INVITABLE_ROLES = (Role.ADMIN, Role.STEWARD, Role.TECHNICIAN)
 
 
-class MembershipError(Exception):
-    def __init__(self, message, field: str | None = None):
-        super().__init__(str(message))
-        self.message = message
-        self.field = field
+class MembershipError(ServiceError):
+    """An invitation or membership change was refused (already a member, the last admin, an accepted invitation)."""
 
 
 class InvitationUnusable(Exception):

@@ -3,7 +3,7 @@ e-mail provider configured it shows exactly what would have been sent, so an adm
 
 from __future__ import annotations
 
-from flask import Blueprint, current_app, request
+from flask import current_app, request
 from sqlalchemy import select
 
 from saas.extensions import htmx
@@ -13,9 +13,8 @@ from saas.models import Role
 from saas.notifications.models import Channel, DeliveryStatus, OutboxMessage
 from saas.pagination import paginate
 from tenants.access import require_role
+from tenants.outbox import bp
 from tenants.outbox.links import find_links, linkify
-
-bp = Blueprint("outbox", __name__)
 
 CHANNEL_LABELS = {Channel.SMS: _l("SMS"), Channel.EMAIL: _l("E-mail")}
 STATUS_LABELS = {

@@ -1,14 +1,16 @@
-"""The company's plan: status, prices, Upgrade (Stripe Checkout), Manage billing (Stripe customer portal).
+"""The company's own plan (it pays the platform): status, prices, Upgrade (Stripe Checkout), Manage billing
+(Stripe customer portal).
 
 Checkout and the portal keep working when the company is read-only: an expired trial must be able to pay.
 """
 
 from __future__ import annotations
 
-from flask import Blueprint, flash, g, request, url_for
+from flask import flash, g, request, url_for
 from flask_login import current_user
 
 from saas.extensions import htmx
+from saas.forms import attempt
 from saas.htmx import redirect_to, render
 from saas.models import Role, SubscriptionStatus
 from saas.money import format_yuan
@@ -16,8 +18,7 @@ from saas.security import CSP
 from saas.subscriptions import services, stripe_client
 from saas.subscriptions.plans import PLANS, billing_status, household_limit, live_household_count
 from tenants.access import allowed_when_read_only, require_role
-
-bp = Blueprint("billing", __name__)
+from tenants.plan import bp
 
 SUCCESS_POLLS = 20  # the return page checks for Stripe's confirmation every 3 s for a minute
 
@@ -47,7 +48,7 @@ def _context() -> dict:
 
 
 def _page(*, status: int = 200, plan_error: str | None = None):
-    response = render("tenants/billing/index.html", status=status, plan_error=plan_error, **_context())
+    response = render("tenants/plan/index.html", status=status, plan_error=plan_error, **_context())
     return _allow_stripe_redirects(response)
 
 
@@ -65,12 +66,14 @@ def index():
 @allowed_when_read_only
 @require_role(Role.ADMIN)
 def checkout():
+    # Not saas.forms.submit/attempt: a refused plan re-renders the page with the message at the plans, any
+    # other refusal is flashed, and success leaves for Stripe.
     try:
         url = services.start_checkout(
             g.company, request.form.get("plan", ""), actor=current_user, attempt=request.form.get("attempt"),
             success_url=url_for(".success", _external=True), cancel_url=url_for(".index", _external=True),
         )
-    except services.BillingError as exc:
+    except services.SubscriptionError as exc:
         if exc.field == "plan":
             return _page(status=422, plan_error=str(exc.message))
         flash(str(exc.message), "danger")
@@ -82,13 +85,12 @@ def checkout():
 @allowed_when_read_only
 @require_role(Role.ADMIN)
 def portal():
-    try:
-        url = services.open_portal(g.company, attempt=request.form.get("attempt"),
-                                   return_url=url_for(".index", _external=True))
-    except services.BillingError as exc:
-        flash(str(exc.message), "danger")
-        return redirect_to(url_for(".index"))
-    return _to_stripe(url)
+    return attempt(
+        lambda: services.open_portal(g.company, attempt=request.form.get("attempt"),
+                                     return_url=url_for(".index", _external=True)),
+        next_url=lambda url: url,  # Stripe's portal: htmx navigates there (HX-Redirect)
+        failure_url=url_for(".index"),
+    )
 
 
 @bp.get("/billing/success")
@@ -99,5 +101,5 @@ def success():
     except ValueError:
         poll = 0
     block = "status_block" if htmx and htmx.target == "billing-status" else None
-    response = render("tenants/billing/success.html", block, poll=poll, max_polls=SUCCESS_POLLS, **_context())
+    response = render("tenants/plan/success.html", block, poll=poll, max_polls=SUCCESS_POLLS, **_context())
     return _allow_stripe_redirects(response)

@@ -1,5 +1,9 @@
-"""Public pages without login: accepting a staff invitation (/invite/<token>) and an owner joining their
-company with a household code (/join/<company_slug>).
+"""Joining a company, public pages without login: accepting a staff invitation (/invite/<token>) and an owner
+joining their company with a household code (/join/<company_slug>).
+
+These two views differ from the ``saas.forms.submit`` sequence on purpose: a refusal may be a whole other page
+(an unusable invitation, 404/410) or carry its own status (429 after too many wrong codes), and success signs
+the person in with a fresh session before redirecting into the company.
 
 Neither URL is under /c/<slug>/: the visitor is not a member yet. The invitation is found by its token
 across companies (the one audited escape hatch), then every write happens inside its own company.
@@ -7,7 +11,7 @@ across companies (the one audited escape hatch), then every write happens inside
 
 from __future__ import annotations
 
-from flask import Blueprint, abort, current_app, flash, request, session, url_for
+from flask import abort, current_app, flash, request, session, url_for
 from flask_babel import format_datetime
 from flask_babel import gettext as _
 from flask_login import current_user, login_user
@@ -18,13 +22,12 @@ from saas.extensions import db, limiter
 from saas.forms import show_error
 from saas.htmx import redirect_to, render
 from saas.models import Company, User
-from saas.owners import services
-from saas.owners.forms import AcceptExistingAccountForm, AcceptNewAccountForm, JoinForm
 from saas.tenancy import utcnow
+from tenants.members import joining_bp as bp
+from tenants.members import owner_join
 from tenants.members import services as members
+from tenants.members.forms import AcceptExistingAccountForm, AcceptNewAccountForm, JoinForm
 from tenants.roster.codes import normalise_code
-
-bp = Blueprint("owners", __name__)
 
 
 def _attempt_limit() -> str:
@@ -37,7 +40,7 @@ def _sign_in(user: User) -> None:
 
 
 def _read_only_refusal(company: Company):
-    return render("saas/owners/unavailable.html", status=403, company=company,
+    return render("tenants/members/unavailable.html", status=403, company=company,
                   message=_("%(company)s cannot take new members at the moment. Please ask the property company.",
                             company=company.name))
 
@@ -51,7 +54,7 @@ def accept_invitation(token):
     try:
         view = members.find_invitation(token)
     except members.InvitationUnusable as exc:
-        return render("saas/owners/invitation_unusable.html", status=exc.status, message=str(exc.message))
+        return render("tenants/members/invitation_unusable.html", status=exc.status, message=str(exc.message))
     if view.company.is_read_only(utcnow()):
         return _read_only_refusal(view.company)
     existing = view.existing_user
@@ -76,7 +79,7 @@ def accept_invitation(token):
                     password=form.password.data)
             except members.InvitationUnusable as exc:
                 db.session.rollback()
-                return render("saas/owners/invitation_unusable.html", status=exc.status, message=str(exc.message))
+                return render("tenants/members/invitation_unusable.html", status=exc.status, message=str(exc.message))
             except members.MembershipError as exc:
                 db.session.rollback()
                 show_error(form, exc)
@@ -85,7 +88,7 @@ def accept_invitation(token):
                 flash(_("Welcome to %(company)s. You joined as %(role)s.", company=view.company.name,
                         role=view.role.label), "success")
                 return redirect_to(url_for("company.dashboard.index", company_slug=view.company.slug))
-    return render("saas/owners/accept.html", status=status, view=view, form=form, existing=existing)
+    return render("tenants/members/accept.html", status=status, view=view, form=form, existing=existing)
 
 
 # --- owners join with a household code ----------------------------------------------------------
@@ -116,9 +119,9 @@ def join(company_slug):
         status = 422
         if form.validate_on_submit():
             try:
-                result = services.join(company, phone=form.phone.data, password=form.password.data,
+                result = owner_join.join(company, phone=form.phone.data, password=form.password.data,
                                        code=form.code.data, name=form.name.data or "", ip=request.remote_addr or "")
-            except services.JoinError as exc:
+            except owner_join.JoinError as exc:
                 db.session.rollback()
                 status = exc.status
                 show_error(form, exc)
@@ -131,4 +134,4 @@ def join(company_slug):
                     flash(_("Done: %(home)s is now linked to your account as its owner.",
                             home=result.household_label), "success")
                 return redirect_to(url_for("company.portal.index", company_slug=company.slug))
-    return render("saas/owners/join.html", status=status, company=company, form=form)
+    return render("tenants/members/join.html", status=status, company=company, form=form)

@@ -171,9 +171,9 @@ def test_a_card_subscriber_gets_manage_billing_instead_of_upgrade_buttons(app, c
 
 def test_billing_is_for_company_admins_and_checkout_and_portal_work_when_read_only(app):
     for endpoint in ("index", "checkout", "portal", "success"):
-        assert app.view_functions[f"company.billing.{endpoint}"].allowed_roles == (Role.ADMIN,)
+        assert app.view_functions[f"company.plan.{endpoint}"].allowed_roles == (Role.ADMIN,)
     for endpoint in ("checkout", "portal"):
-        assert getattr(app.view_functions[f"company.billing.{endpoint}"], "allowed_when_read_only", False)
+        assert getattr(app.view_functions[f"company.plan.{endpoint}"], "allowed_when_read_only", False)
 
 
 # --- checkout ------------------------------------------------------------------------------------------

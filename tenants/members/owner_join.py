@@ -1,4 +1,4 @@
-"""Owners join their company with a household code (房屋认证码).
+"""Owners join their company with a household code (房屋认证码): the service behind /join/<slug> (joining.py).
 
 Wrong codes are counted per mobile number and per address (rate limits in Flask-Limiter's storage: memory,
 or Redis when REDIS_URL is set, so every web process shares the count). Once a limit is reached, every try
@@ -18,6 +18,7 @@ from sqlalchemy import select
 
 from saas.audit import record
 from saas.auth.services import authenticate
+from saas.errors import ServiceError
 from saas.extensions import db, limiter
 from saas.i18n import _l
 from saas.models import Company, Membership, Role, User
@@ -27,11 +28,11 @@ from tenants.roster.codes import normalise_code
 from tenants.roster.models import Household, HouseholdOwner
 
 
-class JoinError(Exception):
+class JoinError(ServiceError):
+    """The owner could not join; ``status`` is the HTTP status of the page that says so (429: too many tries)."""
+
     def __init__(self, message, field: str | None = None, status: int = 422):
-        super().__init__(str(message))
-        self.message = message
-        self.field = field
+        super().__init__(message, field)
         self.status = status
 
 

@@ -1,0 +1,27 @@
+"""Command-line tasks of the company modules (`flask --app wsgi <command>`); the app factory registers them
+beside the platform's own (saas/cli.py), which imports no company module."""
+
+from __future__ import annotations
+
+import click
+from flask import Flask
+
+
+def register_cli(app: Flask) -> None:
+    @app.cli.command("seed-demo")
+    def seed_demo_command():
+        """Load the demo companies, roster and logins (once)."""
+        from tenants.demo import DEMO_LOGINS, DEMO_PASSWORD, seed_demo
+
+        created = seed_demo()
+        click.echo("Demo data loaded." if created else "Demo data already present.")
+        for phone, name, role, slug in DEMO_LOGINS:
+            click.echo(f"  {phone} / {DEMO_PASSWORD}  {name}  {role.value if role else 'platform admin'}"
+                       f"{'  /c/' + slug + '/' if slug else '  /admin/'}")
+
+    @app.cli.command("check-work-order-slas")
+    def check_work_order_slas_command():
+        """Warn before work-order deadlines, escalate breaches, close jobs done 7 days ago. Idempotent: every 5 min."""
+        from tenants.work_orders.sla_jobs import check_all_companies, summary
+
+        click.echo(summary(check_all_companies()))

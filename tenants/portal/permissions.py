@@ -1,0 +1,27 @@
+"""Who sees what in the owner portal: an owner sees the live households bound to their own current
+membership (a verified HouseholdOwner link that has not ended), nothing else of the company's roster.
+
+Every portal view reads households through these, never with a query of its own."""
+
+from __future__ import annotations
+
+from sqlalchemy import Select, select
+
+from saas.extensions import db
+from tenants.roster.models import Household, HouseholdOwner
+
+
+def visible_households(membership) -> Select:
+    """The households ``membership`` may see, as a query to refine (order, limit) or execute."""
+    return (
+        select(Household)
+        .join(HouseholdOwner, (HouseholdOwner.household_id == Household.id)
+              & (HouseholdOwner.company_id == Household.company_id))
+        .where(HouseholdOwner.membership_id == membership.id, HouseholdOwner.ended_at.is_(None),
+               Household.live())
+    )
+
+
+def own_households(membership) -> list[Household]:
+    return list(db.session.execute(visible_households(membership)).scalars().all())
+
