@@ -7,11 +7,12 @@ from urllib.parse import urlsplit
 from flask import current_app, flash, redirect, request, session, url_for
 from flask_babel import format_datetime
 from flask_babel import gettext as _
-from flask_login import current_user, login_required, login_user, logout_user
+from flask_login import current_user, login_required, login_user
 from flask_login.utils import decode_cookie
 
 from saas.auth import bp, services
 from saas.auth.forms import ChangePasswordForm, LoginForm
+from saas.auth.sessions import end_session, start_session
 from saas.extensions import limiter
 from saas.forms import submit
 from saas.htmx import redirect_to, render
@@ -42,8 +43,7 @@ def login():
     if form.validate_on_submit():
         result = services.authenticate(form.login.data, form.password.data)
         if result.user is not None:
-            session.clear()  # a fresh session on sign-in: no fixation
-            login_user(result.user, remember=form.remember.data)
+            start_session(result.user, remember=form.remember.data)
             return redirect_to(_safe_next(request.args.get("next")) or url_for("auth.home"))
         if result.locked_until is not None:
             form.form_errors.append(_("Too many failed attempts. This account is locked until %(time)s.",
@@ -60,13 +60,7 @@ def login():
 @login_required
 def logout():
     services.sign_out(current_user._get_current_object())  # ends this session's copies and other devices' too
-    lang = session.get("lang")
-    session.clear()
-    # After the clear, not before: logout_user() leaves session["_remember"] = "clear", which makes Flask-Login
-    # delete the remember cookie on this response (clearing afterwards wiped it, and the cookie lived on).
-    logout_user()
-    if lang:
-        session["lang"] = lang
+    end_session()
     flash(_("You have signed out."), "info")
     return redirect_to(url_for("auth.login"))
 

@@ -100,6 +100,8 @@ def user_for_session(session_id: str | None) -> User | None:
     # Compared as text: "00" is not the generation that was issued.
     if user is None or str(user.session_generation or 0) != generation:
         return None
+    if not user.is_active_account:  # a deactivated account's sessions end with it, not at their expiry
+        return None
     return user
 
 

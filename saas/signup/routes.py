@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from flask import current_app, request, session, url_for
+from flask import current_app, request, url_for
 from flask_babel import format_date
 from flask_babel import gettext as _
-from flask_login import current_user, login_user
+from flask_login import current_user
 
+from saas.auth.sessions import start_session
 from saas.extensions import limiter
 from saas.forms import submit
 from saas.htmx import render
@@ -44,8 +45,7 @@ def signup():
             user=current_user._get_current_object() if signed_in else None,
         )
         if not signed_in:
-            session.clear()  # a fresh session on sign-in: no fixation
-            login_user(result.user)
+            start_session(result.user)
         return result
 
     return submit(

@@ -11,13 +11,14 @@ across companies (the one audited escape hatch), then every write happens inside
 
 from __future__ import annotations
 
-from flask import abort, current_app, flash, request, session, url_for
+from flask import abort, current_app, flash, request, url_for
 from flask_babel import format_datetime
 from flask_babel import gettext as _
-from flask_login import current_user, login_user
+from flask_login import current_user
 from sqlalchemy import select
 
 from saas.auth.services import authenticate
+from saas.auth.sessions import start_session
 from saas.extensions import db, limiter
 from saas.forms import show_error
 from saas.htmx import redirect_to, render
@@ -35,8 +36,7 @@ def _attempt_limit() -> str:
 
 
 def _sign_in(user: User) -> None:
-    session.clear()  # a fresh session: no fixation, and no leftover sign-in of someone else
-    login_user(user)
+    start_session(user)
 
 
 def _read_only_refusal(company: Company):
