@@ -144,6 +144,24 @@ def test_every_route_is_walked_or_listed(app, two_companies):
                 route_values(app, rule, world)
 
 
+@pytest.mark.world()
+def test_a_test_gets_only_the_world_builders_it_asks_for(two_companies):
+    a, _ = two_companies
+    assert {"household_id", "community_id", "building_id", "member_id"} <= a.ids.keys()
+    assert not {"order_id", "export_id", "import_id", "invitation_id"} & a.ids.keys()
+
+
+def test_world_builders_run_after_the_builders_they_need():
+    from tests.world import builders_for_parameters, names, resolve
+
+    assert resolve(["work_orders"]) == ["stewards", "work_orders"]
+    everything = resolve(["all"])
+    assert sorted(everything) == names() and everything.index("stewards") < everything.index("work_orders")
+    assert builders_for_parameters(["order_id"]) == ["work_orders"]
+    with pytest.raises(LookupError):
+        resolve(["no_such_builder"])
+
+
 def _form_data(world) -> dict:
     """Valid-looking data for every form field, so a leaking route would actually succeed."""
     return {
