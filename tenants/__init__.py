@@ -14,7 +14,7 @@ from flask import Blueprint, Flask, abort, current_app, g, render_template, requ
 from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import select
-from werkzeug.exceptions import Forbidden, HTTPException
+from werkzeug.exceptions import Forbidden, HTTPException, MethodNotAllowed
 from werkzeug.routing import BuildError
 
 from saas.extensions import db, htmx
@@ -202,6 +202,19 @@ for _code in (404, 405):
     public_company_bp.register_error_handler(_code, _public_error)
 
 
+def _refuse_public_write():
+    """A POST (PUT, DELETE…) under /p/ fails in routing, before any blueprint is known, so the app-wide error page
+    would answer it, with the session cookie its CSRF token makes. Routing errors are raised after the
+    before_request hooks, so this one answers with the public page first."""
+    exc = request.routing_exception
+    if isinstance(exc, MethodNotAllowed) and request.path.startswith(_PUBLIC_PATH):
+        return _public_error(exc)
+    return None
+
+
+_PUBLIC_PATH = public_company_bp.url_prefix.split("<", 1)[0]  # "/p/"
+
+
 def _register_public(app: Flask) -> None:
     import importlib
 
@@ -209,6 +222,7 @@ def _register_public(app: Flask) -> None:
         for module in PUBLIC_MODULES:
             public_company_bp.register_blueprint(importlib.import_module(f"tenants.{module}").public_bp)
     app.register_blueprint(public_company_bp)
+    app.before_request(_refuse_public_write)
     for rule in app.url_map.iter_rules():
         if rule.endpoint.startswith("public_company.") and rule.methods - PUBLIC_METHODS - {"OPTIONS"}:
             raise RuntimeError(f"public view {rule.endpoint} accepts {sorted(rule.methods)}: GET only")

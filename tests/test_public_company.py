@@ -136,10 +136,8 @@ def test_an_expired_trial_keeps_its_public_card(app, two_companies):
 def test_the_card_takes_only_get_and_head(app, two_companies, method):
     a, _ = two_companies
     response = app.test_client().open(f"/p/{a.company.slug}/", method=method, data={"name": "改名"})
-    assert response.status_code == 405
-    assert "<html" in response.get_data(as_text=True)
-    if method == "OPTIONS":
-        assert response.headers["Allow"] == "GET, HEAD"
+    assert response.status_code == 405 and response.headers["Allow"] == "GET, HEAD"
+    assert "<html" in response.get_data(as_text=True) and "Set-Cookie" not in response.headers
     assert a.company.name in _card(app, a).get_data(as_text=True)
 
 
@@ -154,3 +152,13 @@ def test_every_public_route_takes_get_only(app):
     assert rules and all(r.rule.startswith("/p/<company_slug>/") for r in rules)
     for rule in rules:
         assert rule.methods <= {"GET", "HEAD", "OPTIONS"}, rule.endpoint
+
+
+def test_with_csrf_checks_on_a_post_is_still_405_and_sets_no_cookie(app, db_urls, two_companies):
+    from tests.conftest import make_test_app
+
+    a, _ = two_companies
+    strict = make_test_app(db_urls, WTF_CSRF_ENABLED=True)
+    response = strict.test_client().post(f"/p/{a.company.slug}/", data={"name": "改名"})
+    assert response.status_code == 405 and "Set-Cookie" not in response.headers
+    assert strict.test_client().get(f"/p/{a.company.slug}/").status_code == 200
