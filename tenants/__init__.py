@@ -133,6 +133,7 @@ def _check_every_view_declares_roles(app: Flask) -> None:
 public_company_bp = Blueprint("public_company", __name__, url_prefix="/p/<company_slug>")
 
 PUBLIC_METHODS = frozenset({"GET", "HEAD"})
+_PUBLIC_PATH = public_company_bp.url_prefix.split("<", 1)[0]  # "/p/"
 
 # Public modules, each exposing `public_bp` (a Blueprint) from tenants/<module>/<file>.py; mounted under
 # /p/<company_slug>/. The company card (tenants/public_card) is the first.
@@ -166,8 +167,11 @@ def resolve_public_company(endpoint, values) -> None:
         def board():            # endpoint public_company.<module>.board, URL /p/<slug>/<module-url>
             return render("tenants/<module>/public/board.html", ...)   # extends "layouts/public.html"
 
-    and add ``"<module>.public"`` to ``PUBLIC_MODULES`` below. Its routes take GET only; the url_map walks in
-    tests/test_isolation.py then cover it (another company's data, bad slug 404, POST 405) with no more work.
+    and add ``"<module>.public"`` to ``PUBLIC_MODULES`` (above). Its routes take GET only (the app refuses to start
+    otherwise). The url_map walks then cover it with no more work: tests/test_isolation.py (another company's data,
+    anyone's name or phone, bad or suspended slug 404, every other method 405), test_roles.py (open to anyone,
+    signed out or in) and test_bad_input.py (garbage in its URL parameters is 404). A page that takes an id of its
+    own needs that id in a builder of tests/world/.
     """
     slug = (values or {}).pop("company_slug", None)
     if request.method not in PUBLIC_METHODS:
@@ -210,9 +214,6 @@ def _refuse_public_write():
     if isinstance(exc, MethodNotAllowed) and request.path.startswith(_PUBLIC_PATH):
         return _public_error(exc)
     return None
-
-
-_PUBLIC_PATH = public_company_bp.url_prefix.split("<", 1)[0]  # "/p/"
 
 
 def _register_public(app: Flask) -> None:
