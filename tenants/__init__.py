@@ -14,12 +14,12 @@ from flask import Blueprint, Flask, abort, current_app, g, render_template, requ
 from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import select
-from werkzeug.exceptions import Forbidden
+from werkzeug.exceptions import Forbidden, HTTPException, MethodNotAllowed
 from werkzeug.routing import BuildError
 
 from saas.extensions import db, htmx
 from saas.htmx import page_path, redirect_to
-from saas.models import Company, Membership
+from saas.models import Company, Membership, SubscriptionStatus
 from saas.tenancy import reset_current_company, set_current_company
 
 company_bp = Blueprint("company", __name__, url_prefix="/c/<company_slug>")
@@ -117,6 +117,7 @@ def register(app: Flask) -> None:
     app.jinja_env.globals["read_only_message"] = read_only_message
     _subscribe_to_the_platform()
     _check_every_view_declares_roles(app)
+    _register_public(app)
 
 
 def _subscribe_to_the_platform() -> None:
@@ -144,3 +145,105 @@ def _check_every_view_declares_roles(app: Flask) -> None:
             view = app.view_functions[rule.endpoint]
             if not getattr(view, "allowed_roles", None):
                 raise RuntimeError(f"company view {rule.endpoint} has no @require_role")
+
+
+# --- The public resolver: no-login company pages under /p/<company_slug>/ ---------------------------------------
+# Next to company_bp on purpose: the two resolvers are the only places a URL's slug becomes the current company.
+
+public_company_bp = Blueprint("public_company", __name__, url_prefix="/p/<company_slug>")
+
+PUBLIC_METHODS = frozenset({"GET", "HEAD"})
+_PUBLIC_PATH = public_company_bp.url_prefix.split("<", 1)[0]  # "/p/"
+
+# Public modules, each exposing `public_bp` (a Blueprint) from tenants/<module>/<file>.py; mounted under
+# /p/<company_slug>/. The company card (tenants/public_card) is the first.
+PUBLIC_MODULES = ("public_card.routes",)
+
+
+def is_published(company: Company) -> bool:
+    """Whether a company's public pages are shown: not while it is suspended or its plan is canceled (ended).
+    An expired trial keeps them: the company still exists and may choose a plan, and printed links keep working."""
+    return company.suspended_at is None and company.subscription_status != SubscriptionStatus.CANCELED
+
+
+@public_company_bp.url_value_preprocessor
+def resolve_public_company(endpoint, values) -> None:
+    """Resolve /p/<company_slug>/ for pages anyone may read without signing in (the company card, fee disclosure).
+
+    - No session: nothing here reads the user or writes the session, so an anonymous GET gets no Set-Cookie
+      (the pages can be cached and shared). Pages use layouts/public.html, which has no CSRF token or navbar.
+    - Reading only: any method but GET/HEAD is 405, OPTIONS included. There is nothing to post to.
+    - Unknown slug, a suspended company or an ended (canceled) plan → 404, never a hint of which it was.
+    - The company is set for the request (``set_current_company``), so queries are scoped by the ORM filter and,
+      on PostgreSQL, by row-level security exactly as under /c/<slug>/. ``current_company`` works; there is no
+      ``current_membership`` and no role check, so a page shows only what the company publishes to everybody.
+
+    To add a page, in module ``tenants/<module>/``::
+
+        # tenants/<module>/public.py
+        public_bp = Blueprint("<module>", __name__)
+
+        @public_bp.get("/<module-url>")
+        def board():            # endpoint public_company.<module>.board, URL /p/<slug>/<module-url>
+            return render("tenants/<module>/public/board.html", ...)   # extends "layouts/public.html"
+
+    and add ``"<module>.public"`` to ``PUBLIC_MODULES`` (above). Its routes take GET only (the app refuses to start
+    otherwise). The url_map walks then cover it with no more work: tests/test_isolation.py (another company's data,
+    anyone's name or phone, bad or suspended slug 404, every other method 405), test_roles.py (open to anyone,
+    signed out or in) and test_bad_input.py (garbage in its URL parameters is 404). A page that takes an id of its
+    own needs that id in a builder of tests/world/.
+    """
+    slug = (values or {}).pop("company_slug", None)
+    if request.method not in PUBLIC_METHODS:
+        abort(405, valid_methods=sorted(PUBLIC_METHODS))
+    company = db.session.execute(select(Company).where(Company.slug == slug)).scalar_one_or_none()
+    if company is None or not is_published(company):
+        abort(404)
+    g._company_token = set_current_company(company.id)
+    g.company = company
+
+
+@public_company_bp.url_defaults
+def add_public_company_slug(endpoint, values) -> None:
+    if "company_slug" not in values and g.get("company") is not None:
+        values["company_slug"] = g.company.slug
+
+
+def _public_error(exc: HTTPException):
+    """Errors under /p/ on the public layout: no CSRF token, so no session cookie for a passer-by either."""
+    from saas.errors import _messages
+
+    messages = _messages()
+    response = current_app.make_response(
+        (render_template("layouts/public_error.html", code=exc.code, message=messages.get(exc.code, messages[400])),
+         exc.code))
+    if exc.code == 405:
+        response.headers["Allow"] = ", ".join(sorted(PUBLIC_METHODS))
+    return response
+
+
+for _code in (404, 405):
+    public_company_bp.register_error_handler(_code, _public_error)
+
+
+def _refuse_public_write():
+    """A POST (PUT, DELETE…) under /p/ fails in routing, before any blueprint is known, so the app-wide error page
+    would answer it, with the session cookie its CSRF token makes. Routing errors are raised after the
+    before_request hooks, so this one answers with the public page first."""
+    exc = request.routing_exception
+    if isinstance(exc, MethodNotAllowed) and request.path.startswith(_PUBLIC_PATH):
+        return _public_error(exc)
+    return None
+
+
+def _register_public(app: Flask) -> None:
+    import importlib
+
+    if not public_company_bp._got_registered_once:
+        for module in PUBLIC_MODULES:
+            public_company_bp.register_blueprint(importlib.import_module(f"tenants.{module}").public_bp)
+    app.register_blueprint(public_company_bp)
+    app.before_request(_refuse_public_write)
+    for rule in app.url_map.iter_rules():
+        if rule.endpoint.startswith("public_company.") and rule.methods - PUBLIC_METHODS - {"OPTIONS"}:
+            raise RuntimeError(f"public view {rule.endpoint} accepts {sorted(rule.methods)}: GET only")

@@ -31,6 +31,9 @@ def pytest_configure(config):
     sqlite_pass = os.environ.get("GUANJIA_CI_SQLITE_PASS")  # .ci/run's second, deliberate SQLite pass
     if os.environ.get("CI") and not sqlite_pass and not (ON_POSTGRES and REDIS_URL):
         raise pytest.UsageError("CI must set TEST_DATABASE_URL (PostgreSQL) and REDIS_URL; refusing to skip")
+    # --- the test world: which builders of tests/world/ the two_companies fixture runs (tests/world/__init__.py)
+    config.addinivalue_line("markers", "world(*builders): the tests/world/ builders two_companies runs for this "
+                                       "test ('all' for every one; no names for the base world only)")
 
 
 # --- the database ---------------------------------------------------------------------------------

@@ -126,8 +126,9 @@ class CompanyWorld:
 
 
 @pytest.fixture
-def two_companies(app, make_company, make_user, make_roster):
-    """Companies A and B, each with every role and a small roster; A's owner is bound to a household."""
+def two_companies(request, app, make_company, make_user, make_roster):
+    """Companies A and B, each with every role and a small roster; A's owner is bound to a household. The world
+    builders (tests/world/) the test asks for with @pytest.mark.world(...) add their objects (default: all)."""
     from sqlalchemy import select
 
     from saas.extensions import db
@@ -160,19 +161,16 @@ def two_companies(app, make_company, make_user, make_roster):
             "member_id": memberships[Role.STEWARD],
         }
         # Each module adds its own objects (and URL parameters) in tests/world/<module>.py: build(app, world).
-        for builder in _world_builders():
+        for builder in world_builders(request):
             world.ids.update(builder(app, world) or {})
         worlds[key] = world
     return worlds["a"], worlds["b"]
 
 
-def _world_builders():
-    import importlib
-    import pkgutil
+def world_builders(request):
+    from tests.world import builders
 
-    import tests.world as package
-
-    return [importlib.import_module(f"tests.world.{m.name}").build for m in pkgutil.iter_modules(package.__path__)]
+    return builders(request)
 
 
 def invitation_messages(app, world) -> list:

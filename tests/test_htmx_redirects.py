@@ -29,9 +29,12 @@ def _hx_redirect(response) -> str:
     return response.headers["HX-Redirect"]
 
 
+# The tests up to the POST walk use the base world's roster only (@pytest.mark.world(), tests/world/__init__.py).
+
 # --- the three forms of onboarding step 2 ---------------------------------------------------------------------
 
 
+@pytest.mark.world()
 def test_adding_a_community_with_htmx_redirects_the_page_instead_of_swapping_a_page_into_the_form(
         app, two_companies, login_as):
     a, _ = two_companies
@@ -45,6 +48,7 @@ def test_adding_a_community_with_htmx_redirects_the_page_instead_of_swapping_a_p
     assert "新建小区" in admin.get(target).get_data(as_text=True)  # the flash waits for the page
 
 
+@pytest.mark.world()
 def test_adding_a_building_with_htmx_redirects_the_page(app, two_companies, login_as):
     a, _ = two_companies
     community_id = a.ids["community_id"]
@@ -55,6 +59,7 @@ def test_adding_a_building_with_htmx_redirects_the_page(app, two_companies, logi
         assert db.session.execute(select(Building).where(Building.name == "9号楼")).scalar_one()
 
 
+@pytest.mark.world()
 def test_editing_a_community_with_htmx_redirects_the_page(app, two_companies, login_as):
     a, _ = two_companies
     community_id = a.ids["community_id"]
@@ -64,12 +69,14 @@ def test_editing_a_community_with_htmx_redirects_the_page(app, two_companies, lo
     assert _hx_redirect(response) == f"/c/{a.company.slug}/communities/{community_id}"
 
 
+@pytest.mark.world()
 def test_the_same_forms_without_htmx_still_answer_303(two_companies, login_as):
     a, _ = two_companies
     response = login_as(a.admin).post(f"/c/{a.company.slug}/communities", data={"name": "普通表单小区"})
     assert response.status_code == 303 and "/communities/" in response.headers["Location"]
 
 
+@pytest.mark.world()
 def test_a_community_form_with_a_mistake_still_answers_with_the_form_alone(two_companies, login_as):
     a, _ = two_companies
     response = login_as(a.admin).post(f"/c/{a.company.slug}/communities", data={"name": ""},
@@ -81,6 +88,7 @@ def test_a_community_form_with_a_mistake_still_answers_with_the_form_alone(two_c
 # --- boosted forms and links get whole pages --------------------------------------------------------------------
 
 
+@pytest.mark.world()
 def test_the_boosted_household_edit_page_form_gets_a_redirect_not_a_table_row(two_companies, login_as):
     a, _ = two_companies
     admin = login_as(a.admin)
@@ -95,6 +103,7 @@ def test_the_boosted_household_edit_page_form_gets_a_redirect_not_a_table_row(tw
     assert bad.status_code == 422 and _is_whole_page(bad.get_data(as_text=True))
 
 
+@pytest.mark.world()
 def test_the_boosted_restore_button_on_a_household_page_gets_a_redirect_not_a_table_row(two_companies, login_as):
     a, _ = two_companies
     admin = login_as(a.admin)
@@ -104,6 +113,7 @@ def test_the_boosted_restore_button_on_a_household_page_gets_a_redirect_not_a_ta
     assert _hx_redirect(response) == f"/c/{a.company.slug}/households/{hid}"
 
 
+@pytest.mark.world()
 def test_a_boosted_post_that_fails_validation_gets_the_whole_page_not_its_block(two_companies, login_as):
     a, _ = two_companies
     response = login_as(a.admin).post(f"/c/{a.company.slug}/communities", data={"name": ""}, headers=BOOSTED)
@@ -113,6 +123,7 @@ def test_a_boosted_post_that_fails_validation_gets_the_whole_page_not_its_block(
 # --- signed out ------------------------------------------------------------------------------------------------
 
 
+@pytest.mark.world()
 def test_an_htmx_request_after_the_session_ended_is_sent_to_sign_in_from_the_page_it_came_from(two_companies, app):
     a, _ = two_companies
     page = f"http://localhost/c/{a.company.slug}/communities/{a.ids['community_id']}?tab=1"
@@ -143,19 +154,6 @@ def _post_rules(app):
     return sorted(rules, key=_order)
 
 
-def _values(rule, world) -> dict:
-    known = {**world.ids, "company_slug": world.company.slug, "company_id": world.company.id}
-    if rule.endpoint == "intake.form":
-        known["token"] = world.ids["point_token"]
-    elif rule.endpoint == "owners.accept_invitation":
-        known["token"] = f"world-{world.company.id}"  # the raw token of tests/world/people.py's invitation
-    values = {}
-    for arg in rule.arguments:
-        assert arg in known, f"{rule.endpoint}: add URL parameter {arg!r} to this test or a builder in tests/world/"
-        values[arg] = known[arg]
-    return values
-
-
 def _form_data(world) -> dict:
     from tests.test_isolation import _form_data as isolation_form_data
 
@@ -165,25 +163,21 @@ def _form_data(world) -> dict:
 
 
 @pytest.fixture
-def world_with_point_token(app, two_companies):
-    from tenants.work_orders.models import RepairPoint
-
-    a, b = two_companies
-    with app.app_context(), company_context(b.company.id):
-        b.ids["point_token"] = db.session.get(RepairPoint, (b.company.id, b.ids["point_id"])).token
-    return b
+def world_b(two_companies):
+    """Company B, every builder included: the walks fill every POST route's parameters with its objects."""
+    return two_companies[1]
 
 
-def test_no_post_route_answers_an_htmx_request_with_a_redirect(app, world_with_point_token, login_as, make_user):
-    from tests.test_isolation import allowed_client
+def test_no_post_route_answers_an_htmx_request_with_a_redirect(app, world_b, login_as, make_user):
+    from tests.test_isolation import allowed_client, route_values
 
-    world = world_with_point_token
+    world = world_b
     clients: dict = {}
     platform = login_as(make_user("平台", platform_admin=True))
     signed_in = login_as(world.owner)
     redirected = set()
     for rule in _post_rules(app):
-        url = rule.build(_values(rule, world))[1]
+        url = rule.build(route_values(app, rule, world))[1]
         if rule.endpoint.startswith("company."):
             client = allowed_client(app, rule, world, login_as, clients)
         elif rule.endpoint.startswith("admin."):
@@ -209,10 +203,12 @@ def test_no_post_route_answers_an_htmx_request_with_a_redirect(app, world_with_p
     assert len(redirected) >= 25, sorted(redirected)
 
 
-def test_no_post_route_sends_a_signed_out_htmx_request_to_a_bare_redirect(app, world_with_point_token):
-    world = world_with_point_token
+def test_no_post_route_sends_a_signed_out_htmx_request_to_a_bare_redirect(app, world_b):
+    from tests.test_isolation import route_values
+
+    world = world_b
     client = app.test_client()
     for rule in _post_rules(app):
-        url = rule.build(_values(rule, world))[1]
+        url = rule.build(route_values(app, rule, world))[1]
         response = client.post(url, headers=HX)
         assert not 300 <= response.status_code < 400, f"POST {url} ({rule.endpoint}) → {response.status_code}"

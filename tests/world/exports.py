@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+PROVIDES = ("export_id",)
+
 
 def build(app, world) -> dict:
     from saas.extensions import db

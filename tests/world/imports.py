@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+PROVIDES = ("import_id",)
+
 
 def build(app, world) -> dict:
     from saas.extensions import db

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+PROVIDES = ("invitation_id",)
+
 
 def build(app, world) -> dict:
     from saas.extensions import db

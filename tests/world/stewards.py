@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import io
 
+PROVIDES = ()  # none: the steward's pages reuse member_id and household_id
+
 
 def png_bytes(size=(40, 30), colour=(200, 30, 30)) -> bytes:
     from PIL import Image

@@ -7,6 +7,10 @@ from __future__ import annotations
 
 import io
 
+NEEDS = ("stewards",)  # the job is dispatched to the steward who looks after the home
+PROVIDES = ("order_id", "photo_id", "category_id", "action", "point_id")
+
+
 
 def build(app, world) -> dict:
     from sqlalchemy import select
