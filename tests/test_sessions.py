@@ -104,6 +104,26 @@ def test_signing_out_keeps_the_chosen_language(app, two_companies):
     assert "您已退出登录。" in body and 'lang="zh-CN"' in body
 
 
+def test_signing_in_keeps_the_language_chosen_on_the_login_page(app, two_companies):
+    a, _ = two_companies
+    client = app.test_client()
+    client.get("/lang/zh_CN")
+    assert client.post("/login", data={"login": a.admin.phone, "password": PASSWORD}).status_code == 303
+    page = client.get(f"/c/{a.company.slug}/")
+    assert 'lang="zh-CN"' in page.get_data(as_text=True)
+
+
+def test_a_deactivated_account_is_signed_out_everywhere_at_once(app, two_companies):
+    a, _ = two_companies
+    client = _sign_in(app, a.steward, remember=True)
+    copy = _device_with(app, remember_token=_cookie(client, "remember_token"))
+    assert _signed_in(client) and _signed_in(copy)
+    with app.app_context():
+        db.session.get(User, a.steward.id).is_active_account = False
+        db.session.commit()
+    assert not _signed_in(client) and not _signed_in(copy)
+
+
 # --- password change revokes the other copies ---------------------------------------------------
 
 
