@@ -124,7 +124,7 @@ def qr_report(app, world, description: str) -> None:
 
 
 def receipt_for(app, token: str, order_id) -> str:
-    from saas import intake
+    from tenants.work_orders import intake_guard as intake
 
     with app.test_request_context():
         return intake.receipt_for(token, order_id)

@@ -105,7 +105,9 @@ def test_a_new_company_has_the_step_unticked_and_lists_the_categories_that_reach
         assert name in step
     # No technician yet: the step says so and leads to the invitation form.
     assert "You have no technician yet" in step
-    assert f'href="/c/{world.company.slug}/members/invitations#invite-form"' in step
+    assert f'href="/c/{world.company.slug}/members/invitations?role=technician#invite-form"' in step
+    form = _client(app, world.admin).get(f"/c/{world.company.slug}/members/invitations?role=technician")
+    assert '<option selected value="technician">' in form.get_data(as_text=True)  # the role is chosen already
 
 
 def test_with_a_technician_the_step_counts_what_reaches_nobody_and_ticks_once_each_category_reaches_someone(app):
@@ -179,8 +181,11 @@ def test_the_first_technician_joining_creates_the_offer_and_applying_it_fills_on
     for page in ("onboarding", "work-orders/settings"):
         body = client.get(f"/c/{world.company.slug}/{page}").get_data(as_text=True)
         assert offer in body and f'name="membership_id" value="{person}"' in body
-    # Nothing is changed until the admin says so.
+    # Nothing is changed until the admin says so. The notice in the bell leads to the settings that do it.
     assert _defaults(app, world)["电路"][:2] == (DispatchMode.ASSIGN, None)
+    inbox = client.get(f"/c/{world.company.slug}/notifications").get_data(as_text=True)
+    link = f'href="/c/{world.company.slug}/work-orders/settings"'
+    assert link in inbox and 0 < inbox.index("张师傅 has joined") - inbox.index(link) < 200
 
     # A second technician is not "the first": no second notice, and the offer still names the first.
     _join(app, world, "刘师傅", Role.TECHNICIAN)

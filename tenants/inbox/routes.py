@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import uuid
+from collections.abc import Callable
+
 from flask import Blueprint, g, url_for
 from flask_login import current_user
 from sqlalchemy import func, select, update
@@ -33,13 +36,22 @@ def inbox_unread() -> int:
     ).scalar_one()
 
 
+# Where a notice leads, per subject type: each module that sends notices registers its own (work orders today,
+# fees next), so the inbox never needs to know the modules that use it. fn(subject_id, role) → URL or None.
+SUBJECT_LINKS: dict[str, Callable[[uuid.UUID | None, Role], str | None]] = {}
+
+
+def links_subject(subject_type: str):
+    def decorate(fn):
+        SUBJECT_LINKS[subject_type] = fn
+        return fn
+    return decorate
+
+
 def subject_url(notification: Notification) -> str | None:
-    """Where a notice leads, as the reader's role sees the subject."""
-    if notification.subject_type == "work_order" and notification.subject_id:
-        if current_membership.role == Role.OWNER:
-            return url_for("company.work_orders.owner_show", order_id=notification.subject_id)
-        return url_for("company.work_orders.show", order_id=notification.subject_id)
-    return None
+    """Where a notice leads, as the reader's role sees the subject (None: a notice without a page)."""
+    link = SUBJECT_LINKS.get(notification.subject_type)
+    return link(notification.subject_id, current_membership.role) if link else None
 
 
 @bp.get("/notifications")

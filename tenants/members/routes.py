@@ -15,7 +15,7 @@ from saas.pagination import paginate
 from saas.tenancy import get_or_404, utcnow
 from tenants.access import require_role
 from tenants.members import bp, services
-from tenants.members.forms import ChangeRoleForm, InviteForm
+from tenants.members.forms import INVITE_ROLE_CHOICES, ChangeRoleForm, InviteForm
 from tenants.members.models import Invitation, InvitationStatus
 
 
@@ -54,7 +54,10 @@ def _invitations_page(form=None, *, status=200, block=None):
     else:
         shown = "all"
     page = paginate(stmt.order_by(Invitation.created_at.desc()), per_page=30)
-    return render("tenants/members/invitations.html", block, status=status, page=page, form=form or InviteForm(),
+    if form is None:  # ?role=technician: a link that says whom to invite (the checklist's "who fixes what") picks it
+        asked = request.args.get("role")
+        form = InviteForm(role=asked) if asked in {value for value, _label in INVITE_ROLE_CHOICES} else InviteForm()
+    return render("tenants/members/invitations.html", block, status=status, page=page, form=form,
                   shown=shown, statuses=list(InvitationStatus), now=now)
 
 

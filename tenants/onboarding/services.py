@@ -84,7 +84,8 @@ def _repairs_step() -> Step:
         return Step("repairs", _l("Who fixes what"),
                     _l("You have no technician yet: repairs reported now reach nobody. Invite one, then choose who "
                        "fixes each kind of repair."),
-                    _l("Invite a technician"), url_for("company.members.invitations", _anchor="invite-form"), False,
+                    _l("Invite a technician"),
+                    url_for("company.members.invitations", role="technician", _anchor="invite-form"), False,
                     names)
     return Step("repairs", _l("Who fixes what"),
                 ngettext("%(num)d kind of repair reaches nobody: choose a technician or the grab pool for it.",

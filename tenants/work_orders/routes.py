@@ -27,8 +27,9 @@ from saas.money import parse_yuan
 from saas.pagination import paginate
 from saas.tenancy import utcnow
 from tenants.access import current_membership, require_role
+from tenants.inbox.routes import links_subject
 from tenants.roster.models import Building, Community, Household
-from tenants.work_orders import bp, permissions, photos, queries, services
+from tenants.work_orders import bp, notify, permissions, photos, queries, services
 from tenants.work_orders.models import (
     Area,
     Source,
@@ -362,6 +363,21 @@ def _create_from_call(form: PhoneReportForm, chosen: Household | None) -> WorkOr
         reporter_name=form.reporter_name.data or chosen.owner_name,
         reporter_phone=form.reporter_phone.data or chosen.owner_phone,
     ), actor=current_user, membership=current_membership, files=request.files.getlist("photos"))
+
+
+@links_subject(notify.SUBJECT)
+def _job_link(order_id, role):
+    if order_id is None:
+        return None
+    if role == Role.OWNER:
+        return url_for("company.work_orders.owner_show", order_id=order_id)
+    return url_for("company.work_orders.show", order_id=order_id)
+
+
+@links_subject(notify.TECHNICIAN_JOINED)
+def _technician_joined_link(membership_id, role):
+    # The notice offers the new technician as the default: the settings page holds the button that does it.
+    return url_for("company.work_orders.settings") if role == Role.ADMIN else None
 
 
 # The other pages on this blueprint live in their own modules; importing them registers their routes.
