@@ -56,8 +56,8 @@ def seed_demo(rng_seed: int = 2026) -> bool:
     companies = {}
     for slug, (name, communities) in COMPANIES.items():
         company = Company(slug=slug, name=name, trial_ends_at=utcnow() + timedelta(days=30),
-                          licence_number="91650100MA7EXAMPLE", complaint_phone="0991-4567890",
-                          address=communities[0][1])
+                          licence_number="91650100MA7EXAMPLE", service_phone="0991-4567888",
+                          complaint_phone="0991-4567890", address=communities[0][1])
         db.session.add(company)
         db.session.flush()
         companies[slug] = company

@@ -13,12 +13,12 @@ from __future__ import annotations
 
 import io
 import re
-import sys
 from datetime import date
 
 import pytest
 import sqlalchemy as sa
 
+from tests.test_isolation import route_values
 from tests.world.stewards import png_bytes
 
 pytestmark = pytest.mark.usefixtures("uploads")  # files go to this test's own folder
@@ -184,41 +184,6 @@ def planted(app, two_companies, make_user, owner_engine):
 # --- the walk --------------------------------------------------------------------------------------------------
 
 
-def _receipt_for(app, token, order_id):
-    """A valid receipt link of the QR form (the module that signs them may move; it is found by its function)."""
-    signer = next(m.receipt_for for m in list(sys.modules.values())
-                  if m and getattr(m, "__name__", "").startswith(("saas", "tenants")) and hasattr(m, "receipt_for"))
-    with app.test_request_context():
-        return signer(token, order_id)
-
-
-def _values(app, rule, world) -> dict:
-    from saas.extensions import db
-    from saas.tenancy import company_context
-    from tenants.work_orders.models import RepairPoint
-
-    values = {}
-    for arg in rule.arguments:
-        if arg == "company_slug":
-            values[arg] = world.company.slug
-        elif arg == "company_id":
-            values[arg] = world.company.id
-        elif arg == "code":
-            values[arg] = "zh"
-        elif arg == "token" and rule.rule.startswith("/invite/"):
-            values[arg] = f"world-{world.company.id}"  # tests/world/people.py's invitation
-        elif arg in ("token", "receipt"):
-            with app.app_context(), company_context(world.company.id):
-                token = db.session.get(RepairPoint, (world.company.id, world.ids["point_id"])).token
-            values["token"] = token
-            if "receipt" in rule.arguments:
-                values["receipt"] = _receipt_for(app, token, world.ids["order_id"])
-        else:
-            assert arg in world.ids, f"{rule.endpoint}: add URL parameter {arg!r} to tests/test_escaping.py"
-            values[arg] = world.ids[arg]
-    return values
-
-
 def _assert_escaped(response, where: str):
     if response.mimetype != "text/html":
         return
@@ -238,7 +203,7 @@ def test_planted_markup_is_escaped_on_every_page_for_every_role(app, planted, lo
     pages = seen = 0
     for who, client in clients.items():
         for rule in rules:
-            url = rule.build(_values(app, rule, world))[1]
+            url = rule.build(route_values(app, rule, world))[1]
             for full in (url, url + query):
                 response = client.get(full)
                 assert response.status_code < 500, f"GET {full} as {who} → {response.status_code}"

@@ -15,8 +15,8 @@ def visible_households(membership) -> Select:
     """The households ``membership`` may see, as a query to refine (order, limit) or execute."""
     return (
         select(Household)
-        .join(HouseholdOwner, (HouseholdOwner.household_id == Household.id)
-              & (HouseholdOwner.company_id == Household.company_id))
+        .select_from(HouseholdOwner)
+        .join(HouseholdOwner.household)
         .where(HouseholdOwner.membership_id == membership.id, HouseholdOwner.ended_at.is_(None),
                Household.live())
     )

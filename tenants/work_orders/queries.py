@@ -141,8 +141,7 @@ def household_owner_user_ids(household_id: uuid.UUID | None) -> list[uuid.UUID]:
     if household_id is None:
         return []
     return list(db.session.execute(
-        select(Membership.user_id).join(HouseholdOwner, and_(HouseholdOwner.company_id == Membership.company_id,
-                                                             HouseholdOwner.membership_id == Membership.id))
+        select(Membership.user_id).select_from(HouseholdOwner).join(HouseholdOwner.membership)
         .where(HouseholdOwner.household_id == household_id, HouseholdOwner.ended_at.is_(None),
                Membership.ended_at.is_(None))
     ).scalars())
