@@ -56,6 +56,9 @@ class Company(db.Model):
     complaint_phone: Mapped[str] = mapped_column(String(20), default="", server_default="")
     # The company's own service line (服务电话), shown to owners beside the complaint phone.
     service_phone: Mapped[str] = mapped_column(String(20), default="", server_default="")
+    # WeChat Pay: the company's sub-merchant number (特约商户号) under the platform's service-provider account,
+    # entered by a platform admin once WeChat has approved the company. None: owners see offline instructions.
+    wechat_sub_mchid: Mapped[str | None] = mapped_column(String(32))
     address: Mapped[str] = mapped_column(String(200), default="", server_default="")
 
     # Plan and subscription. See saas/subscriptions/plans.py for plan codes and limits.

@@ -24,7 +24,7 @@ from datetime import datetime
 
 from flask import abort
 from sqlalchemy import ForeignKey, Uuid, event, inspect, select, text
-from sqlalchemy.orm import Mapped, Session, declared_attr, mapped_column, with_loader_criteria
+from sqlalchemy.orm import Mapped, Session, declared_attr, mapped_column, relationship, with_loader_criteria
 from sqlalchemy.sql.util import find_tables
 from uuid6 import uuid7
 
@@ -61,6 +61,16 @@ class CompanyScoped:
 
     id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=new_id, sort_order=-10)
     created_at: Mapped[datetime] = mapped_column(AwareDateTime(), default=utcnow)
+
+
+def company_relationship(owner: str, column: str, target: str, **kw):
+    """The many-to-one along the composite foreign key (company_id, <column>) → target(company_id, id). The company
+    is part of the join, so ``select(Bill).join(Bill.household)`` can never reach another company's row.
+    View-only: code writes the ids, never the related objects (several keys share company_id)."""
+    return relationship(
+        target, primaryjoin=f"and_({owner}.company_id == {target}.company_id, {owner}.{column} == {target}.id)",
+        foreign_keys=f"[{owner}.company_id, {owner}.{column}]", viewonly=True, **kw,
+    )
 
 
 # --- the current company ------------------------------------------------------------------------

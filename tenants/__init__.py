@@ -111,6 +111,7 @@ def register(app: Flask) -> None:
         for module in COMPANY_MODULES:
             company_bp.register_blueprint(importlib.import_module(f"tenants.{module}.routes").bp)
     app.register_blueprint(company_bp)
+    importlib.import_module("tenants.fees.models")  # the fee ledger's tables; its pages join COMPANY_MODULES
     app.teardown_request(_release_company)
     app.register_error_handler(CompanyReadOnly, _refuse_read_only)
     app.jinja_env.globals["upgrade_url"] = upgrade_url

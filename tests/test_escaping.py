@@ -53,6 +53,13 @@ PLANTED = {
     ("work_orders", "reporter_name"), ("work_orders", "quote_note"), ("work_orders", "rating_comment"),
     ("work_order_events", "actor_name"), ("work_order_events", "note"),
     ("work_order_follow_ups", "note"),
+    ("fee_settings", "late_fee_clause"), ("fee_settings", "offline_instructions"),
+    ("fee_items", "name"), ("fee_rates", "note"), ("parking_spaces", "name"),
+    ("bill_runs", "preview"), ("bill_runs", "error"),
+    ("bills", "title"), ("bills", "detail"), ("bills", "late_fee_clause"), ("bills", "reason"),
+    ("bill_adjustments", "reason"), ("credit_entries", "note"),
+    ("payments", "reference"), ("payments", "note"), ("payment_refunds", "reason"),
+    ("invoice_requests", "title"), ("invoice_requests", "invoice_number"), ("invoice_requests", "reject_reason"),
 }
 # Codes, secrets, checked formats (slugs, phones, e-mail addresses) and machine references: not free text.
 NOT_TYPED = {
@@ -73,6 +80,15 @@ NOT_TYPED = {
     ("work_order_events", "action"),
     ("work_order_photos", "path"),
     ("alembic_version", "version_num"),
+    ("companies", "wechat_sub_mchid"), ("fee_payment_routes", "out_trade_no"),
+    ("bill_runs", "job_id"), ("bills", "charge_key"), ("collection_reminders", "channel"),
+    ("meter_readings", "source"),
+    ("payments", "receipt_number"), ("payments", "out_trade_no"), ("payments", "wechat_transaction_id"),
+    ("payments", "wechat_channel"), ("payments", "wechat_code_url"), ("payments", "wechat_trade_state"),
+    ("payment_events", "from_status"), ("payment_events", "to_status"), ("payment_events", "source"),
+    ("payment_events", "details"),  # what WeChat Pay answered, kept for disputes; never typed by a person
+    ("payment_refunds", "out_refund_no"), ("payment_refunds", "wechat_refund_id"),
+    ("invoice_requests", "tax_number"), ("invoice_requests", "email"), ("invoice_requests", "file_path"),
 }
 # JSON keys whose values the app reads as codes (kept, or the page could not be drawn at all).
 JSON_CODE_KEYS = {"kind", "message", "action", "object_type"}

@@ -103,7 +103,8 @@ class Household(CompanyScoped, SoftDeletable, db.Model):
     building_id: Mapped[uuid.UUID] = mapped_column(Uuid)
     unit: Mapped[str] = mapped_column(String(16), default="")
     room: Mapped[str] = mapped_column(String(16))
-    floor_area_dm2: Mapped[int] = mapped_column(Integer)
+    floor_area_dm2: Mapped[int] = mapped_column(Integer)  # gross (建筑面积)
+    inner_area_dm2: Mapped[int | None] = mapped_column(Integer)  # inner (套内面积), for fees billed on it
     occupancy: Mapped[Occupancy] = mapped_column(_enum(Occupancy, "household_occupancy"))
     owner_name: Mapped[str] = mapped_column(String(32), default="")
     owner_phone: Mapped[str] = mapped_column(String(11), default="")

@@ -31,21 +31,12 @@ from saas.extensions import db
 from saas.i18n import _l
 from saas.models import Membership, _enum
 from saas.tenancy import CompanyScoped
+from saas.tenancy import company_relationship as _in_company
 from tenants.roster.models import Building, Community, Household, HouseholdOwner
 from tenants.work_orders.states import Status
 
 # The list a new company starts with; each company can rename, add and archive categories.
 DEFAULT_CATEGORIES = ("水暖", "电路", "门窗", "电梯", "公共设施", "其他")
-
-
-def _in_company(owner: str, column: str, target: str, **kw):
-    """The many-to-one along the composite foreign key (company_id, <column>) → target(company_id, id). The company
-    is part of the join, so ``select(WorkOrder).join(WorkOrder.household)`` can never reach another company's row.
-    View-only: code writes the ids, never the related objects (several keys share company_id)."""
-    return relationship(
-        target, primaryjoin=f"and_({owner}.company_id == {target}.company_id, {owner}.{column} == {target}.id)",
-        foreign_keys=f"[{owner}.company_id, {owner}.{column}]", viewonly=True, **kw,
-    )
 
 
 class DispatchMode(enum.StrEnum):
