@@ -100,7 +100,7 @@ def _release_company(exc) -> None:
 # Company modules, each a package whose routes.py holds its views and its blueprint `bp` (defined in the
 # package's __init__.py, or still in routes.py); mounted under /c/<company_slug>/.
 COMPANY_MODULES = ("dashboard", "roster", "members", "audit", "portal", "imports", "exports", "onboarding",
-                   "plan", "outbox", "code_letters", "stewards", "work_orders", "inbox")
+                   "plan", "outbox", "code_letters", "stewards", "work_orders", "inbox", "fees")
 
 
 def register(app: Flask) -> None:
@@ -111,7 +111,6 @@ def register(app: Flask) -> None:
         for module in COMPANY_MODULES:
             company_bp.register_blueprint(importlib.import_module(f"tenants.{module}.routes").bp)
     app.register_blueprint(company_bp)
-    importlib.import_module("tenants.fees.models")  # the fee ledger's tables; its pages join COMPANY_MODULES
     app.teardown_request(_release_company)
     app.register_error_handler(CompanyReadOnly, _refuse_read_only)
     app.jinja_env.globals["upgrade_url"] = upgrade_url
