@@ -117,3 +117,14 @@ def test_random_household_input_never_500s_and_only_valid_input_writes(app, two_
 @pytest.mark.parametrize("path", ["/login?next=%00", "/lang/%FF", "/c/%00/", "/c/" + "x" * 500 + "/households"])
 def test_odd_urls_do_not_500(client, path):
     assert client.get(path).status_code < 500
+
+
+def test_a_nul_character_is_refused_before_it_reaches_the_database(app, two_companies, login_as):
+    """PostgreSQL cannot store NUL: "%00" anywhere must be a clear 400/404 on every database, never a 500."""
+    a, _ = two_companies
+    client = login_as(a.admin)
+    assert client.get(f"/c/{a.company.slug}/households?q=a%00b").status_code == 400
+    assert client.get("/c/a%00b/").status_code == 404
+    assert app.test_client().get("/p/a%00b/").status_code == 404
+    response = client.post(f"/c/{a.company.slug}/communities", data={"name": "a\x00b", "address": "x"})
+    assert response.status_code == 400 and "NUL" in response.get_data(as_text=True)
