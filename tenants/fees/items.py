@@ -37,12 +37,11 @@ def parse_price(raw) -> int:
         raise FeeItemError(_l("The price must be a number in yuan, e.g. 1.85."), "price") from None
     if not value.is_finite() or value < 0:
         raise FeeItemError(_l("The price must be a number in yuan, e.g. 1.85."), "price")
+    if value * 10000 > MAX_PRICE_CFEN:  # before quantize, which fails on '1e30'
+        raise FeeItemError(_l("The price must be at most ¥10,000 a unit."), "price")
     if value != value.quantize(Decimal("0.0001")):
         raise FeeItemError(_l("A price can have at most four decimals."), "price")
-    cfen = int(value * 10000)
-    if cfen > MAX_PRICE_CFEN:
-        raise FeeItemError(_l("The price must be at most ¥10,000 a unit."), "price")
-    return cfen
+    return int(value * 10000)
 
 
 def _clean_name(name: str, max_len: int, field: str = "name") -> str:

@@ -33,12 +33,11 @@ def parse_reading(raw) -> int:
         raise MeterReadingError(_l("Enter the meter's figure, e.g. 1234.5."), "reading") from None
     if not value.is_finite() or value < 0:
         raise MeterReadingError(_l("Enter the meter's figure, e.g. 1234.5."), "reading")
+    if value * 1000 >= MAX_READING_MILLI:  # before quantize, which fails on '1e30'
+        raise MeterReadingError(_l("That reading is too large for a meter."), "reading")
     if value != value.quantize(Decimal("0.001")):
         raise MeterReadingError(_l("A reading can have at most three decimals."), "reading")
-    milli = int(value * 1000)
-    if milli >= MAX_READING_MILLI:
-        raise MeterReadingError(_l("That reading is too large for a meter."), "reading")
-    return milli
+    return int(value * 1000)
 
 
 def readings_of(household_id, item_id, limit: int = 12) -> list[MeterReading]:
