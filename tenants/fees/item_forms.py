@@ -26,7 +26,7 @@ class FeeSettingsForm(FlaskForm):
                                     validators=[Optional()])
     late_fee_daily_permyriad = IntegerField(_l("Daily rate (‱ of the bill)"), validators=[Optional()])
     late_fee_grace_days = IntegerField(_l("Grace days"), validators=[Optional()])
-    late_fee_cap_percent = IntegerField(_l("Cap (% of the bill)"), validators=[Optional()])
+    late_fee_cap_percent = IntegerField(_l("Cap (percent of the bill)"), validators=[Optional()])
 
 
 class FeeItemForm(FlaskForm):
