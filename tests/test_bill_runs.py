@@ -321,3 +321,23 @@ def test_an_accepted_quote_becomes_a_repair_bill_once(app, two_companies):
     (bill,) = _bills(app, a)
     assert bill.kind == BillKind.REPAIR and bill.amount_fen == 12050 and bill.charge_key == f"repair:{a.ids['order_id']}"
     assert number in bill.title
+
+
+@pytest.mark.world()
+def test_issuing_spends_a_households_credit_on_its_new_bills(app, two_companies):
+    from saas.extensions import db
+    from saas.tenancy import company_context
+    from tenants.fees import ledger
+    from tenants.fees.models import CreditEntry, CreditKind
+
+    a, _ = two_companies
+    _setup(app, a)
+    home = a.ids["household_id"]
+    with app.app_context(), company_context(a.company.id):
+        db.session.add(CreditEntry(household_id=home, kind=CreditKind.PREPAYMENT, amount_fen=10000, note="预交"))
+        db.session.commit()
+    _run(app, a)
+    (bill,) = [b for b in _bills(app, a) if b.household_id == home]
+    assert bill.paid_fen == 10000 and bill.outstanding_fen == 16373 - 10000
+    with app.app_context(), company_context(a.company.id):
+        assert ledger.credit_balance(home) == 0

@@ -59,11 +59,10 @@ def add_one_off(household: Household, *, amount_fen: int | None, title: str, rea
                  changes={"title": [None, title], "amount": [None, format_yuan(amount_fen)], "reason": [None, reason]})
     _tell_owners(household, bill, actor)
     db.session.commit()
-    try:
-        from tenants.fees import ledger
-    except ImportError:
-        return bill
-    ledger.apply_credit([household.id], actor=actor)
+    from tenants.fees import ledger
+
+    ledger.apply_credit([household.id], actor=actor)  # a prepayment settles it at once
+    db.session.commit()
     return bill
 
 

@@ -295,13 +295,12 @@ def issue_run(run_id: str, actor_id: str | None = None) -> str | None:
 
 
 def _apply_credit(household_ids, actor) -> None:
-    """Spend the billed households' credit (prepayments, overpayments) on their new bills: the ledger's job."""
-    try:
-        from tenants.fees import ledger
-    except ImportError:  # the ledger core lands separately
-        return
+    """Spend the billed households' credit (prepayments, overpayments) on their new bills, oldest first."""
+    from tenants.fees import ledger
+
     if household_ids:
         ledger.apply_credit(household_ids, actor=actor)
+        db.session.commit()
 
 
 def notify_billed(run: BillRun, billed: dict, *, actor) -> list:
