@@ -140,7 +140,6 @@ def _summary(result: billing.Result, items: dict) -> dict:
 
 
 def start_preview(community: Community, *, period_kind, period_start: date | None, actor) -> BillRun:
-    from saas.jobs import enqueue
 
     try:
         kind = PeriodKind(period_kind)

@@ -62,12 +62,14 @@ def update_settings(*, due_days: int, prepay_cap_months: int, contract_ends_on: 
             raise FeeSettingsError(_l("Late fees can be switched on only with the clause of your service contract "
                                       "that sets them. Copy it here."), "late_fee_clause")
         values["late_fee_daily_permyriad"] = _in_range(
-            late_fee_daily_permyriad, 1, 100, _l("Enter the daily rate in ‱, between 1 and 100 (5 ‱ is 0.05 percent a day)."),
+            late_fee_daily_permyriad, 1, 100,
+            _l("Enter the daily rate in ‱, between 1 and 100 (5 ‱ is 0.05 percent a day)."),
             "late_fee_daily_permyriad")
         values["late_fee_grace_days"] = _in_range(late_fee_grace_days, 0, 365,
                                                   _l("Enter between 0 and 365 days."), "late_fee_grace_days")
-        values["late_fee_cap_percent"] = _in_range(late_fee_cap_percent, 1, 100,
-                                                   _l("Enter the cap as a percent of the bill, between 1 and 100."), "late_fee_cap_percent")
+        values["late_fee_cap_percent"] = _in_range(
+            late_fee_cap_percent, 1, 100, _l("Enter the cap as a percent of the bill, between 1 and 100."),
+            "late_fee_cap_percent")
     values["late_fee_clause"] = clause
     settings = get_settings()
     if settings not in db.session:
