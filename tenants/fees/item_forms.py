@@ -41,8 +41,9 @@ class FeeItemForm(FlaskForm):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        for f in (self.kind, self.area_basis, self.meter_kind):  # labels are lazy: resolve per request
-            f.choices = [(v, str(label)) for v, label in f.choices]
+        # Labels in the request's language (an enum's .label is a plain string made when it is read).
+        for f, enum in ((self.kind, FeeKind), (self.area_basis, AreaBasis), (self.meter_kind, MeterKind)):
+            f.choices = [(k.value, k.label) for k in enum]
 
 
 class RenameItemForm(FlaskForm):
@@ -89,7 +90,7 @@ class RunForm(FlaskForm):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        self.period_kind.choices = [(v, str(label)) for v, label in self.period_kind.choices]
+        self.period_kind.choices = [(k.value, k.label) for k in PeriodKind]
 
 
 class ConfirmForm(FlaskForm):

@@ -10,6 +10,7 @@ from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import func, select
 
+from saas.clock import local_today
 from saas.extensions import db
 from saas.forms import attempt, submit
 from saas.htmx import redirect_to, render
@@ -222,7 +223,7 @@ def delete_space(space_id):
 
 def _household_page(household, *, area_form=None, reading_form=None, charge_form=None, status=200):
     metered = [i for i in items.items_of(household.building.community_id) if i.kind == FeeKind.METERED]
-    reading_form = reading_form or ReadingForm()
+    reading_form = reading_form or ReadingForm(read_on=local_today())
     reading_form.fee_item_id.choices = [(str(i.id), i.name) for i in metered]
     history = {i.id: meters.readings_of(household.id, i.id) for i in metered}
     bills = db.session.execute(select(Bill).where(Bill.household_id == household.id)
