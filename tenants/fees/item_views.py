@@ -224,7 +224,9 @@ def delete_space(space_id):
 def _household_page(household, *, area_form=None, reading_form=None, charge_form=None, status=200):
     metered = [i for i in items.items_of(household.building.community_id) if i.kind == FeeKind.METERED]
     reading_form = reading_form or ReadingForm(read_on=local_today())
-    reading_form.fee_item_id.choices = [(str(i.id), i.name) for i in metered]
+    reading_form.fee_item_id.choices = [("", _("Choose…"))] + [(str(i.id), i.name) for i in metered]
+    if len(metered) == 1 and not reading_form.fee_item_id.data:
+        reading_form.fee_item_id.data = str(metered[0].id)  # the only meter: chosen, not silently first
     history = {i.id: meters.readings_of(household.id, i.id) for i in metered}
     bills = db.session.execute(select(Bill).where(Bill.household_id == household.id)
                                .order_by(Bill.period_start.desc(), Bill.created_at.desc()).limit(24)).scalars().all()

@@ -31,7 +31,9 @@ def _period_options() -> dict:
 def _index_page(form=None, *, status=200):
     communities = _communities()
     form = form or RunForm(period_start=billing.period_containing(PeriodKind.MONTH, local_today()).start)
-    form.community_id.choices = [(str(c.id), c.name) for c in communities]
+    form.community_id.choices = [("", _("Choose…"))] + [(str(c.id), c.name) for c in communities]
+    if len(communities) == 1 and not form.community_id.data:
+        form.community_id.data = str(communities[0].id)
     names = {c.id: c.name for c in communities}
     return render("tenants/fees/runs/index.html", status=status, form=form, runs=runs.runs_list(),
                   communities=communities, names=names, periods=_period_options(), Status=BillRunStatus,
