@@ -32,6 +32,9 @@ from tenants.fees.models import (
 )
 from tenants.roster.models import Household
 
+# The base world only: the other builders (tests/world/fees_items.py issues a bill run) would add bills to the home.
+pytestmark = pytest.mark.world()
+
 PROPERTY = settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 
 

@@ -29,7 +29,7 @@ from saas.models import ROLE_LABELS, AuditEvent, Membership, PlatformAuditEvent,
 from saas.money import format_yuan
 from saas.subscriptions.plans import plan_label
 from saas.tenancy import current_company_id
-from tenants.fees.models import PaymentMethod
+from tenants.fees.models import FeeKind, PaymentMethod
 from tenants.roster.models import OCCUPANCY_LABELS
 from tenants.stewards.models import REASON_LABELS
 from tenants.work_orders.models import DispatchMode, Priority
@@ -132,6 +132,21 @@ ACTIONS = {
     "repair_point.create": _l("QR poster made"),
     "repair_point.archive": _l("QR poster archived"),
     "repair_point.new_code": _l("QR poster given a new code"),
+    # fees: setup and bill runs
+    "fee_settings.update": _l("Fee settings changed"),
+    "fee_item.create": _l("Fee item added"),
+    "fee_item.update": _l("Fee item changed"),
+    "fee_item.archive": _l("Fee item archived"),
+    "fee_rate.create": _l("New rate of a fee item"),
+    "parking_space.create": _l("Parking space added"),
+    "parking_space.update": _l("Parking space changed"),
+    "parking_space.delete": _l("Parking space deleted"),
+    "household.inner_area": _l("Inner floor area changed"),
+    "meter_reading.create": _l("Meter reading recorded"),
+    "bill_run.preview": _l("Bill run previewed"),
+    "bill_run.issue": _l("Bills issued"),
+    "bill.one_off": _l("One-off charge added"),
+    "bill.repair": _l("Paid repair billed"),
     # fees: every money movement
     "fee.payment_recorded": _l("Payment recorded"),
     "fee.payment_paid": _l("Online payment received"),
@@ -161,6 +176,10 @@ OBJECT_TYPES = {
     "work_order_category": _l("Repair category"),
     "work_order_settings": _l("Repair settings"),
     "repair_point": _l("QR poster"),
+    "fee_settings": _l("Fee settings"),
+    "fee_item": _l("Fee item"),
+    "parking_space": _l("Parking space"),
+    "bill_run": _l("Bill run"),
     "bill": _l("Bill"),
     "payment": _l("Payment"),
 }
@@ -236,6 +255,30 @@ FIELDS = {
     "warn_minutes": _l("Warning before a deadline (minutes)"),
     "category": _l("Category"),
     "code": _l("QR code"),
+    # fees
+    "due_days": _l("Bills are due after (days)"),
+    "prepay_cap_months": _l("Prepayment up to (months)"),
+    "contract_ends_on": _l("Service contract ends on"),
+    "reminder_interval_days": _l("At most one reminder every (days)"),
+    "offline_instructions": _l("How to pay offline"),
+    "late_fees_enabled": _l("Late fees"),
+    "late_fee_clause": _l("Late-fee clause"),
+    "late_fee_daily_permyriad": _l("Daily rate (‱ of the bill)"),
+    "late_fee_grace_days": _l("Grace days"),
+    "late_fee_cap_percent": _l("Cap (percent of the bill)"),
+    "kind": _l("Charged"),
+    "vacant_percent": _l("Vacant homes pay (%)"),
+    "unit_price": _l("Unit price (yuan)"),
+    "effective_from": _l("Takes effect on"),
+    "holder": _l("Held by"),
+    "inner_area": _l("Inner floor area"),
+    "meter": _l("Meter"),
+    "reading": _l("Reading"),
+    "read_on": _l("Read on"),
+    "new_meter": _l("New meter"),
+    "title": _l("What for"),
+    "amount": _l("Amount"),
+    "bills": _l("Bills"),
     **{f"sla_{p.value}": phrase for p, phrase in (
         (Priority.URGENT, _l("Deadlines for urgent jobs")),
         (Priority.NORMAL, _l("Deadlines for normal jobs")),
@@ -272,6 +315,7 @@ VALUE_LABELS = {
     (None, "source"): SIGNUP_SOURCES,
     ("repair_point", "code"): QR_CODES,
     ("steward", "photo"): PHOTOS,
+    ("fee_item", "kind"): {k.value: k.label for k in FeeKind},
 }
 MEMBER_FIELDS = {"default_assignee_id", "technicians"}  # membership ids: shown as the people's names
 SLA_FIELD = re.compile(r"sla_\w+$")

@@ -3,4 +3,4 @@ Each area of the module has its own view file; add yours to the import below."""
 
 from __future__ import annotations
 
-from tenants.fees import bp, models  # noqa: F401  (models: the ledger's tables load with the pages)
+from tenants.fees import bp, item_views, models, run_views  # noqa: F401  (models: the ledger's tables load with the pages)  # noqa: E402,F401  (fee items, rates, spaces, settings; bill runs)

@@ -12,6 +12,7 @@ import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
+from blinker import Namespace
 from sqlalchemy import func, select, update
 
 from saas import audit
@@ -419,6 +420,11 @@ _REASON_REQUIRED = {
 }
 
 
+# Sent when an owner accepts a quote, before the commit: tenants/fees bills the paid repair (its receiver adds to
+# this transaction only).
+quote_accepted = Namespace().signal("work-order-quote-accepted")
+
+
 def perform(order: WorkOrder, action: Action | str, *, actor: User | None, membership: Membership | None,
             note: str = "", assignee_id=None, quote_fen=None, ratings: Ratings | None = None, files=(),
             now: datetime | None = None, commit: bool = True) -> WorkOrder:
@@ -524,6 +530,8 @@ def perform(order: WorkOrder, action: Action | str, *, actor: User | None, membe
         messages += notify.needs_dispatch(order, notice=action not in (Action.DECLINE, Action.RELEASE), skip=actor)
     audit.record(f"work_order.{action.value}", actor=actor, object_type="work_order", object_id=order.id,
                  object_label=order.number, changes={"status": [source.value, target.value]})
+    if action == Action.ACCEPT_QUOTE:
+        quote_accepted.send(order, actor=actor)  # fees bills the repair, in this transaction
     if commit:
         _commit_or_explain()
         deliver_after_commit(messages)
