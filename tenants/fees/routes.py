@@ -4,3 +4,5 @@ Each area of the module has its own view file; add yours to the import below."""
 from __future__ import annotations
 
 from tenants.fees import bp, models  # noqa: F401  (models: the ledger's tables load with the pages)
+
+from tenants.fees import arrears_views, ledger_views  # noqa: F401  # isort: skip  (issue 11: arrears, ledger)
