@@ -50,6 +50,21 @@ BILL_STATUS = {
 }
 
 
+def period_label(bill: Bill) -> str:
+    """A bill's period as people say it: "2026-11" for a calendar month, else its first and last day."""
+    from datetime import timedelta
+
+    start, end = bill.period_start, bill.period_end
+    if start.day == 1 and end.day == 1 and (end.year * 12 + end.month) - (start.year * 12 + start.month) == 1:
+        return f"{start:%Y-%m}"
+    return f"{start}–{end - timedelta(days=1)}"
+
+
+@bp.context_processor
+def _period_label():
+    return {"bill_period": period_label}
+
+
 def household_or_404(household_id) -> Household:
     """An admin reaches any home of the company (a deleted one too: its ledger stays); a steward only the homes
     they look after now."""
