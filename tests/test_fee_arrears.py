@@ -169,6 +169,11 @@ def test_household_ledger_for_admins_and_the_homes_steward(app, two_companies, l
     assert f"/fees/households/{home}/ledger" in admin.get(f"/c/{slug}/households/{home}").get_data(as_text=True)
     assert f"/fees/households/{home}/ledger" in steward.get(
         f"/c/{slug}/steward/households/{home}").get_data(as_text=True)
+    # The steward logs a collection contact in their contact log, started from the ledger.
+    ledger_page = steward.get(f"/c/{slug}/fees/households/{home}/ledger").get_data(as_text=True)
+    assert "topic=collection" in ledger_page
+    assert "Payment reminder: " in steward.get(
+        f"/c/{slug}/steward/households/{home}?topic=collection").get_data(as_text=True)
 
 
 def test_written_demand_is_polite_itemised_and_has_the_service_phone(app, a, login_as):
