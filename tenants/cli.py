@@ -25,3 +25,10 @@ def register_cli(app: Flask) -> None:
         from tenants.work_orders.sla_jobs import check_all_companies, summary
 
         click.echo(summary(check_all_companies()))
+
+    @app.cli.command("issue-late-fees")
+    def issue_late_fees_command():
+        """Issue late fees (违约金) under each company's contract clause, up to last month. Idempotent: daily."""
+        from tenants.fees.late_fees import issue_all_companies, summary
+
+        click.echo(summary(issue_all_companies()))

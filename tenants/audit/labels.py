@@ -153,6 +153,8 @@ ACTIONS = {
     "fee.payment_refunded": _l("Payment refunded"),
     "fee.bill_credited": _l("Bill credited"),
     "fee.bill_reissued": _l("Bill reissued"),
+    "fee.reminder_sent": _l("Payment reminder sent"),
+    "fee.late_fee_issued": _l("Late fee issued"),
 }
 
 # The platform log's actions (PlatformAuditEvent.action), in the order its filter lists them.
@@ -190,6 +192,7 @@ FIELDS = {
     "amount_fen": _l("Amount"),
     "settled_fen": _l("Settled bills"),
     "credit_fen": _l("Kept as credit"),
+    "owed_fen": _l("Owed past due"),
     "method": _l("Payment method"),
     "name": _l("Name"),
     "address": _l("Address"),

@@ -30,7 +30,10 @@ from tenants.work_orders.queries import open_jobs_of_household
 def home():
     q = (request.args.get("q") or "").strip()[:50]
     groups = queries.group_by_building(queries.households_of(current_membership.id, q=q))
+    from tenants.fees.collection import steward_figures
+
     context = {"q": q, "groups": groups, "today": queries.local_today()}
+    context["fees"] = steward_figures(current_membership.id, context["today"])  # arrears of my homes (issue 11)
     if htmx and htmx.target == "my-households":
         return render("tenants/stewards/home.html", "households", **context)
     from tenants.work_orders.queries import open_jobs_of_steward
@@ -56,7 +59,9 @@ def _joined_owners(household: Household) -> list:
 def _household_page(household, form=None, status=200):
     today = queries.local_today()
     if form is None:
-        form = ContactForm(contacted_on=today)
+        # From a home's ledger, "Log a collection contact" (?topic=collection) starts the note for them.
+        collecting = request.args.get("topic") == "collection"
+        form = ContactForm(contacted_on=today, note=_("Payment reminder: ") if collecting else None)
     contacts = queries.contacts_for(household.id)
     from saas.models import user_names
 

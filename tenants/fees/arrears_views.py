@@ -1,0 +1,132 @@
+"""Admin pages of arrears and collection: who owes what by age (community → building → household), the
+collection rate by month and community, and reminding every home of a scope that owes more than an amount.
+
+Each page makes a fixed number of SQL statements however many homes and bills (tests/test_fee_arrears.py)."""
+
+from __future__ import annotations
+
+from flask import abort, request, url_for
+from flask_babel import gettext as _
+from flask_login import current_user
+from flask_wtf import FlaskForm
+from sqlalchemy import select
+from werkzeug.routing import BuildError
+from wtforms import HiddenField, StringField
+from wtforms.validators import Length
+
+from saas.clock import local_today
+from saas.extensions import db
+from saas.forms import submit
+from saas.htmx import render
+from saas.i18n import _l
+from saas.models import Role
+from saas.money import format_yuan, parse_yuan
+from saas.tenancy import parse_uuid_or_404
+from tenants.access import require_role
+from tenants.fees import arrears, bp, collection, ledger
+from tenants.roster.models import Building, Community
+
+ADMIN = (Role.ADMIN,)
+
+
+@bp.context_processor
+def _fees_hub():
+    """The fees home page, for the nav of these pages, when the module has one."""
+    try:
+        return {"fees_hub_url": url_for("company.fees.index")}
+    except BuildError:
+        return {"fees_hub_url": None}
+
+
+class RemindForm(FlaskForm):
+    min_owed = StringField(_l("Homes owing more than (yuan)"), default="0", validators=[Length(max=20)])
+    community_id = HiddenField()
+    building_id = HiddenField()
+
+
+def _uuid_arg(value):
+    raw = (value or "").strip()
+    return parse_uuid_or_404(raw) if raw else None
+
+
+def _scope(source) -> tuple:
+    """The chosen community and building (a building implies its community); an id of nothing here is a 404."""
+    community_id, building_id = _uuid_arg(source.get("community_id")), _uuid_arg(source.get("building_id"))
+    community = building = None
+    if building_id is not None:
+        building = db.session.execute(select(Building).where(Building.id == building_id)).scalar_one_or_none()
+        if building is None:
+            abort(404)
+        community_id = building.community_id
+    if community_id is not None:
+        community = db.session.execute(select(Community).where(Community.id == community_id)).scalar_one_or_none()
+        if community is None:
+            abort(404)
+    return community, building
+
+
+def _arrears_page(form=None, status=200):
+    community, building = _scope(request.args if form is None else request.form)
+    today = local_today()
+    sort = request.args.get("sort") if request.args.get("sort") in arrears.SORTS else "owed"
+    kw = {"community_id": community.id if community else None, "building_id": building.id if building else None}
+    communities = db.session.execute(select(Community).where(Community.live()).order_by(Community.name)).scalars().all()
+    buildings = []
+    if community is not None:
+        buildings = db.session.execute(select(Building).where(Building.community_id == community.id, Building.live())
+                                       .order_by(Building.name)).scalars().all()
+    if form is None:
+        form = RemindForm(community_id=str(kw["community_id"] or ""), building_id=str(kw["building_id"] or ""))
+    return render("tenants/fees/arrears/index.html", status=status, today=today, sort=sort, community=community,
+                  building=building, communities=communities, buildings=buildings, form=form,
+                  totals=arrears.scope_totals(today, **kw),
+                  groups=[] if building else arrears.by_group(today, **kw),
+                  page=arrears.households(today, sort=sort, **kw),
+                  cutoff=arrears.limitation_cutoff(today), months=arrears.LIMITATION_WARNING_MONTHS,
+                  reminder_interval=ledger.settings().reminder_interval_days)
+
+
+@bp.get("/fees/arrears")
+@require_role(*ADMIN)
+def arrears_index():
+    return _arrears_page()
+
+
+@bp.post("/fees/arrears/remind")
+@require_role(*ADMIN)
+def remind_many():
+    form = RemindForm()
+    community, building = _scope(request.form)
+    back = url_for(".arrears_index", community_id=community.id if community else None,
+                   building_id=building.id if building else None)
+
+    def action():
+        amount = parse_yuan(form.min_owed.data)
+        if amount is None:
+            raise collection.CollectionError(_l("Enter an amount in yuan, such as 500 or 0."), "min_owed")
+        return collection.remind_many(actor=current_user, min_owed_fen=amount,
+                                      community_id=community.id if community else None,
+                                      building_id=building.id if building else None)
+
+    def message(result):
+        text = _("Reminders sent to %(n)s homes (%(amount)s past due in all).", n=result.sent,
+                 amount=format_yuan(result.total_fen))
+        if result.recent:
+            text += " " + _("%(n)s homes were reminded recently and were skipped.", n=result.recent)
+        if result.unreachable:
+            text += " " + _("%(n)s homes have no owner account and no phone: print their written demand.",
+                            n=result.unreachable)
+        return text
+
+    return submit(form, action, success=message, next_url=back) or _arrears_page(form, status=422)
+
+
+@bp.get("/fees/collection")
+@require_role(*ADMIN)
+def collection_index():
+    community, _building = _scope({"community_id": request.args.get("community_id")})
+    today = local_today()
+    periods = collection.by_period(today, community_id=community.id if community else None)
+    communities = db.session.execute(select(Community).where(Community.live()).order_by(Community.name)).scalars().all()
+    return render("tenants/fees/collection/index.html", today=today, community=community, communities=communities,
+                  periods=periods, rows=collection.by_community(today), this_month=periods[-1])

@@ -1,0 +1,319 @@
+"""Collection (收缴): the collection rate, the steward's figures, and reminders of what a household owes (催缴).
+
+Collection rate of a period = paid ÷ billed for the bills of that period (by ``period_start``), where billed is
+what was charged less what was credited (a waived or corrected amount was never owed), and late fees are left out
+(they are not the service's price). The running rate adds the periods up from the first one shown.
+
+Reminders are polite: an SMS and an in-app notice to the home's owners saying what is owed and where to pay, at
+most one per household per FeeSettings.reminder_interval_days (CollectionReminder rows). Nothing here offers or
+mentions cutting any service (民法典 944), and nothing here is ever shown outside the company app.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+
+from flask_babel import force_locale
+from flask_babel import gettext as _
+from sqlalchemy import case, func, literal, select
+
+from saas.audit import record
+from saas.clock import local, local_today, utcnow
+from saas.errors import ServiceError
+from saas.extensions import db
+from saas.i18n import _l
+from saas.models import Company, Membership, Role, User
+from saas.money import format_yuan
+from saas.tenancy import require_company_id
+from tenants.fees import arrears, ledger
+from tenants.fees.models import Bill, BillKind, CollectionReminder
+from tenants.inbox.services import notify
+from tenants.roster.models import Household, HouseholdOwner
+from tenants.stewards.models import StewardAssignment
+
+SUBJECT = "fee_arrears"  # in-app notices about a home's arrears (subject_id: the household)
+SMS_KIND = "fee_reminder"
+CHART_MONTHS = 12
+
+
+class CollectionError(ServiceError):
+    """A reminder was refused (sent too recently, nothing owed, nobody to tell)."""
+
+
+# --- months -----------------------------------------------------------------------------------------------------
+
+
+def month_start(day: date) -> date:
+    return day.replace(day=1)
+
+
+def add_months(day: date, months: int) -> date:
+    total = day.year * 12 + day.month - 1 + months
+    return date(total // 12, total % 12 + 1, 1)
+
+
+# --- the collection rate ----------------------------------------------------------------------------------------
+
+
+def _billed():
+    return Bill.amount_fen - Bill.credited_fen
+
+
+def rate(paid: int, billed: int) -> float | None:
+    """paid ÷ billed as a fraction, None when nothing was billed (the page shows a dash, not 0 %)."""
+    return paid / billed if billed > 0 else None
+
+
+@dataclass
+class PeriodRate:
+    period_start: date
+    billed: int
+    paid: int
+    running_billed: int
+    running_paid: int
+
+    @property
+    def rate(self):
+        return rate(self.paid, self.billed)
+
+    @property
+    def running_rate(self):
+        return rate(self.running_paid, self.running_billed)
+
+
+def by_period(today: date, *, months: int = CHART_MONTHS, community_id=None) -> list[PeriodRate]:
+    """The last ``months`` months up to this one: each period's billed, paid and running totals (one statement).
+    Months without bills are shown too (billed 0)."""
+    first = add_months(month_start(today), -(months - 1))
+    end = add_months(month_start(today), 1)
+    stmt = (select(Bill.period_start, func.sum(_billed()), func.sum(Bill.paid_fen))
+            .where(Bill.period_start >= first, Bill.period_start < end, Bill.kind != BillKind.LATE_FEE)
+            .group_by(Bill.period_start))
+    if community_id is not None:
+        stmt = stmt.where(Bill.community_id == community_id)
+    sums: dict[date, list[int]] = {}
+    for start, billed, paid in db.session.execute(stmt):
+        month = month_start(start)
+        sums.setdefault(month, [0, 0])
+        sums[month][0] += int(billed or 0)
+        sums[month][1] += int(paid or 0)
+    out, running_billed, running_paid = [], 0, 0
+    for i in range(months):
+        month = add_months(first, i)
+        billed, paid = sums.get(month, (0, 0))
+        running_billed += billed
+        running_paid += paid
+        out.append(PeriodRate(month, billed, paid, running_billed, running_paid))
+    return out
+
+
+@dataclass
+class CommunityRate:
+    id: uuid.UUID
+    name: str
+    billed: int
+    paid: int
+    running_billed: int
+    running_paid: int
+
+    @property
+    def rate(self):
+        return rate(self.paid, self.billed)
+
+    @property
+    def running_rate(self):
+        return rate(self.running_paid, self.running_billed)
+
+
+def by_community(today: date, *, months: int = CHART_MONTHS) -> list[CommunityRate]:
+    """Each community's rate this month and its running rate over the months shown (one statement)."""
+    from tenants.roster.models import Community
+
+    first = add_months(month_start(today), -(months - 1))
+    this, end = month_start(today), add_months(month_start(today), 1)
+    now = (Bill.period_start >= this) & (Bill.period_start < end)
+    rows = db.session.execute(
+        select(Community.id, Community.name,
+               func.coalesce(func.sum(case((now, _billed()), else_=literal(0))), 0),
+               func.coalesce(func.sum(case((now, Bill.paid_fen), else_=literal(0))), 0),
+               func.coalesce(func.sum(_billed()), 0), func.coalesce(func.sum(Bill.paid_fen), 0))
+        .join(Community, Community.id == Bill.community_id)
+        .where(Bill.period_start >= first, Bill.period_start < end, Bill.kind != BillKind.LATE_FEE)
+        .group_by(Community.id, Community.name).order_by(Community.name)
+    ).all()
+    return [CommunityRate(r[0], r[1], *(int(v) for v in r[2:])) for r in rows]
+
+
+# --- the steward's figures --------------------------------------------------------------------------------------
+
+
+@dataclass
+class StewardFigures:
+    arrears_fen: int = 0
+    owing_households: int = 0
+    billed_this_month: int = 0
+    paid_this_month: int = 0
+    owed: dict = field(default_factory=dict)  # {household id: owed past due}
+
+    @property
+    def rate(self):
+        return rate(self.paid_this_month, self.billed_this_month)
+
+
+def steward_figures(membership_id: uuid.UUID, today: date) -> StewardFigures:
+    """The arrears of the homes a steward looks after now, each home's, and their collection rate this month
+    (two statements)."""
+    mine = select(StewardAssignment.household_id).where(StewardAssignment.steward_id == membership_id,
+                                                        StewardAssignment.ended_at.is_(None))
+    this, end = month_start(today), add_months(month_start(today), 1)
+    now = (Bill.period_start >= this) & (Bill.period_start < end) & (Bill.kind != BillKind.LATE_FEE)
+    billed, paid = db.session.execute(
+        select(func.coalesce(func.sum(case((now, _billed()), else_=literal(0))), 0),
+               func.coalesce(func.sum(case((now, Bill.paid_fen), else_=literal(0))), 0))
+        .where(Bill.household_id.in_(mine))).one()
+    owed = {household_id: int(total) for household_id, total in db.session.execute(
+        select(Bill.household_id, func.sum(Bill.amount_fen - Bill.paid_fen - Bill.credited_fen))
+        .where(Bill.household_id.in_(mine), *arrears._overdue(today)).group_by(Bill.household_id))}
+    return StewardFigures(sum(owed.values()), len(owed), int(billed), int(paid), owed)
+
+
+# --- reminders (催缴) --------------------------------------------------------------------------------------------
+
+
+def owners_of(household_ids) -> dict[uuid.UUID, list[User]]:
+    """The owner accounts bound to each home now (one statement)."""
+    household_ids = list(household_ids)
+    out: dict[uuid.UUID, list[User]] = {}
+    if not household_ids:
+        return out
+    rows = db.session.execute(
+        select(HouseholdOwner.household_id, User)
+        .join(HouseholdOwner.membership).join(Membership.user)
+        .where(HouseholdOwner.household_id.in_(household_ids), HouseholdOwner.ended_at.is_(None),
+               Membership.ended_at.is_(None), Membership.role == Role.OWNER)
+        .order_by(HouseholdOwner.created_at)).all()
+    for household_id, user in rows:
+        out.setdefault(household_id, []).append(user)
+    return out
+
+
+def last_reminders(household_ids) -> dict[uuid.UUID, datetime]:
+    """When each home was last sent a reminder by SMS (one statement)."""
+    household_ids = list(household_ids)
+    if not household_ids:
+        return {}
+    return dict(db.session.execute(
+        select(CollectionReminder.household_id, func.max(CollectionReminder.created_at))
+        .where(CollectionReminder.household_id.in_(household_ids), CollectionReminder.channel == "sms")
+        .group_by(CollectionReminder.household_id)).all())
+
+
+def next_allowed(last: datetime | None, interval_days: int) -> datetime | None:
+    return None if last is None else last + timedelta(days=interval_days)
+
+
+def service_phone(company: Company) -> str:
+    return company.service_phone or company.complaint_phone or ""
+
+
+def reminder_text(company: Company, household: Household, owed_fen: int) -> str:
+    """The reminder's words, in Chinese whatever the sender's language: what is owed and where to pay. Polite,
+    no threat, nothing about any service."""
+    phone = service_phone(company)
+    with force_locale("zh_CN"):
+        text = _("%(company)s: the home %(home)s has %(amount)s of fees past their due date. You can pay under "
+                 "My bills in the app, or at our service office.", company=company.name, home=household.label,
+                 amount=format_yuan(owed_fen))
+        if phone:
+            text += " " + _("Questions: %(phone)s.", phone=phone)
+        text += " " + _("If you have paid already, please ignore this message. Thank you.")
+    return text
+
+
+def _send(company: Company, household: Household, owed_fen: int, owners: list[User], actor) -> bool:
+    """The notice and SMS to the home's owners (or, without any account, an SMS to the roster's owner phone).
+    False when there is nobody to tell."""
+    if not owners and not household.owner_phone:
+        return False
+    text = reminder_text(company, household, owed_fen)
+    if owners:
+        notify(owners, text, subject_type=SUBJECT, subject_id=household.id, sms=text, kind=SMS_KIND)
+    else:
+        notify([], None, subject_type=SUBJECT, subject_id=household.id, sms=text, kind=SMS_KIND,
+               phone=household.owner_phone)
+    db.session.add(CollectionReminder(household_id=household.id, channel="sms", owed_fen=owed_fen,
+                                      sent_by_id=actor.id if actor else None))
+    record("fee.reminder_sent", actor=actor, object_type="household", object_id=household.id,
+           object_label=household.label, changes={"owed_fen": [None, owed_fen]})
+    return True
+
+
+def remind_household(household: Household, *, actor, now: datetime | None = None) -> int:
+    """Remind one home of what it owes past due; returns the amount. Refused when nothing is owed, when the home
+    was reminded within the interval, or when there is nobody to tell."""
+    now = now or utcnow()
+    today = local_today(now)
+    owed = arrears.owed_by_household(today, [household.id]).get(household.id, 0)
+    if owed <= 0:
+        raise CollectionError(_l("This home owes nothing past due: there is nothing to remind it of."))
+    interval = ledger.settings().reminder_interval_days
+    allowed = next_allowed(last_reminders([household.id]).get(household.id), interval)
+    if allowed is not None and allowed > now:
+        raise CollectionError(_l("This home was reminded on %(last)s. The next reminder can go on %(next)s: at "
+                                 "most one every %(n)s days.",
+                                 last=local(allowed - timedelta(days=interval)).strftime("%Y-%m-%d"),
+                                 next=local(allowed).strftime("%Y-%m-%d"), n=interval))
+    company = db.session.get(Company, require_company_id())
+    if not _send(company, household, owed, owners_of([household.id]).get(household.id, []), actor):
+        raise CollectionError(_l("Nobody to send it to: this home has no owner account and no owner phone. Print "
+                                 "the written demand instead."))
+    db.session.commit()
+    return owed
+
+
+@dataclass
+class RemindResult:
+    sent: int = 0
+    total_fen: int = 0
+    recent: int = 0  # reminded within the interval: skipped
+    unreachable: int = 0  # no owner account, no phone: skipped
+
+
+MAX_BATCH = 5000
+
+
+def remind_many(*, actor, min_owed_fen: int, community_id=None, building_id=None,
+                now: datetime | None = None) -> RemindResult:
+    """Remind every home of the scope owing more than ``min_owed_fen`` past due, skipping those reminded within
+    the interval and those with nobody to tell."""
+    if not isinstance(min_owed_fen, int) or min_owed_fen < 0:
+        raise CollectionError(_l("Enter an amount of zero or more."), "min_owed")
+    now = now or utcnow()
+    today = local_today(now)
+    owing = arrears.households_owing_more_than(today, min_owed_fen, community_id=community_id,
+                                               building_id=building_id)
+    if not owing:
+        raise CollectionError(_l("No home here owes more than %(amount)s past due.",
+                                 amount=format_yuan(min_owed_fen)), "min_owed")
+    if len(owing) > MAX_BATCH:
+        raise CollectionError(_l("That is more than %(n)s homes at once: choose a community or a building, or a "
+                                 "higher amount.", n=MAX_BATCH), "min_owed")
+    interval = ledger.settings().reminder_interval_days
+    last = last_reminders(owing)
+    owners = owners_of(owing)
+    homes = db.session.execute(select(Household).where(Household.id.in_(list(owing)))).scalars().all()
+    company = db.session.get(Company, require_company_id())
+    result = RemindResult()
+    for household in homes:
+        allowed = next_allowed(last.get(household.id), interval)
+        if allowed is not None and allowed > now:
+            result.recent += 1
+        elif _send(company, household, owing[household.id], owners.get(household.id, []), actor):
+            result.sent += 1
+            result.total_fen += owing[household.id]
+        else:
+            result.unreachable += 1
+    db.session.commit()
+    return result
