@@ -29,7 +29,7 @@ from decimal import Decimal
 from pathlib import Path
 
 from flask_babel import gettext
-from sqlalchemy import insert, select
+from sqlalchemy import func, insert, select
 
 from saas.audit import record
 from saas.clock import local_today
@@ -498,7 +498,7 @@ class OpeningEngine(_FeeEngine):
                     for d in new]
             for start in range(0, len(rows), CHUNK_ROWS):
                 db.session.execute(insert(Bill), rows[start:start + CHUNK_ROWS])
-            _apply_credit([d.place.household_id for d in new])
+            _apply_credit([d.place.household_id for d in new], self.actor_id)
 
 
 # --- the kinds, as tenants/imports runs them ----------------------------------------------------------------
@@ -524,15 +524,21 @@ def _audit_opening(batch_id, filename: str, outcome, actor, company_id) -> None:
            company_id=company_id)
 
 
-def _apply_credit(household_ids) -> None:
-    """A household with credit (a prepayment) has it spent on its new opening bill, as on any new bill."""
-    if not household_ids:
-        return
-    try:
-        from tenants.fees import ledger
-    except ImportError:  # the ledger core is not there yet
-        return
-    ledger.apply_credit(list(household_ids))
+def _apply_credit(household_ids, actor_id) -> None:
+    """A household holding credit (a prepayment) has it spent on its new opening bill, as on any new bill. Only
+    those households go through the ledger (one grouped query finds them), not every imported one."""
+    from saas.models import User
+    from tenants.fees import ledger
+    from tenants.fees.models import CreditEntry
+
+    with_credit = []
+    for start in range(0, len(household_ids), LOOKUP_IDS):
+        with_credit += db.session.scalars(
+            select(CreditEntry.household_id)
+            .where(CreditEntry.household_id.in_(household_ids[start:start + LOOKUP_IDS]))
+            .group_by(CreditEntry.household_id).having(func.sum(CreditEntry.amount_fen) > 0)).all()
+    if with_credit:
+        ledger.apply_credit(with_credit, actor=db.session.get(User, actor_id) if actor_id else None)
 
 
 imports.register_kind(imports.ImportKind(name=READINGS, layout=READINGS_LAYOUT, engine=ReadingsEngine,

@@ -3,5 +3,8 @@ Each area of the module has its own view file; add yours to the import below."""
 
 from __future__ import annotations
 
-from tenants.fees import bp, models  # noqa: F401  (models: the ledger's tables load with the pages)
-from tenants.fees import import_views  # noqa: F401  (Excel imports of readings and opening balances)
+from tenants.fees import (  # noqa: F401  (models: the ledger's tables load with the pages)
+    bp,
+    import_views,  # Excel imports of readings and opening balances
+    models,
+)

@@ -28,7 +28,8 @@ UPLOAD_OVERHEAD = 64 * 1024
 
 
 def _index_page(form=None, *, status=200):
-    stmt = select(ImportBatch).where(ImportBatch.kind == "roster").order_by(ImportBatch.created_at.desc(), ImportBatch.id.desc())
+    stmt = (select(ImportBatch).where(ImportBatch.kind == "roster")
+            .order_by(ImportBatch.created_at.desc(), ImportBatch.id.desc()))
     page = paginate(stmt, per_page=20)
     names = user_names(b.created_by_id for b in page.items)
     return render("tenants/imports/index.html", status=status, page=page, names=names,
