@@ -26,8 +26,10 @@ from sqlalchemy import select
 from saas.extensions import db
 from saas.i18n import _l
 from saas.models import ROLE_LABELS, AuditEvent, Membership, PlatformAuditEvent, SubscriptionStatus, User
+from saas.money import format_yuan
 from saas.subscriptions.plans import plan_label
 from saas.tenancy import current_company_id
+from tenants.fees.models import PaymentMethod
 from tenants.roster.models import OCCUPANCY_LABELS
 from tenants.stewards.models import REASON_LABELS
 from tenants.work_orders.models import DispatchMode, Priority
@@ -132,6 +134,12 @@ ACTIONS = {
     "repair_point.create": _l("QR poster made"),
     "repair_point.archive": _l("QR poster archived"),
     "repair_point.new_code": _l("QR poster given a new code"),
+    # fees: every money movement
+    "fee.payment_recorded": _l("Payment recorded"),
+    "fee.payment_paid": _l("Online payment received"),
+    "fee.payment_refunded": _l("Payment refunded"),
+    "fee.bill_credited": _l("Bill credited"),
+    "fee.bill_reissued": _l("Bill reissued"),
 }
 
 # The platform log's actions (PlatformAuditEvent.action), in the order its filter lists them.
@@ -155,11 +163,17 @@ OBJECT_TYPES = {
     "work_order_category": _l("Repair category"),
     "work_order_settings": _l("Repair settings"),
     "repair_point": _l("QR poster"),
+    "bill": _l("Bill"),
+    "payment": _l("Payment"),
 }
 
 # --- fields -----------------------------------------------------------------------------------------------------
 
 FIELDS = {
+    "amount_fen": _l("Amount"),
+    "settled_fen": _l("Settled bills"),
+    "credit_fen": _l("Kept as credit"),
+    "method": _l("Payment method"),
     "name": _l("Name"),
     "address": _l("Address"),
     "slug": _l("Web address"),
@@ -332,6 +346,10 @@ def value_text(name: str, value, object_type: str | None = None) -> str:
             return str(label)
     if isinstance(value, bool):
         return gettext("yes") if value else gettext("no")
+    if name.endswith("_fen") and isinstance(value, int):
+        return format_yuan(value)
+    if name == "method" and value in {m.value for m in PaymentMethod}:
+        return PaymentMethod(value).label
     if name in MEMBER_FIELDS:
         names = _member_names()
         ids = value if isinstance(value, list) else [value]
