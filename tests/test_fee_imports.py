@@ -339,3 +339,19 @@ def test_another_company_never_reaches_an_import(app, two_companies, login_as):
     location = upload_ok(other, b.company.slug, "opening", opening_file([opening_row()]))
     assert (2, "小区", f"No community is named “{COMMUNITY}”. Check the name as it is written in the roster.") in \
         problems(batch_of(app, b.company.id, location))
+
+
+def test_a_households_credit_is_spent_on_its_opening_bill(app, a, admin):
+    from tenants.fees.models import CreditEntry, CreditKind
+
+    with app.app_context(), company_context(a.company.id):
+        db.session.add(CreditEntry(household_id=a.ids["household_id"], kind=CreditKind.PREPAYMENT, amount_fen=30_000))
+        db.session.commit()
+    location = upload_ok(admin, a.company.slug, "opening", opening_file([opening_row(), opening_row(room="0201")]))
+    admin.post(f"{location}/commit")
+    assert batch_of(app, a.company.id, location).status == ImportStatus.COMMITTED
+    with app.app_context(), company_context(a.company.id):
+        bill = db.session.execute(select(Bill).where(Bill.household_id == a.ids["household_id"])).scalar_one()
+        balance = db.session.scalar(select(func.sum(CreditEntry.amount_fen))
+                                    .where(CreditEntry.household_id == a.ids["household_id"]))
+    assert (bill.paid_fen, bill.outstanding_fen, balance) == (30_000, 98_050, 0)
