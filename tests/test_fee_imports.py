@@ -184,6 +184,7 @@ def test_every_reading_problem_has_its_row_column_and_a_specific_message(app, a,
         reading_row(new="也许", room="0201"),               # 17
         reading_row(),                                     # 18 repeats row 2
         reading_row(day="2026-10-31", value="101"),        # 19 another figure for a recorded day
+        reading_row(room="8888", item="煤气费", value="abc"),  # 20 every problem of the row at once
     ]
     location = upload_ok(admin, a.company.slug, "readings", readings_file(rows))
     batch = batch_of(app, a.company.id, location)
@@ -210,6 +211,9 @@ def test_every_reading_problem_has_its_row_column_and_a_specific_message(app, a,
         (18, "抄表日期", "The same household, item and day as row 2."),
         (19, "读数", "A reading of 100 is already recorded for this day. A recorded reading is not changed by an "
                     "import: remove this row."),
+        (20, "读数", "“abc” is not a meter figure. Write digits only, e.g. 1234.5."),
+        (20, "房号", f"{COMMUNITY} 1号楼 has no household 1单元 8888. Add it to the roster first, or correct the unit "
+                    "and room."),
     }
     assert expected <= found, sorted(expected - found)
     assert not {p for p in found if p[0] in (2, 15)}, found
@@ -303,6 +307,8 @@ def test_every_opening_problem_has_a_specific_message(app, a, admin):
                          "its prepayment, not here."),
         (5, "欠费金额(元)", "An amount in yuan has at most 2 decimals (fen)."),
         (6, "欠费金额(元)", "The amount is zero: leave out households that owe nothing."),
+        (6, "房号", f"{COMMUNITY} 1号楼 has no household 1单元 0301. Add it to the roster first, or correct the unit "
+                   "and room."),  # reported with the row's other problems
         (7, "欠费金额(元)", "99999999 yuan is more than a household's arrears can be. Check the figure."),
         (7, "所属期间", "2099-01-01 is in the future: opening balances are arrears already owed."),
         (8, "欠费金额(元)", "Enter the amount owed in yuan, e.g. 1280.50."),

@@ -131,6 +131,7 @@ class Place:
     household_id: uuid.UUID | None = None
     community_id: uuid.UUID | None = None
     building_id: uuid.UUID | None = None
+    ok: bool = True  # False: another cell of the row has a problem (its household is still looked up)
 
 
 @dataclass
@@ -285,6 +286,7 @@ class ReadingsEngine(_FeeEngine):
         before = self.outcome.error_count
         place = self.check_place(row, values)
         item = self.text(row, "item", values["item"], 40, N_("Enter the metered fee item, e.g. 水费."))
+        placed = self.outcome.error_count == before  # household and item are looked up together
 
         read_on = None
         if not values["read_on"]:
@@ -307,8 +309,9 @@ class ReadingsEngine(_FeeEngine):
         if flag not in YES and flag not in NO:
             self.problem(row, "new_meter", N_("Write 是 for a new meter, or leave it empty (not “%(value)s”)."),
                          value=values["new_meter"][:20])
-        if self.outcome.error_count != before:
-            return None
+        if not placed:
+            return None  # no household to look for
+        place.ok = self.outcome.error_count == before
         return ReadingRow(place, item, read_on, milli, flag in YES)
 
     def reading(self, row: int, raw: str) -> int | None:
@@ -343,7 +346,7 @@ class ReadingsEngine(_FeeEngine):
                                                "metered items such as water or electricity."), item=data.item)
             return False
         data.item_id = found[0]
-        return self.once(place.row, "read_on", place.household_id, data.item_id, data.read_on,
+        return place.ok and self.once(place.row, "read_on", place.household_id, data.item_id, data.read_on,
                          message=N_("The same household, item and day as row %(row)s."))
 
     def finish(self) -> None:
@@ -414,6 +417,7 @@ class OpeningEngine(_FeeEngine):
     def check_row(self, row: int, values: dict) -> OpeningRow | None:
         before = self.outcome.error_count
         place = self.check_place(row, values)
+        placed = self.outcome.error_count == before
         amount = self.amount(row, values["amount"])
         period = None
         if not values["period"]:
@@ -431,9 +435,10 @@ class OpeningEngine(_FeeEngine):
                 self.problem(row, "period", N_("%(date)s is too long ago. Check the year."),
                              date=period[0].isoformat())
         note = self.text(row, "note", values["note"], 200)
-        if self.outcome.error_count != before:
-            return None
-        return OpeningRow(place, amount, *period, note)
+        if not placed:
+            return None  # no household to look for
+        place.ok = self.outcome.error_count == before
+        return OpeningRow(place, amount, *(period or (None, None, None)), note)
 
     def amount(self, row: int, raw: str) -> int | None:
         text = _plain_number(raw).replace("¥", "").replace("￥", "").removesuffix("元")
@@ -459,7 +464,7 @@ class OpeningEngine(_FeeEngine):
         return None
 
     def accept(self, data: OpeningRow) -> bool:
-        return self.once(data.place.row, "room", data.place.household_id,
+        return data.place.ok and self.once(data.place.row, "room", data.place.household_id,
                          message=N_("The same household as row %(row)s. Put one opening balance per household: "
                                     "the total it owes."))
 
