@@ -327,7 +327,8 @@ def test_fee_and_roster_imports_keep_to_their_own_pages(app, a, admin, login_as)
     location = upload_ok(admin, a.company.slug, "opening", opening_file([opening_row()]), "期初.xlsx")
     batch = batch_of(app, a.company.id, location)
     assert admin.get(f"/c/{a.company.slug}/imports/{batch.id}").status_code == 404
-    assert "期初.xlsx" not in admin.get(f"/c/{a.company.slug}/imports").get_data(as_text=True)
+    roster_page = admin.get(f"/c/{a.company.slug}/imports").get_data(as_text=True)
+    assert "期初.xlsx" not in roster_page and f"/c/{a.company.slug}/fees/imports" in roster_page
     assert "期初.xlsx" in admin.get(f"/c/{a.company.slug}/fees/imports").get_data(as_text=True)
     steward = login_as(a.steward)
     assert steward.get(location).status_code == 403
