@@ -69,7 +69,7 @@ NOT_TYPED = {
     ("audit_events", "action"), ("audit_events", "object_type"), ("audit_events", "ip"),
     ("platform_audit_events", "action"),
     ("export_jobs", "stored_path"),
-    ("import_batches", "file_sha256"), ("import_batches", "stored_path"),
+    ("import_batches", "file_sha256"), ("import_batches", "stored_path"), ("import_batches", "kind"),
     ("invitations", "phone"), ("invitations", "email"), ("invitations", "token_hash"),
     ("notifications", "subject_type"),
     ("outbox_messages", "recipient"), ("outbox_messages", "kind"), ("outbox_messages", "error"),

@@ -21,7 +21,8 @@ from tests.conftest import REDIS_URL, requires_redis
 pytestmark = pytest.mark.usefixtures("uploads")  # files go to this test's own folder
 
 SHEETS = ["Communities", "Buildings", "Households", "Members", "Household owners", "Steward assignments",
-          "Steward contacts", "Steward profiles", "Audit log", "Imports", "Invitations", "Messages"]
+          "Steward contacts", "Steward profiles", "Audit log", "Imports", "Invitations", "Messages",
+          "Bills", "Payments", "Credit entries", "Arrears by household"]  # the fee sheets: tests/test_fee_exports.py
 
 
 def exports(app, company_id) -> list[ExportJob]:

@@ -76,7 +76,8 @@ def batch_of(app, company_id, location_or_id) -> ImportBatch:
 
 def batches(app, company_id) -> list[ImportBatch]:
     with app.app_context(), company_context(company_id):
-        rows = db.session.execute(select(ImportBatch).order_by(ImportBatch.created_at)).scalars().all()
+        rows = db.session.execute(select(ImportBatch).where(ImportBatch.kind == "roster")  # fee imports: their own tests
+                                  .order_by(ImportBatch.created_at)).scalars().all()
         db.session.expunge_all()
         return rows
 

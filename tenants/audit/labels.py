@@ -102,6 +102,8 @@ ACTIONS = {
     "household.code_assign": _l("Household codes issued"),
     "household.code_regenerate": _l("Household code replaced"),
     "import.commit": _l("Roster imported"),
+    "fee_import.readings": _l("Meter readings imported"),
+    "fee_import.opening": _l("Opening balances imported"),
     "export.create": _l("Roster export started"),
     "export.download": _l("Roster export downloaded"),
     # people
@@ -244,6 +246,9 @@ FIELDS = {
     "unchanged": _l("Unchanged"),
     "communities_created": _l("Communities created"),
     "buildings_created": _l("Buildings created"),
+    "readings_added": _l("Readings added"),
+    "opening_balances_added": _l("Opening balances added"),
+    "total_yuan": _l("Total (yuan)"),
     "dispatch_mode": _l("Dispatch"),
     "default_assignee_id": _l("Default technician"),
     "technicians": _l("Qualified technicians"),

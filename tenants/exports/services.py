@@ -125,7 +125,10 @@ def _label(enum_value) -> str:
 
 
 def _sheets():
-    """(title, headings, statement, row → values). Everything the company owns, soft-deleted rows included."""
+    """(title, headings, statement, row → values). Everything the company owns, soft-deleted rows included; the
+    fee ledger's sheets come from tenants/fees/fee_exports.py."""
+    from tenants.fees.fee_exports import sheets as fee_sheets
+
     community = Community
     return [
         (_l("Communities"),
@@ -212,6 +215,7 @@ def _sheets():
                 OutboxMessage.error).order_by(OutboxMessage.created_at, OutboxMessage.id),
          lambda r: [_local(r[0]), str(r[1].value), r[2], r[3], _redact_links(r[4]), r[5], str(r[6].value),
                     _local(r[7]), r[8]]),
+        *fee_sheets(),
     ]
 
 
@@ -228,9 +232,14 @@ def _sheet_title(title, used: set[str]) -> str:
 
 
 def _cell(sheet, value):
-    """A value as openpyxl should write it: text that looks like a formula stays text (no formula injection)."""
+    """A value as openpyxl should write it: text that looks like a formula stays text (no formula injection);
+    a Decimal (yuan, m²) is a number shown with two decimals."""
     from openpyxl.cell import WriteOnlyCell
 
+    if isinstance(value, Decimal):
+        cell = WriteOnlyCell(sheet, value=value)
+        cell.number_format = "0.00"
+        return cell
     if isinstance(value, str):
         value = _ILLEGAL.sub("", value)[:MAX_CELL_CHARS]
         if value.startswith("="):

@@ -27,6 +27,9 @@ class ImportStatus(enum.StrEnum):
 class ImportBatch(CompanyScoped, db.Model):
     __tablename__ = "import_batches"
 
+    # What the file brings in: "roster" (households), or a fee import ("readings", "opening":
+    # tenants/fees/fee_imports.py). Each kind has its own engine and pages (tenants.imports.services.KINDS).
+    kind: Mapped[str] = mapped_column(String(10), default="roster", server_default="roster")
     created_by_id: Mapped[uuid.UUID] = mapped_column(Uuid, ForeignKey("users.id"))
     filename: Mapped[str] = mapped_column(String(255))
     file_sha256: Mapped[str] = mapped_column(String(64))

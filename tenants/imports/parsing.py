@@ -1,7 +1,8 @@
-"""Streaming readers for roster files: .xlsx (openpyxl read-only) and .csv (UTF-8 with BOM, or GB18030).
+"""Streaming readers for import files: .xlsx (openpyxl read-only) and .csv (UTF-8 with BOM, or GB18030).
 
 Nothing here loads a whole file: rows come one at a time as ``(row_number, values)``, where ``values`` are
-the eight columns of COLUMNS as stripped strings, in that order, whatever order the file has them in.
+the columns of a ``Layout`` as stripped strings, in its order, whatever order the file has them in. The roster's
+layout (ROSTER: COLUMNS, FIELDS) is the default; other imports (tenants/fees/fee_imports.py) pass their own.
 Problems with the file as a whole raise FileProblem, whose message is an English msgid (translated when
 shown, so a stored problem reads right in either language) plus its parameters.
 """
@@ -39,6 +40,20 @@ _ALIASES = {
     "owner_name": ("业主姓名", "业主", "姓名", "ownername"),
     "owner_phone": ("业主手机", "业主手机号", "手机", "手机号", "手机号码", "业主电话", "ownerphone", "ownermobile"),
 }
+
+
+class Layout:
+    """The columns of one kind of import file: the template's headings (part of the file format, not translated),
+    the field each one fills, and other headings people write for them."""
+
+    def __init__(self, columns: tuple[str, ...], fields: tuple[str, ...], aliases: dict[str, tuple[str, ...]],
+                 no_rows: str = ""):
+        self.columns, self.fields = columns, fields
+        self.column_of = dict(zip(fields, columns, strict=True))
+        self.heading_field = {_normalise_heading(alias): field
+                              for field, names in aliases.items() for alias in (*names, self.column_of[field])}
+        self.no_rows = no_rows or N_("The file has the column headings but no households below them.")
+
 
 XLSX_MAGIC = b"PK\x03\x04"
 OLE_MAGIC = b"\xd0\xcf\x11\xe0"  # the old binary .xls (and .doc) format
@@ -82,28 +97,30 @@ def detect_format(filename: str, head: bytes) -> str:
 # --- pre-checks, before any row is parsed ------------------------------------------------------------
 
 
-def precheck(path: Path, fmt: str, *, max_rows: int, max_unzipped_bytes: int) -> int | None:
+def precheck(path: Path, fmt: str, *, max_rows: int, max_unzipped_bytes: int, layout: Layout | None = None
+             ) -> int | None:
     """Checks before the rows are parsed: size once unpacked, declared or counted rows, the headings and that
     a data row follows them. Opens the file once. Returns the number of data rows if known cheaply."""
+    layout = layout or ROSTER
     if fmt == "xlsx":
-        return _precheck_xlsx(path, max_rows=max_rows, max_unzipped_bytes=max_unzipped_bytes)
+        return _precheck_xlsx(path, max_rows=max_rows, max_unzipped_bytes=max_unzipped_bytes, layout=layout)
     estimate = _precheck_csv(path, max_rows=max_rows)
-    _first_row(_csv_rows(path), max_rows)
+    _first_row(_csv_rows(path), max_rows, layout)
     return estimate
 
 
-def _first_row(raw, max_rows: int) -> None:
+def _first_row(raw, max_rows: int, layout: Layout) -> None:
     """The headings are right and at least one data row follows them (raises FileProblem otherwise)."""
-    rows = _data_rows(raw, max_rows)
+    rows = _data_rows(raw, max_rows, layout)
     try:
         if next(rows, None) is None:
-            raise FileProblem(N_("The file has the column headings but no households below them."))
+            raise FileProblem(layout.no_rows)
     finally:
         rows.close()
         raw.close()
 
 
-def _precheck_xlsx(path: Path, *, max_rows: int, max_unzipped_bytes: int) -> int | None:
+def _precheck_xlsx(path: Path, *, max_rows: int, max_unzipped_bytes: int, layout: Layout) -> int | None:
     try:
         with zipfile.ZipFile(path) as archive:
             unzipped = sum(info.file_size for info in archive.infolist())
@@ -119,7 +136,7 @@ def _precheck_xlsx(path: Path, *, max_rows: int, max_unzipped_bytes: int) -> int
         if data_rows is not None and data_rows > max_rows:
             raise FileProblem(N_("The file has %(rows)s rows; at most %(max)s can be imported at once. "
                                  "Split it into smaller files."), rows=data_rows, max=max_rows)
-        _first_row(_sheet_rows(sheet), max_rows)
+        _first_row(_sheet_rows(sheet), max_rows, layout)
     return data_rows
 
 
@@ -146,20 +163,21 @@ def _precheck_csv(path: Path, *, max_rows: int) -> int:
 # --- reading rows ------------------------------------------------------------------------------------
 
 
-def read_rows(path: Path, fmt: str, *, max_rows: int) -> Iterator[tuple[int, tuple[str, ...]]]:
-    """Yield (row number as the spreadsheet shows it, the eight values) for each non-empty data row.
+def read_rows(path: Path, fmt: str, *, max_rows: int, layout: Layout | None = None
+              ) -> Iterator[tuple[int, tuple[str, ...]]]:
+    """Yield (row number as the spreadsheet shows it, the layout's values) for each non-empty data row.
 
     Raises FileProblem for wrong headings, too many rows (counted while streaming, stopping early) or a
     file that turns out to be malformed part-way through.
     """
     raw = _xlsx_rows(path) if fmt == "xlsx" else _csv_rows(path)
     try:
-        yield from _data_rows(raw, max_rows)
+        yield from _data_rows(raw, max_rows, layout or ROSTER)
     finally:
         raw.close()  # closes the workbook or file even when the caller stops early
 
 
-def _data_rows(raw, max_rows: int) -> Iterator[tuple[int, tuple[str, ...]]]:
+def _data_rows(raw, max_rows: int, layout: Layout) -> Iterator[tuple[int, tuple[str, ...]]]:
     positions = None
     count = 0
     candidates: list[tuple[int, int, list[str]]] = []  # (headings found, row number, missing headings)
@@ -168,9 +186,9 @@ def _data_rows(raw, max_rows: int) -> Iterator[tuple[int, tuple[str, ...]]]:
         if not any(values):
             continue
         if positions is None:
-            positions, missing = _match_headings(values)
+            positions, missing = _match_headings(values, layout)
             if positions is None:
-                candidates.append((len(COLUMNS) - len(missing), number, missing))
+                candidates.append((len(layout.columns) - len(missing), number, missing))
                 if len(candidates) >= HEADER_SEARCH_ROWS:
                     break
             continue
@@ -184,7 +202,7 @@ def _data_rows(raw, max_rows: int) -> Iterator[tuple[int, tuple[str, ...]]]:
             raise FileProblem(N_("The file has no rows. Fill in the template and upload it again."))
         _, _, missing = max(candidates, key=lambda c: (c[0], -c[1]))
         raise FileProblem(N_("The first row must have the column headings of the template: %(expected)s. "
-                             "Missing: %(missing)s."), expected=", ".join(COLUMNS), missing=", ".join(missing))
+                             "Missing: %(missing)s."), expected=", ".join(layout.columns), missing=", ".join(missing))
 
 
 def _normalise_heading(value: str) -> str:
@@ -194,20 +212,20 @@ def _normalise_heading(value: str) -> str:
     return text
 
 
-_HEADING_FIELD = {_normalise_heading(alias): field for field, aliases in _ALIASES.items() for alias in aliases}
+ROSTER = Layout(COLUMNS, FIELDS, _ALIASES)
 
 
-def _match_headings(values: list[str]) -> tuple[list[int] | None, list[str]]:
-    """Column positions in FIELDS order when ``values`` is a heading row; else (None, missing headings)."""
+def _match_headings(values: list[str], layout: Layout) -> tuple[list[int] | None, list[str]]:
+    """Column positions in the layout's field order when ``values`` is a heading row; else (None, missing)."""
     found: dict[str, int] = {}
     for index, value in enumerate(values):
-        field = _HEADING_FIELD.get(_normalise_heading(value))
+        field = layout.heading_field.get(_normalise_heading(value))
         if field is not None and field not in found:
             found[field] = index
-    missing = [COLUMN_OF[f] for f in FIELDS if f not in found]
+    missing = [layout.column_of[f] for f in layout.fields if f not in found]
     if missing:
         return None, missing
-    return [found[f] for f in FIELDS], []
+    return [found[f] for f in layout.fields], []
 
 
 def _cell_text(value) -> str:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import io
 
-from flask import flash, request, send_file, url_for
+from flask import abort, flash, request, send_file, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 from jinja2_fragments.flask import render_block
@@ -28,7 +28,8 @@ UPLOAD_OVERHEAD = 64 * 1024
 
 
 def _index_page(form=None, *, status=200):
-    stmt = select(ImportBatch).order_by(ImportBatch.created_at.desc(), ImportBatch.id.desc())
+    stmt = (select(ImportBatch).where(ImportBatch.kind == "roster")
+            .order_by(ImportBatch.created_at.desc(), ImportBatch.id.desc()))
     page = paginate(stmt, per_page=20)
     names = user_names(b.created_by_id for b in page.items)
     return render("tenants/imports/index.html", status=status, page=page, names=names,
@@ -81,10 +82,18 @@ def _context(batch: ImportBatch) -> dict:
     }
 
 
+def _roster_batch(import_id) -> ImportBatch:
+    """A roster batch of this company; a fee import (tenants/fees/import_views.py) has its own pages."""
+    batch = get_or_404(ImportBatch, import_id)
+    if batch.kind != "roster":
+        abort(404)
+    return batch
+
+
 @bp.get("/imports/<import_id>")
 @require_role(Role.ADMIN)
 def show(import_id):
-    batch = get_or_404(ImportBatch, import_id)
+    batch = _roster_batch(import_id)
     return render("tenants/imports/show.html", **_context(batch))
 
 
@@ -92,14 +101,14 @@ def show(import_id):
 @require_role(Role.ADMIN)
 def status(import_id):
     """The progress fragment while the job runs; once it is done, the preview or result replaces it."""
-    batch = get_or_404(ImportBatch, import_id)
+    batch = _roster_batch(import_id)
     return render_block("tenants/imports/show.html", "result", **_context(batch))
 
 
 @bp.post("/imports/<import_id>/commit")
 @require_role(Role.ADMIN)
 def commit(import_id):
-    batch = get_or_404(ImportBatch, import_id)
+    batch = _roster_batch(import_id)
     form = ConfirmForm()
     back = url_for(".show", import_id=batch.id)
     if not form.validate_on_submit():

@@ -4,6 +4,10 @@ Rows are matched to live households by community + building + unit + room: a mat
 unchanged when nothing differs), anything else is created, together with any community or building it
 names that does not exist yet. Re-importing a file therefore changes nothing.
 
+Other kinds of import (meter readings and opening balances: tenants/fees/fee_imports.py) use the same batches,
+upload, jobs and commit: each registers an ``ImportKind`` (its file layout, its engine, its audit event) in KINDS,
+and ``ImportBatch.kind`` says which one a batch is.
+
 Memory stays flat whatever the file size: rows are streamed (parsing.read_rows) and handled in chunks of
 CHUNK_ROWS, each chunk looked up in the database with one query. What grows with the file is an 8-byte
 hash per row (to find rows repeated within the file) and the problem list, capped at MAX_STORED_PROBLEMS.
@@ -22,6 +26,7 @@ import logging
 import os
 import re
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -41,7 +46,7 @@ from saas.subscriptions.plans import PlanLimitExceeded, check_household_capacity
 from saas.tenancy import new_id, require_company_id, utcnow
 from saas.validators import normalise_mobile, parse_area
 from tenants.imports.models import ImportBatch, ImportStatus
-from tenants.imports.parsing import COLUMN_OF, N_, FileProblem, detect_format, precheck, read_rows
+from tenants.imports.parsing import COLUMN_OF, N_, ROSTER, FileProblem, Layout, detect_format, precheck, read_rows
 from tenants.roster.codes import generate_household_code
 from tenants.roster.models import Building, Community, Household, Occupancy
 
@@ -78,6 +83,28 @@ class ImportProblem(ServiceError):
 
     def __init__(self, message):
         super().__init__(str(message), field="file")
+
+
+@dataclass(frozen=True)
+class ImportKind:
+    """One kind of import file. ``engine(company_id=, write=, progress=, actor_id=)`` returns an object whose
+    ``run(path, fmt, max_rows)`` checks every row (and with ``write`` writes them in the caller's transaction)
+    and returns an Outcome. ``on_commit(batch_id, filename, outcome, actor, company_id)`` records the commit in
+    the audit log, in the same transaction; ``before_commit(batch)`` may refuse to start one (ImportProblem)."""
+
+    name: str
+    layout: Layout
+    engine: Callable
+    on_commit: Callable
+    before_commit: Callable | None = None
+
+
+KINDS: dict[str, ImportKind] = {}
+
+
+def register_kind(kind: ImportKind) -> ImportKind:
+    KINDS[kind.name] = kind
+    return kind
 
 
 def limits() -> dict:
@@ -117,10 +144,11 @@ def _clean_filename(name: str) -> str:
     return name[:255] or "upload"
 
 
-def create_import(upload, *, actor: User) -> ImportBatch:
+def create_import(upload, *, actor: User, kind: str = "roster") -> ImportBatch:
     """Store an uploaded file, check it cheaply (type, size, rows, headings), and start the validation job.
 
-    ``upload`` is a werkzeug FileStorage. Raises ImportProblem with a user message; nothing is kept then.
+    ``upload`` is a werkzeug FileStorage; ``kind`` one of KINDS. Raises ImportProblem with a user message;
+    nothing is kept then.
     """
     from saas.jobs import enqueue
     from tenants.imports import jobs
@@ -147,7 +175,8 @@ def create_import(upload, *, actor: User) -> ImportBatch:
         path = folder / f"{batch_id}.{fmt}"
         partial.replace(path)
         partial = path
-        estimate = precheck(path, fmt, max_rows=max_["max_rows"], max_unzipped_bytes=max_["max_unzipped_bytes"])
+        estimate = precheck(path, fmt, max_rows=max_["max_rows"], max_unzipped_bytes=max_["max_unzipped_bytes"],
+                            layout=KINDS[kind].layout)
     except FileProblem as exc:
         partial.unlink(missing_ok=True)
         raise ImportProblem(translate(exc.message, exc.params)) from None
@@ -156,7 +185,7 @@ def create_import(upload, *, actor: User) -> ImportBatch:
         raise
 
     batch = ImportBatch(
-        id=batch_id, created_by_id=actor.id, filename=filename, file_sha256=digest.hexdigest(),
+        id=batch_id, kind=kind, created_by_id=actor.id, filename=filename, file_sha256=digest.hexdigest(),
         stored_path=str(Path(str(company_id)) / "imports" / path.name), status=ImportStatus.VALIDATING,
         total_rows=estimate or 0, processed_rows=0, errors=[], message="",
     )
@@ -187,11 +216,9 @@ def start_commit(batch: ImportBatch, *, actor: User) -> None:
 
     if batch.status != ImportStatus.READY:
         raise ImportProblem(_l("Only a checked file without problems can be imported."))
-    company = db.session.get(Company, batch.company_id)
-    try:
-        check_household_capacity(company, batch.created_count)
-    except PlanLimitExceeded as exc:
-        raise ImportProblem(exc.message) from None
+    before_commit = KINDS[batch.kind].before_commit
+    if before_commit is not None:
+        before_commit(batch)
     # Compare-and-set, so a double click (or two admins) starts one commit only.
     claimed = db.session.execute(
         update(ImportBatch)
@@ -210,6 +237,14 @@ def start_commit(batch: ImportBatch, *, actor: User) -> None:
                            .values(status=ImportStatus.READY))
         db.session.commit()
         raise ImportProblem(_l("The background job could not be started. Try again in a minute.")) from None
+
+
+def _check_capacity(batch: ImportBatch) -> None:
+    company = db.session.get(Company, batch.company_id)
+    try:
+        check_household_capacity(company, batch.created_count)
+    except PlanLimitExceeded as exc:
+        raise ImportProblem(exc.message) from None
 
 
 # --- the engine shared by validation and commit ------------------------------------------------------------
@@ -505,7 +540,7 @@ def validate(batch_id) -> ImportStatus | None:
         return ImportStatus.FAILED
     progress = ProgressWriter(ImportBatch, batch.id)
     try:
-        outcome = _Engine(company_id=company_id, write=False, progress=progress).run(
+        outcome = KINDS[batch.kind].engine(company_id=company_id, write=False, progress=progress, actor_id=None).run(
             path, fmt, limits()["max_rows"])
     except Exception:
         log.exception("import validation %s failed", batch_id)
@@ -524,14 +559,14 @@ def commit(batch_id, actor_id) -> ImportStatus | None:
     if batch is None or batch.status != ImportStatus.COMMITTING:
         return batch.status if batch else None
     path, fmt, company_id = stored_file(batch), Path(batch.stored_path).suffix.lstrip("."), batch.company_id
-    batch_id, filename = batch.id, batch.filename
+    batch_id, filename, kind = batch.id, batch.filename, KINDS[batch.kind]
     actor = db.session.get(User, uuid.UUID(str(actor_id)))
     if not path.exists():
         _finish(batch_id, ImportStatus.FAILED, message=FILE_GONE)
         return ImportStatus.FAILED
     progress = ProgressWriter(ImportBatch, batch_id, enabled=db.engine.dialect.name != "sqlite")
     try:
-        outcome = _Engine(company_id=company_id, write=True, progress=progress).run(
+        outcome = kind.engine(company_id=company_id, write=True, progress=progress, actor_id=actor.id).run(
             path, fmt, limits()["max_rows"])
         if outcome.error_count:
             # The roster or the plan changed since the preview: nothing is written, the new problems are shown.
@@ -539,12 +574,7 @@ def commit(batch_id, actor_id) -> ImportStatus | None:
             _finish(batch_id, ImportStatus.INVALID, message=PLAN_LIMIT if outcome.plan_exceeded else "",
                     outcome=outcome)
             return ImportStatus.INVALID
-        record("import.commit", actor=actor, object_type="import", object_id=batch_id, object_label=filename,
-               changes={"batch_id": str(batch_id), "rows": outcome.total, "created": outcome.created,
-                        "updated": outcome.updated, "unchanged": outcome.unchanged,
-                        "communities_created": outcome.new_communities,
-                        "buildings_created": outcome.new_buildings},
-               company_id=company_id)
+        kind.on_commit(batch_id, filename, outcome, actor, company_id)
         values = {"status": ImportStatus.COMMITTED, "message": "", "finished_at": utcnow(),
                   "total_rows": outcome.total, "processed_rows": outcome.total, "error_count": 0,
                   "errors": outcome.stored_errors, "created_count": outcome.created,
@@ -565,6 +595,22 @@ def commit(batch_id, actor_id) -> ImportStatus | None:
 
 
 # --- questions the pages ask ---------------------------------------------------------------------------------
+
+
+def _audit_roster(batch_id, filename: str, outcome: Outcome, actor: User, company_id) -> None:
+    record("import.commit", actor=actor, object_type="import", object_id=batch_id, object_label=filename,
+           changes={"batch_id": str(batch_id), "rows": outcome.total, "created": outcome.created,
+                    "updated": outcome.updated, "unchanged": outcome.unchanged,
+                    "communities_created": outcome.new_communities,
+                    "buildings_created": outcome.new_buildings},
+           company_id=company_id)
+
+
+register_kind(ImportKind(
+    name="roster", layout=ROSTER,
+    engine=lambda *, company_id, write, progress, actor_id: _Engine(company_id=company_id, write=write,
+                                                                    progress=progress),
+    on_commit=_audit_roster, before_commit=_check_capacity))
 
 
 def plan_message(batch: ImportBatch) -> str | None:
