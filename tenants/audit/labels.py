@@ -138,6 +138,9 @@ ACTIONS = {
     "fee.payment_refunded": _l("Payment refunded"),
     "fee.bill_credited": _l("Bill credited"),
     "fee.bill_reissued": _l("Bill reissued"),
+    "fee.invoice_requested": _l("Invoice requested"),
+    "fee.invoice_issued": _l("Invoice issued"),
+    "fee.invoice_declined": _l("Invoice request declined"),
 }
 
 # The platform log's actions (PlatformAuditEvent.action), in the order its filter lists them.
@@ -163,6 +166,7 @@ OBJECT_TYPES = {
     "repair_point": _l("QR poster"),
     "bill": _l("Bill"),
     "payment": _l("Payment"),
+    "invoice_request": _l("Invoice request"),
 }
 
 # --- fields -----------------------------------------------------------------------------------------------------
@@ -172,6 +176,8 @@ FIELDS = {
     "settled_fen": _l("Settled bills"),
     "credit_fen": _l("Kept as credit"),
     "method": _l("Payment method"),
+    "invoice_number": _l("Invoice number"),
+    "reject_reason": _l("Reason for declining"),
     "name": _l("Name"),
     "address": _l("Address"),
     "slug": _l("Web address"),

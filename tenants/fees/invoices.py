@@ -68,6 +68,7 @@ def request_invoice(payment: Payment, *, kind: str, title: str, tax_number: str,
         Membership.ended_at.is_(None), Membership.role.in_((Role.ADMIN, Role.CASHIER)))).scalars().all()
     notify(staff, str(_l("An owner asked for an invoice for receipt %(number)s.", number=payment.receipt_number)),
            subject_type=SUBJECT, subject_id=invoice.id, actor=actor)
+    db.session.commit()
     return invoice
 
 
@@ -111,6 +112,7 @@ def issue(invoice: InvoiceRequest, *, invoice_number: str, upload, actor) -> Inv
            changes={"invoice_number": [None, invoice.invoice_number]})
     _tell_owner(invoice, _l("Your invoice %(number)s for receipt %(receipt)s is ready.",
                             number=invoice.invoice_number, receipt=invoice.payment.receipt_number), actor)
+    db.session.commit()
     return invoice
 
 
@@ -127,6 +129,7 @@ def decline(invoice: InvoiceRequest, *, reason: str, actor) -> InvoiceRequest:
            object_label=invoice.payment.receipt_number or "", changes={"reject_reason": [None, invoice.reject_reason]})
     _tell_owner(invoice, _l("Your invoice request for receipt %(receipt)s was declined: %(reason)s",
                             receipt=invoice.payment.receipt_number, reason=invoice.reject_reason), actor)
+    db.session.commit()
     return invoice
 
 

@@ -17,6 +17,7 @@ from wtforms.validators import DataRequired, Length
 from wtforms.widgets import CheckboxInput, ListWidget
 
 from saas.clock import SHANGHAI
+from saas.errors import ServiceError
 from saas.extensions import db, htmx
 from saas.forms import submit
 from saas.htmx import render
@@ -130,10 +131,21 @@ def _record(household, form):
 
             raise LedgerError(_l("Some of the chosen bills are not this home's or are already settled. Reload the "
                                  "page and choose again."), "bill_ids") from None
-    return ledger.record_offline_payment(
+    return _committed(lambda: ledger.record_offline_payment(
         household, method=PaymentMethod(form.method.data), amount_fen=form.amount_fen,
         reference=form.reference.data or "", note=form.note.data or "", bill_ids=chosen or None,
-        actor=current_user, prepay=bool(form.prepay.data))
+        actor=current_user, prepay=bool(form.prepay.data)))
+
+
+def _committed(action):
+    """The ledger writes in the caller's transaction: commit what it did, or roll back what it refused."""
+    try:
+        result = action()
+    except ServiceError:
+        db.session.rollback()
+        raise
+    db.session.commit()
+    return result
 
 
 @bp.post("/fees/households/<household_id>/pay")
@@ -220,7 +232,7 @@ def _refund(payment, form):
         from tenants.fees.ledger import LedgerError
 
         raise LedgerError(_l("Enter an amount in yuan, e.g. 100 or 99.50."), "amount")
-    return ledger.record_offline_refund(payment, amount, form.reason.data, current_user)
+    return _committed(lambda: ledger.record_offline_refund(payment, amount, form.reason.data, current_user))
 
 
 @bp.post("/fees/payments/<payment_id>/refund")
