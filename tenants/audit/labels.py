@@ -177,6 +177,7 @@ FIELDS = {
     "credit_fen": _l("Kept as credit"),
     "method": _l("Payment method"),
     "invoice_number": _l("Invoice number"),
+    "title": _l("Invoice title (抬头)"),
     "reject_reason": _l("Reason for declining"),
     "name": _l("Name"),
     "address": _l("Address"),
