@@ -45,7 +45,8 @@ class MultiCheckboxField(SelectMultipleField):
 
 
 class PaymentForm(FlaskForm):
-    method = SelectField(_l("Paid by"), choices=[(m.value, m.label) for m in OFFLINE_METHODS], default="cash")
+    method = SelectField(_l("Paid by"), default="cash",
+                         choices=[(m.value, PaymentMethod._labels()[m]) for m in OFFLINE_METHODS])  # lazy labels
     amount = StringField(_l("Amount received (yuan)"), validators=[CleanText(), DataRequired(_l("Enter the amount."))])
     reference = StringField(_l("Reference"), validators=[CleanText(), Length(max=64)],
                             description=_l("The transfer's or POS slip's number; needed for bank transfers and POS."))
