@@ -168,6 +168,7 @@ class Role(enum.StrEnum):
     STEWARD = "steward"
     TECHNICIAN = "technician"
     OWNER = "owner"
+    CASHIER = "cashier"  # 收费员: records payments, receipts and invoices; nothing of work orders or stewards
 
     @property
     def label(self) -> str:
@@ -179,8 +180,9 @@ ROLE_LABELS = {
     Role.STEWARD: _l("Steward"),
     Role.TECHNICIAN: _l("Technician"),
     Role.OWNER: _l("Owner"),
+    Role.CASHIER: _l("Cashier"),
 }
-STAFF_ROLES = (Role.ADMIN, Role.STEWARD, Role.TECHNICIAN)
+STAFF_ROLES = (Role.ADMIN, Role.STEWARD, Role.TECHNICIAN, Role.CASHIER)
 
 
 class Membership(CompanyScoped, db.Model):

@@ -123,6 +123,7 @@ class CompanyWorld:
     members: dict = field(default_factory=dict)
     # URL parameter name → this company's object id, for tests that walk the url_map (test_isolation.py).
     ids: dict = field(default_factory=dict)
+    cashier: object = None  # 收费员: the fee pages only
 
 
 @pytest.fixture
@@ -142,7 +143,7 @@ def two_companies(request, app, make_company, make_user, make_roster):
         prefix = key.upper() + "标记"
         users = {
             role: make_user(f"{key}-{role.value}", memberships=[(company, role)])
-            for role in (Role.ADMIN, Role.STEWARD, Role.TECHNICIAN, Role.OWNER)
+            for role in (Role.ADMIN, Role.STEWARD, Role.TECHNICIAN, Role.OWNER, Role.CASHIER)
         }
         roster = make_roster(company, communities=1, buildings=2, households=2, prefix=prefix)
         with app.app_context(), company_context(company.id):
@@ -153,7 +154,8 @@ def two_companies(request, app, make_company, make_user, make_roster):
             memberships = {m.role: m.id for m in db.session.execute(select(Membership)).scalars()}
             db.session.commit()
         world = CompanyWorld(company, users[Role.ADMIN], users[Role.STEWARD], users[Role.TECHNICIAN],
-                             users[Role.OWNER], roster, roster["households"][0], memberships)
+                             users[Role.OWNER], roster, roster["households"][0], memberships,
+                             cashier=users[Role.CASHIER])
         world.ids = {
             "household_id": roster["households"][0],
             "community_id": roster["communities"][0],

@@ -212,7 +212,7 @@ def test_planted_markup_is_escaped_on_every_page_for_every_role(app, planted, lo
     world = planted
     rules = [r for r in app.url_map.iter_rules() if "GET" in r.methods and r.endpoint != "static"]
     clients = {"anonymous": app.test_client()}
-    for name in ("platform_admin", "admin", "steward", "technician", "owner"):
+    for name in ("platform_admin", "admin", "steward", "technician", "owner", "cashier"):
         clients[name] = login_as(getattr(world, name))
     # Filters echo their query back into the page: those are planted too.
     query = "?" + "&".join(f"{k}={MARKUP}" for k in ("q", "action", "status", "object_type", "next"))

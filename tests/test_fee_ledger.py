@@ -37,6 +37,8 @@ pytestmark = pytest.mark.world()
 
 PROPERTY = settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 
+pytestmark = pytest.mark.world()  # the base world only: the fee world builders put bills in its homes
+
 
 @pytest.fixture
 def home(app, two_companies):

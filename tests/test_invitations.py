@@ -140,7 +140,7 @@ def test_the_second_use_of_a_link_is_refused(app, two_companies, login_as):
     second = app.test_client().post(f"/invite/{token}", data=data)
     assert second.status_code == 410 and "already been used" in second.get_data(as_text=True)
     with app.app_context(), company_context(a.company.id):
-        assert db.session.scalar(select(func.count()).select_from(Membership)) == 5  # 4 from the world + 1
+        assert db.session.scalar(select(func.count()).select_from(Membership)) == 6  # 5 from the world + 1
 
 
 def test_resending_sends_a_new_link_and_kills_the_old_one(app, two_companies, login_as):

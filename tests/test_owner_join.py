@@ -122,7 +122,7 @@ def test_sixth_wrong_code_for_a_phone_is_refused_even_when_right(app, two_compan
     response = _join(client, a, codes[a.roster["households"][1]])
     assert response.status_code == 429
     assert "Too many wrong household codes" in response.get_data(as_text=True)
-    assert _user_count(app) == 8  # the two worlds' users only
+    assert _user_count(app) == 10  # the two worlds' users only (5 roles each)
     # Another phone from another address is not affected.
     other = app.test_client()
     assert other.post(f"/join/{a.company.slug}", data={"phone": "13711113333", "password": "owner-pass-1",
@@ -192,7 +192,7 @@ def test_new_accounts_need_a_password_of_ten_characters(app, two_companies, code
     a, _ = two_companies
     response = _join(app.test_client(), a, codes[a.roster["households"][1]], password="nine-char")
     assert response.status_code == 422 and "at least 10 characters" in response.get_data(as_text=True)
-    assert _user_count(app) == 8
+    assert _user_count(app) == 10
 
 
 def test_bad_phone_numbers_are_refused_next_to_the_field(app, two_companies, codes):
@@ -214,7 +214,7 @@ def test_a_read_only_company_takes_no_new_owners(app, two_companies, codes):
         db.session.commit()
     response = _join(app.test_client(), a, codes[a.roster["households"][1]])
     assert response.status_code == 403 and "cannot take new members" in response.get_data(as_text=True)
-    assert _user_count(app) == 8
+    assert _user_count(app) == 10
 
 
 def test_a_new_owner_without_a_name_is_called_by_the_end_of_their_number(app, two_companies, codes):

@@ -105,7 +105,8 @@ def test_every_company_view_declares_its_roles(app):
 
 def test_roles_get_exactly_the_pages_their_views_allow(app, two_companies, login_as):
     a, _ = two_companies
-    users = {Role.ADMIN: a.admin, Role.STEWARD: a.steward, Role.TECHNICIAN: a.technician, Role.OWNER: a.owner}
+    users = {Role.ADMIN: a.admin, Role.STEWARD: a.steward, Role.TECHNICIAN: a.technician, Role.OWNER: a.owner,
+             Role.CASHIER: a.cashier}
     for role, user in users.items():
         client = login_as(user)
         for rule in company_rules(app):

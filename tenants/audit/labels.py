@@ -157,6 +157,9 @@ ACTIONS = {
     "fee.bill_reissued": _l("Bill reissued"),
     "fee.reminder_sent": _l("Payment reminder sent"),
     "fee.late_fee_issued": _l("Late fee issued"),
+    "fee.invoice_requested": _l("Invoice requested"),
+    "fee.invoice_issued": _l("Invoice issued"),
+    "fee.invoice_declined": _l("Invoice request declined"),
 }
 
 # The platform log's actions (PlatformAuditEvent.action), in the order its filter lists them.
@@ -186,6 +189,7 @@ OBJECT_TYPES = {
     "bill_run": _l("Bill run"),
     "bill": _l("Bill"),
     "payment": _l("Payment"),
+    "invoice_request": _l("Invoice request"),
 }
 
 # --- fields -----------------------------------------------------------------------------------------------------
@@ -196,6 +200,9 @@ FIELDS = {
     "credit_fen": _l("Kept as credit"),
     "owed_fen": _l("Owed past due"),
     "method": _l("Payment method"),
+    "invoice_number": _l("Invoice number"),
+    "title": _l("Invoice title (抬头)"),
+    "reject_reason": _l("Reason for declining"),
     "name": _l("Name"),
     "address": _l("Address"),
     "slug": _l("Web address"),

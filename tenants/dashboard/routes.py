@@ -16,7 +16,7 @@ from tenants.work_orders.queries import repair_figures
 
 
 @bp.get("/")
-@require_role(Role.ADMIN, Role.STEWARD, Role.TECHNICIAN, Role.OWNER)
+@require_role(Role.ADMIN, Role.STEWARD, Role.TECHNICIAN, Role.OWNER, Role.CASHIER)
 def index():
     if current_membership.role == Role.OWNER:
         return redirect(url_for("company.portal.index"), code=303)
@@ -24,6 +24,8 @@ def index():
         return redirect(url_for("company.stewards.home"), code=303)  # the steward's day starts with their homes
     if current_membership.role == Role.TECHNICIAN:
         return redirect(url_for("company.work_orders.mine"), code=303)  # a technician's day is their jobs
+    if current_membership.role == Role.CASHIER:
+        return redirect(url_for("company.fees.new_payment"), code=303)  # a cashier's day is the counter
     occupancy = dict(
         db.session.execute(
             select(Household.occupancy, func.count())

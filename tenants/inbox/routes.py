@@ -18,7 +18,7 @@ from tenants.access import current_company, current_membership, require_role
 from tenants.inbox.models import Notification
 
 bp = Blueprint("inbox", __name__)
-ALL_ROLES = (Role.ADMIN, Role.STEWARD, Role.TECHNICIAN, Role.OWNER)
+ALL_ROLES = (Role.ADMIN, Role.STEWARD, Role.TECHNICIAN, Role.OWNER, Role.CASHIER)
 PER_PAGE = 30
 
 

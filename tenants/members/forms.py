@@ -8,7 +8,7 @@ from saas.validators import MIN_PASSWORD, CleanText, MainlandMobile, NewPassword
 
 STAFF_ROLE_CHOICES = [(r.value, ROLE_LABELS[r]) for r in STAFF_ROLES]
 # Stewards and technicians first: they are whom an admin invites most.
-INVITE_ROLE_CHOICES = [(r.value, ROLE_LABELS[r]) for r in (Role.STEWARD, Role.TECHNICIAN, Role.ADMIN)]
+INVITE_ROLE_CHOICES = [(r.value, ROLE_LABELS[r]) for r in (Role.STEWARD, Role.TECHNICIAN, Role.CASHIER, Role.ADMIN)]
 
 
 class InviteForm(FlaskForm):

@@ -28,7 +28,7 @@ from saas.validators import password_problem
 from tenants.members.models import Invitation, InvitationStatus, hash_token
 
 INVITATION_DAYS = 7
-INVITABLE_ROLES = (Role.ADMIN, Role.STEWARD, Role.TECHNICIAN)
+INVITABLE_ROLES = (Role.ADMIN, Role.STEWARD, Role.TECHNICIAN, Role.CASHIER)
 
 
 class MembershipError(ServiceError):
