@@ -68,6 +68,7 @@ def run_in_company(func, company_id: uuid.UUID | None, *args, **kwargs):
 PERIODIC_JOBS: tuple[tuple[str, str, str], ...] = (
     ("send-trial-reminders", "saas.trial:send_trial_reminders", "0 2 * * *"),
     ("check-work-order-slas", "tenants.work_orders.sla_jobs:check_all_companies", "*/5 * * * *"),
+    ("check-fee-payments", "tenants.fees.reconcile:check_all_companies", "*/5 * * * *"),
 )
 
 
