@@ -146,7 +146,7 @@ def create_order(household_ids: list[uuid.UUID], bill_ids: list[uuid.UUID] | Non
     payment_states.move(payment, S.PENDING, source="owner", actor=payer, details={"channel": channel})
     record("fee.wechat_order_created", actor=payer, object_type="payment", object_id=payment.id,
            object_label=f"{household.label} {format_yuan(amount)}",
-           changes={"amount_fen": [None, amount], "channel": [None, channel]})
+           changes={"amount_fen": [None, amount]})
     db.session.commit()
     return payment
 

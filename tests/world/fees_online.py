@@ -29,10 +29,10 @@ def build(app, world) -> dict:
             db.session.add(FeeSettings(offline_instructions="工作日 9:00-17:00 到物业服务中心缴费"))
         out_trade_no = "GJWORLD" + world.company.slug.replace("-", "").upper()[:20]
         payment = Payment(id=new_id(), household_id=household.id, method=PaymentMethod.WECHAT_PAY,
-                          status=PaymentStatus.PENDING, amount_fen=24500, out_trade_no=out_trade_no,
+                          status=PaymentStatus.PENDING, amount_fen=12000, out_trade_no=out_trade_no,
                           wechat_channel="native", wechat_code_url="weixin://wxpay/bizpayurl?pr=world",
                           wechat_trade_state="NOTPAY", expires_at=utcnow() + timedelta(days=3650),
-                          note="物业费 10-11月", reference="")
+                          note="物业费 10月", reference="")
         db.session.add(payment)
         payment_states.start(payment, PaymentStatus.PENDING, source="owner")
         db.session.add(PaymentRoute(out_trade_no=out_trade_no, company_id=world.company.id, payment_id=payment.id))
