@@ -128,3 +128,12 @@ def test_credit_is_shown_with_what_it_is(app, owner):
         db.session.commit()
     html = client.get(f"/c/{a.company.slug}/my/bills").get_data(as_text=True)
     assert "¥55" in html  # ¥300 paid, ¥245 owed: the rest is credit
+
+
+def test_pay_the_chosen_bills_with_none_chosen_pays_nothing(app, owner, fake_wechatpay):  # noqa: F811
+    a, _b, client = owner
+    _online(app, a)
+    response = client.post(f"/c/{a.company.slug}/my/bills/pay",
+                           data={"household_id": str(a.ids["household_id"]), "which": "chosen"})
+    assert response.status_code == 303 and response.headers["Location"].endswith("/my/bills")
+    assert not fake_wechatpay.calls("/v3/pay")

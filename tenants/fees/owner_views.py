@@ -7,6 +7,7 @@ or payment of any other home is 404."""
 
 from __future__ import annotations
 
+import io
 import uuid
 from urllib.parse import quote
 
@@ -89,7 +90,11 @@ def my_bills():
 def pay():
     ids = _own_ids()
     household_raw = request.form.get("household_id", "")
-    chosen = [] if request.form.get("which") == "all" else request.form.getlist("bill_id")
+    pay_all = request.form.get("which") == "all"
+    chosen = [] if pay_all else request.form.getlist("bill_id")
+    if not pay_all and not chosen:
+        flash(_("Choose at least one bill to pay."), "warning")
+        return redirect_to(url_for(".my_bills"))
     try:
         bill_ids = [uuid.UUID(value) for value in chosen] if chosen else None
         household_ids = ids
@@ -160,6 +165,7 @@ def payment_qr(wechat_payment_id):
     payment = _own_payment(wechat_payment_id)
     if payment.wechat_channel != "native" or not payment.wechat_code_url or payment.status not in online.OPEN:
         abort(404)
-    svg = segno.make(payment.wechat_code_url, error="m").svg_inline(scale=6, border=2)
-    return svg, 200, {"Content-Type": "image/svg+xml", "Cache-Control": "no-store"}
+    out = io.BytesIO()
+    segno.make(payment.wechat_code_url, error="m").save(out, kind="svg", scale=6, border=2)
+    return out.getvalue(), 200, {"Content-Type": "image/svg+xml", "Cache-Control": "no-store"}
 
