@@ -324,3 +324,24 @@ def test_the_reconciliation_command_and_its_schedule(app, setup):
     assert ("check-fee-payments", "tenants.fees.reconcile:check_all_companies", "*/5 * * * *") in PERIODIC_JOBS
     result = app.test_cli_runner().invoke(args=["check-fee-payments"])
     assert result.exit_code == 0 and "WeChat Pay reconciliation" in result.output
+
+
+def test_a_platform_admin_sets_the_sub_merchant_number_audited_and_only_a_platform_admin(app, two_companies,
+                                                                                       make_user, login_as):
+    from saas.models import PlatformAuditEvent
+
+    a, _b = two_companies
+    url = f"/admin/companies/{a.company.id}/wechat-pay"
+    assert login_as(a.admin).post(url, data={"wechat_sub_mchid": "1900000109"}).status_code == 404
+    platform = login_as(make_user("平台管理员", platform_admin=True))
+    assert platform.post(url, data={"wechat_sub_mchid": "19000<b>"}).status_code == 303
+    with app.app_context():
+        assert db.session.get(Company, a.company.id).wechat_sub_mchid is None
+    assert platform.post(url, data={"wechat_sub_mchid": " 1900000109 "}).status_code == 303
+    with app.app_context():
+        assert db.session.get(Company, a.company.id).wechat_sub_mchid == "1900000109"
+        event = db.session.execute(select(PlatformAuditEvent).where(
+            PlatformAuditEvent.action == "company.wechat_sub_mchid_set")).scalar_one()
+        assert event.company_id == a.company.id
+    page = platform.get(f"/admin/companies/{a.company.id}").get_data(as_text=True)
+    assert 'value="1900000109"' in page
