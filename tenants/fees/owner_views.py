@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import io
 import uuid
+from datetime import timedelta
 from urllib.parse import quote
 
 import segno
@@ -82,7 +83,8 @@ def my_bills():
         .order_by(CreditEntry.created_at.desc()).limit(10)).scalars()) for h in households if credit[h.id]}
     return render("tenants/fees/my/bills.html", households=households, due=due, credit=credit, paid=paid,
                   waiting=waiting, credit_entries=credit_entries, online=wechat_pay.available_for(current_company),
-                  endpoint_exists=endpoint_exists, **offline_context())
+                  endpoint_exists=endpoint_exists, last_day=lambda end: end - timedelta(days=1),
+                  **offline_context())
 
 
 @bp.post("/my/bills/pay")
