@@ -32,6 +32,8 @@ from tenants.fees.models import (
 )
 from tenants.roster.models import Household
 
+pytestmark = pytest.mark.world()  # the base world only: the fee builders' bills and payments would join the books
+
 PROPERTY = settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 
 

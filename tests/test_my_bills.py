@@ -23,6 +23,22 @@ PHONE = "Mozilla/5.0 (iPhone; CPU iPhone OS 17_0 like Mac OS X) AppleWebKit/605.
 @pytest.fixture
 def owner(app, two_companies, login_as):
     a, b = two_companies
+    from datetime import date
+
+    from saas.tenancy import new_id
+    from tenants.fees.models import BillKind
+    from tenants.roster.models import Household
+
+    for world in (a, b):
+        with app.app_context(), company_context(world.company.id):
+            household = db.session.get(Household, (world.company.id, world.ids["household_id"]))
+            for month, amount in ((10, 12000), (11, 12500)):
+                db.session.add(Bill(id=new_id(), household_id=household.id, kind=BillKind.RUN,
+                                    community_id=household.building.community_id, building_id=household.building_id,
+                                    charge_key="item:pm", title="物业费", period_start=date(2026, month, 1),
+                                    period_end=date(2026, month + 1, 1), amount_fen=amount,
+                                    due_on=date(2026, month, 15)))
+            db.session.commit()
     return a, b, login_as(a.owner)
 
 

@@ -1,10 +1,10 @@
-"""WeChat Pay for owners: two open bills of the owner's household and a waiting WeChat Pay order (Native, with its
-QR) for them, so the owner's /my/bills pages and the admin's refund page of that payment answer 200, and another
-company's members get 404. URL parameter: wechat_payment_id."""
+"""WeChat Pay for owners: a waiting WeChat Pay order (Native, with its QR) of the owner's household (no bills: the
+bill builders add those), so the owner's /my/bills pages and the admin's refund page of that payment answer 200,
+and another company's members get 404. URL parameter: wechat_payment_id."""
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import timedelta
 
 PROVIDES = ("wechat_payment_id",)
 
@@ -14,17 +14,11 @@ def build(app, world) -> dict:
     from saas.extensions import db
     from saas.tenancy import company_context, new_id
     from tenants.fees import payment_states
-    from tenants.fees.models import Bill, BillKind, FeeSettings, Payment, PaymentMethod, PaymentRoute, PaymentStatus
+    from tenants.fees.models import FeeSettings, Payment, PaymentMethod, PaymentRoute, PaymentStatus
     from tenants.roster.models import Household
 
     with app.app_context(), company_context(world.company.id):
         household = db.session.get(Household, (world.company.id, world.ids["household_id"]))
-        for month, amount in ((10, 12000), (11, 12500)):
-            db.session.add(Bill(id=new_id(), household_id=household.id, community_id=household.building.community_id,
-                                building_id=household.building_id, kind=BillKind.RUN, charge_key="item:online",
-                                title="物业费", detail="80 m² × ¥1.50", period_start=date(2026, month, 1),
-                                period_end=date(2026, month + 1, 1), amount_fen=amount, due_on=date(2026, month, 15),
-                                late_fee_clause="合同第八条", reason="线上缴费"))
         if db.session.query(FeeSettings).first() is None:
             db.session.add(FeeSettings(offline_instructions="工作日 9:00-17:00 到物业服务中心缴费"))
         out_trade_no = "GJWORLD" + world.company.slug.replace("-", "").upper()[:20]
