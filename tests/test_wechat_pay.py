@@ -345,3 +345,14 @@ def test_a_platform_admin_sets_the_sub_merchant_number_audited_and_only_a_platfo
         assert event.company_id == a.company.id
     page = platform.get(f"/admin/companies/{a.company.id}").get_data(as_text=True)
     assert 'value="1900000109"' in page
+
+
+def test_an_order_wechat_refuses_is_failed_and_says_so(app, setup):
+    a, _b, fake = setup
+    fake.fail_next = 1
+    with pytest.raises(ServiceError) as refused:
+        _order(app, a)
+    assert "WeChat Pay" in str(refused.value.message)
+    with app.app_context(), company_context(a.company.id):
+        payment = db.session.execute(select(Payment)).scalar_one()
+        assert payment.status == PaymentStatus.FAILED

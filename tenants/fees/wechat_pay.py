@@ -69,10 +69,14 @@ def client():
     conf = current_app.config
     if not configured():
         raise WeChatPayError(_l("Online payment is not available. Please pay at the property office."))
-    return _client(conf["WECHATPAY_SP_MCHID"], conf["WECHATPAY_SP_APPID"], conf["WECHATPAY_PRIVATE_KEY"],
-                   conf["WECHATPAY_CERT_SERIAL_NO"], conf["WECHATPAY_APIV3_KEY"], notify_url(),
-                   conf.get("WECHATPAY_PLATFORM_CERT_DIR") or None, conf.get("WECHATPAY_PUBLIC_KEY") or None,
-                   conf.get("WECHATPAY_PUBLIC_KEY_ID") or None, conf.get("WECHATPAY_API_BASE") or None)
+    try:
+        return _client(conf["WECHATPAY_SP_MCHID"], conf["WECHATPAY_SP_APPID"], conf["WECHATPAY_PRIVATE_KEY"],
+                       conf["WECHATPAY_CERT_SERIAL_NO"], conf["WECHATPAY_APIV3_KEY"], notify_url(),
+                       conf.get("WECHATPAY_PLATFORM_CERT_DIR") or None, conf.get("WECHATPAY_PUBLIC_KEY") or None,
+                       conf.get("WECHATPAY_PUBLIC_KEY_ID") or None, conf.get("WECHATPAY_API_BASE") or None)
+    except Exception as exc:  # an unreadable key file, no platform certificate: the package raises plain Exception
+        log.error("WeChat Pay client could not be set up: %s", exc)
+        raise WeChatPayError(_l("WeChat Pay could not be reached. Please try again in a moment.")) from exc
 
 
 @lru_cache(maxsize=4)
