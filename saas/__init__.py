@@ -152,4 +152,5 @@ def _register_blueprints(app: Flask) -> None:
     # Joining a company (a staff invitation, an owner's household code) writes company data, so it lives in
     # the members module, though its URLs (/invite/<token>, /join/<slug>) are outside /c/<slug>/.
     app.register_blueprint(importlib.import_module("tenants.members.joining").bp)
+    app.register_blueprint(importlib.import_module("tenants.fees.callbacks").notify_bp)  # WeChat Pay's callbacks
     tenants.register(app)

@@ -93,6 +93,23 @@ def load_config(instance_path: str, overrides: dict | None = None) -> dict:
                           for code in ("basic", "standard", "professional")},
         # Tests point the Stripe client at a local fake server; unset in production.
         "STRIPE_API_BASE": os.environ.get("STRIPE_API_BASE", ""),
+        # WeChat Pay for owners' fees, as the platform's service-provider (服务商) account; each company is a
+        # sub-merchant (companies.wechat_sub_mchid). Unset: owners see the offline instructions only.
+        "WECHATPAY_SP_MCHID": os.environ.get("WECHATPAY_SP_MCHID", ""),
+        "WECHATPAY_SP_APPID": os.environ.get("WECHATPAY_SP_APPID", ""),
+        "WECHATPAY_PRIVATE_KEY": os.environ.get("WECHATPAY_PRIVATE_KEY", ""),  # path of the API key (PEM)
+        "WECHATPAY_CERT_SERIAL_NO": os.environ.get("WECHATPAY_CERT_SERIAL_NO", ""),
+        "WECHATPAY_APIV3_KEY": os.environ.get("WECHATPAY_APIV3_KEY", ""),
+        # WeChat's platform certificates (a directory, filled on first use) or its public key (path) and key id.
+        "WECHATPAY_PLATFORM_CERT_DIR": os.environ.get("WECHATPAY_PLATFORM_CERT_DIR", ""),
+        "WECHATPAY_PUBLIC_KEY": os.environ.get("WECHATPAY_PUBLIC_KEY", ""),
+        "WECHATPAY_PUBLIC_KEY_ID": os.environ.get("WECHATPAY_PUBLIC_KEY_ID", ""),
+        # The public https base WeChat calls back (…/wechatpay/notify is appended).
+        "WECHATPAY_NOTIFY_URL": os.environ.get("WECHATPAY_NOTIFY_URL", ""),
+        "WECHATPAY_ORDER_MINUTES": int(os.environ.get("WECHATPAY_ORDER_MINUTES", "15")),
+        "WECHATPAY_RECONCILE_MINUTES": int(os.environ.get("WECHATPAY_RECONCILE_MINUTES", "10")),
+        # Tests point the WeChat Pay client at a local fake server; unset in production.
+        "WECHATPAY_API_BASE": os.environ.get("WECHATPAY_API_BASE", ""),
     }
     if overrides:
         config.update(overrides)

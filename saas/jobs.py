@@ -69,6 +69,7 @@ PERIODIC_JOBS: tuple[tuple[str, str, str], ...] = (
     ("send-trial-reminders", "saas.trial:send_trial_reminders", "0 2 * * *"),
     ("check-work-order-slas", "tenants.work_orders.sla_jobs:check_all_companies", "*/5 * * * *"),
     ("issue-late-fees", "tenants.fees.late_fees:issue_all_companies", "30 2 * * *"),
+    ("check-fee-payments", "tenants.fees.reconcile:check_all_companies", "*/5 * * * *"),
 )
 
 

@@ -32,3 +32,11 @@ def register_cli(app: Flask) -> None:
         from tenants.fees.late_fees import issue_all_companies, summary
 
         click.echo(summary(issue_all_companies()))
+
+    @app.cli.command("check-fee-payments")
+    def check_fee_payments_command():
+        """Query WeChat Pay about orders still open after N minutes: apply payments, close expired orders, settle
+        pending refunds. Idempotent: every 5 min."""
+        from tenants.fees.reconcile import check_all_companies, summary
+
+        click.echo(summary(check_all_companies()))

@@ -150,7 +150,7 @@ def _order(rule) -> tuple:
 
 def _post_rules(app):
     rules = [r for r in app.url_map.iter_rules() if "POST" in r.methods
-             and r.endpoint != "subscriptions.stripe_webhook"]  # Stripe's server posts JSON there, never htmx
+             and r.endpoint not in ("subscriptions.stripe_webhook", "wechatpay.notify")]  # payment servers post JSON
     return sorted(rules, key=_order)
 
 

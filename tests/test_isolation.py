@@ -53,6 +53,8 @@ NOT_WALKED = {
     "signup.suggest_slug": "suggests a free web address; says only whether a slug is taken, as sign-up must",
     "subscriptions.stripe_webhook": "Stripe's signed events, no browser session: tests/test_stripe_webhooks.py "
                                     "refuses forged events and matches each event to its own company",
+    "wechatpay.notify": "WeChat Pay's signed callbacks, no browser session: tests/test_wechat_pay.py refuses forged, "
+                        "unknown and another company's notices and applies each to its own company only",
 }
 
 

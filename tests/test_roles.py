@@ -33,6 +33,7 @@ AUDIENCES = {
 NOT_WALKED = {
     "auth.logout": "POST only, for whoever is signed in; tests/test_sessions.py signs out and revokes",
     "subscriptions.stripe_webhook": "no person: Stripe's server, trusted by signature (tests/test_stripe_webhooks.py)",
+    "wechatpay.notify": "no person: WeChat Pay's server, trusted by signature (tests/test_wechat_pay.py)",
 }
 
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from functools import wraps
 
-from flask import abort, request, url_for
+from flask import abort, flash, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from sqlalchemy import func, or_, select
@@ -17,14 +17,14 @@ from saas.admin import bp, overview
 from saas.clock import utcnow
 from saas.extensions import db, htmx
 from saas.forms import submit
-from saas.htmx import render
+from saas.htmx import redirect_to, render
 from saas.models import Company, Membership, PlatformAuditEvent, Role
 from saas.money import format_yuan
 from saas.pagination import paginate
 from saas.subscriptions import services
 from saas.subscriptions.forms import ManualActivationForm, SuspensionForm, TrialExtensionForm
 from saas.subscriptions.plans import PLANS, billing_status, household_limit
-from saas.tenancy import all_companies, parse_uuid_or_404
+from saas.tenancy import all_companies, company_context, parse_uuid_or_404
 from tenants.audit import labels as audit_labels
 from tenants.roster.models import Household
 
@@ -163,6 +163,31 @@ def unsuspend(company_id):
         success=lambda _c: _("The suspension of %(name)s is lifted.", name=company.name),
         next_url=lambda _c: _company_url(company),
     ) or _company_page(company, status=422, suspension_form=form)
+
+
+@bp.post("/companies/<company_id>/wechat-pay")
+@platform_admin_required
+def set_wechat_sub_mchid(company_id):
+    """The company's WeChat Pay sub-merchant number (特约商户号), once WeChat has approved it; empty to remove."""
+    import re
+
+    company = _company_or_404(company_id)
+    value = (request.form.get("wechat_sub_mchid") or "").strip()
+    if value and not re.fullmatch(r"[0-9]{8,12}", value):
+        flash(_("A WeChat Pay sub-merchant number is 8 to 12 digits."), "danger")
+        return redirect_to(_company_url(company))
+    before = company.wechat_sub_mchid
+    if (value or None) != before:
+        with company_context(company.id):
+            company.wechat_sub_mchid = value or None
+            services._platform_audit(company, "company.wechat_sub_mchid_set", actor=current_user,
+                                     company_action="platform.wechat_sub_mchid_set",
+                                     changes={"wechat_sub_mchid": [before, value or None]},
+                                     details={"wechat_sub_mchid": [before, value or None]})
+            db.session.commit()
+    flash(_("WeChat Pay sub-merchant number saved.") if value else _("WeChat Pay is off for this company."),
+          "success")
+    return redirect_to(_company_url(company))
 
 
 # --- the platform audit log ---------------------------------------------------------------------------

@@ -75,10 +75,12 @@ ACTIONS = {
     "company.trial_extended": _l("Trial extended"),
     "company.suspended": _l("Company suspended"),
     "company.unsuspended": _l("Suspension lifted"),
+    "company.wechat_sub_mchid_set": _l("WeChat Pay sub-merchant number set"),
     "platform.plan_activated": _l("Platform activated a plan (bank transfer)"),
     "platform.trial_extended": _l("Platform extended the trial"),
     "platform.suspended": _l("Platform suspended the company"),
     "platform.unsuspended": _l("Platform lifted the suspension"),
+    "platform.wechat_sub_mchid_set": _l("Platform set the WeChat Pay sub-merchant number"),
     "trial.reminder": _l("Trial reminder sent"),
     "subscription.customer_linked": _l("Linked to the card payment service"),
     "subscription.checkout_started": _l("Card payment started"),
@@ -153,6 +155,9 @@ ACTIONS = {
     "fee.payment_recorded": _l("Payment recorded"),
     "fee.payment_paid": _l("Online payment received"),
     "fee.payment_refunded": _l("Payment refunded"),
+    "fee.wechat_order_created": _l("WeChat Pay order made"),
+    "fee.wechat_refund_requested": _l("WeChat Pay refund requested"),
+    "fee.wechat_refund_failed": _l("WeChat Pay refund failed"),
     "fee.bill_credited": _l("Bill credited"),
     "fee.bill_reissued": _l("Bill reissued"),
     "fee.reminder_sent": _l("Payment reminder sent"),
@@ -164,7 +169,7 @@ ACTIONS = {
 
 # The platform log's actions (PlatformAuditEvent.action), in the order its filter lists them.
 PLATFORM_ACTIONS = ("company.signup", "company.plan_activated", "company.trial_extended", "company.suspended",
-                    "company.unsuspended")
+                    "company.unsuspended", "company.wechat_sub_mchid_set")
 
 # --- objects ----------------------------------------------------------------------------------------------------
 
@@ -201,7 +206,6 @@ FIELDS = {
     "owed_fen": _l("Owed past due"),
     "method": _l("Payment method"),
     "invoice_number": _l("Invoice number"),
-    "title": _l("Invoice title (抬头)"),
     "reject_reason": _l("Reason for declining"),
     "name": _l("Name"),
     "address": _l("Address"),
@@ -223,6 +227,7 @@ FIELDS = {
     "messages": _l("Messages sent"),
     "reference": _l("Transfer reference"),
     "reason": _l("Reason"),
+    "wechat_sub_mchid": _l("WeChat Pay sub-merchant number"),
     "suspended_at": _l("Suspended since"),
     "stripe_customer_id": _l("Card payment customer"),
     "stripe_subscription_id": _l("Card payment subscription"),
@@ -302,6 +307,7 @@ FIELDS = {
 }
 # A field whose meaning depends on what changed.
 OBJECT_FIELDS = {
+    ("invoice_request", "title"): _l("Invoice title (抬头)"),
     ("company", "name"): _l("Company name"),
     ("community", "name"): _l("Community name"),
     ("building", "name"): _l("Building name"),

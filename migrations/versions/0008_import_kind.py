@@ -1,7 +1,7 @@
 """import batches say what they bring in: the roster, meter readings or opening balances (fees)
 
-Revision ID: 0007_f5
-Revises: 0006
+Revision ID: 0008
+Revises: 0007
 Create Date: 2026-12-06 00:50:00
 
 """
@@ -10,8 +10,8 @@ import sqlalchemy as sa
 
 
 # revision identifiers, used by Alembic.
-revision = '0007_f5'
-down_revision = '0006'
+revision = '0008'
+down_revision = '0007'
 branch_labels = None
 depends_on = None
 
