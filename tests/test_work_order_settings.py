@@ -59,7 +59,8 @@ def _count(app, world, model) -> int:
 
 def _audit(app, world, action) -> list[AuditEvent]:
     with inside(app, world):
-        events = db.session.execute(select(AuditEvent).where(AuditEvent.action == action)).scalars().all()
+        events = db.session.execute(select(AuditEvent).where(AuditEvent.action == action)
+                                    .order_by(AuditEvent.created_at, AuditEvent.id)).scalars().all()
         for event in events:
             db.session.expunge(event)
         return events
