@@ -70,6 +70,8 @@ PERIODIC_JOBS: tuple[tuple[str, str, str], ...] = (
     ("check-work-order-slas", "tenants.work_orders.sla_jobs:check_all_companies", "*/5 * * * *"),
     ("issue-late-fees", "tenants.fees.late_fees:issue_all_companies", "30 2 * * *"),
     ("check-fee-payments", "tenants.fees.reconcile:check_all_companies", "*/5 * * * *"),
+    # 02:00 UTC is 10:00 in Beijing: a reminder arrives in the morning, never at night.
+    ("send-fee-reminders", "tenants.fees.collection:remind_all_companies", "0 2 * * *"),
 )
 
 

@@ -33,6 +33,14 @@ def register_cli(app: Flask) -> None:
 
         click.echo(summary(issue_all_companies()))
 
+    @app.cli.command("send-fee-reminders")
+    def send_fee_reminders_command():
+        """Remind homes owing past due, in each company that switched automatic reminders on (fee settings);
+        at most one per home per interval. Idempotent: daily."""
+        from tenants.fees.collection import remind_all_companies, reminders_summary
+
+        click.echo(reminders_summary(remind_all_companies()))
+
     @app.cli.command("check-fee-payments")
     def check_fee_payments_command():
         """Query WeChat Pay about orders still open after N minutes: apply payments, close expired orders, settle

@@ -251,6 +251,60 @@ def test_reminding_every_home_of_a_scope_owing_more_than_an_amount(app, a, login
     assert "2 homes were reminded recently" in admin.get(response.headers["Location"]).get_data(as_text=True)
 
 
+def test_automatic_reminders_only_where_switched_on_and_once_per_interval(app, two_companies, login_as):
+    """The daily job (send-fee-reminders, 10:00 Beijing time) reminds only in a company that chose an amount in its
+    fee settings, only homes owing more than it, and a home reminded by staff within the interval is skipped."""
+    from saas.jobs import PERIODIC_JOBS
+    from saas.notifications.models import OutboxMessage
+    from tenants.fees.collection import remind_all_companies
+    from tenants.fees.models import FeeSettings
+
+    a, b = two_companies
+    today = date.today()
+    h2, h3 = a.roster["households"][1], a.roster["households"][2]
+    with app.app_context(), company_context(a.company.id):
+        make_bill(h2, amount=50000, due_on=today - timedelta(days=40))
+        make_bill(h3, amount=100, due_on=today - timedelta(days=40))
+        db.session.commit()
+
+    def sms_count(world):
+        with app.app_context(), company_context(world.company.id):
+            return db.session.scalar(select(func.count()).select_from(OutboxMessage)
+                                     .where(OutboxMessage.kind == "fee_reminder"))
+
+    with app.app_context():
+        remind_all_companies()
+    assert sms_count(a) == 0 and sms_count(b) == 0  # off by default: nothing is sent
+
+    admin = login_as(a.admin)
+    settings_url = f"/c/{a.company.slug}/fees/settings"
+    form = {"due_days": "15", "reminder_interval_days": "7", "prepay_cap_months": "12"}
+    for bad in ("1e30", "-5", "abc", "2000000"):
+        assert admin.post(settings_url, data=form | {"auto_remind_min": bad}).status_code == 422
+    with app.app_context(), company_context(a.company.id):
+        assert db.session.execute(select(FeeSettings.auto_remind_min_fen)).scalar() is None
+    assert admin.post(settings_url, data=form | {"auto_remind_min": "¥100"}).status_code == 303
+    assert 'value="100"' in admin.get(settings_url).get_data(as_text=True)
+
+    with app.app_context():
+        totals = remind_all_companies()
+    assert totals["failed"] == 0 and totals["sent"] >= 1
+    with app.app_context(), company_context(a.company.id):
+        reminded = set(db.session.execute(select(OutboxMessage.recipient)
+                                          .where(OutboxMessage.kind == "fee_reminder")).scalars())
+    assert len(reminded) == 2  # the world's owner and h2's roster phone; h3 owes ¥1, under the amount
+    assert sms_count(b) == 0  # company B left them off
+
+    before = sms_count(a)
+    result = app.test_cli_runner().invoke(args=["send-fee-reminders"])
+    assert result.exit_code == 0 and "Fee reminders" in result.output
+    assert sms_count(a) == before  # reminded within the interval: not again
+    assert any(target == "tenants.fees.collection:remind_all_companies" for _, target, _ in PERIODIC_JOBS)
+    assert admin.post(settings_url, data=form | {"auto_remind_min": ""}).status_code == 303
+    with app.app_context(), company_context(a.company.id):
+        assert db.session.execute(select(FeeSettings.auto_remind_min_fen)).scalar() is None
+
+
 # --- the steward's home ---------------------------------------------------------------------------------------
 
 

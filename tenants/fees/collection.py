@@ -11,6 +11,7 @@ mentions cutting any service (民法典 944), and nothing here is ever shown out
 
 from __future__ import annotations
 
+import logging
 import uuid
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
@@ -26,7 +27,7 @@ from saas.extensions import db
 from saas.i18n import _l
 from saas.models import Company, Membership, Role, User
 from saas.money import format_yuan
-from saas.tenancy import require_company_id
+from saas.tenancy import company_context, require_company_id
 from tenants.fees import arrears, ledger
 from tenants.fees.models import Bill, BillKind, CollectionReminder
 from tenants.inbox.services import notify
@@ -273,6 +274,9 @@ def remind_household(household: Household, *, actor, now: datetime | None = None
     return owed
 
 
+log = logging.getLogger(__name__)
+
+
 @dataclass
 class RemindResult:
     sent: int = 0
@@ -300,6 +304,12 @@ def remind_many(*, actor, min_owed_fen: int, community_id=None, building_id=None
     if len(owing) > MAX_BATCH:
         raise CollectionError(_l("That is more than %(n)s homes at once: choose a community or a building, or a "
                                  "higher amount.", n=MAX_BATCH), "min_owed")
+    return _remind(owing, now=now, actor=actor)
+
+
+def _remind(owing: dict[uuid.UUID, int], *, now: datetime, actor) -> RemindResult:
+    """Remind the homes in ``owing`` ({id: owed}), skipping those reminded within the interval and those with
+    nobody to tell. Commits."""
     interval = ledger.settings().reminder_interval_days
     last = last_reminders(owing)
     owners = owners_of(owing)
@@ -317,3 +327,54 @@ def remind_many(*, actor, min_owed_fen: int, community_id=None, building_id=None
             result.unreachable += 1
     db.session.commit()
     return result
+
+
+AUTO_CHUNK = 500  # homes per transaction in the daily job: a big company's reminders never hold one long lock
+
+
+def send_due_reminders(now: datetime | None = None) -> RemindResult:
+    """The daily job's work in this company: when its settings switch automatic reminders on, remind every home
+    owing more than the chosen amount past due (the interval rule still applies: a home reminded by staff
+    yesterday is not reminded again today). Nothing happens for a company that left them off."""
+    now = now or utcnow()
+    minimum = ledger.settings().auto_remind_min_fen
+    total = RemindResult()
+    if minimum is None:
+        return total
+    owing = arrears.households_owing_more_than(local_today(now), minimum)
+    ids = sorted(owing, key=str)  # a stable order, so a re-run after a failure goes the same way
+    for start in range(0, len(ids), AUTO_CHUNK):
+        chunk = {household_id: owing[household_id] for household_id in ids[start:start + AUTO_CHUNK]}
+        result = _remind(chunk, now=now, actor=None)
+        total.sent += result.sent
+        total.total_fen += result.total_fen
+        total.recent += result.recent
+        total.unreachable += result.unreachable
+    return total
+
+
+def remind_all_companies(now: datetime | None = None) -> dict[str, int]:
+    """Job: ``send_due_reminders`` in each active company's own context (daily at 10:00 Beijing time;
+    idempotent within the reminder interval)."""
+    from tenants.work_orders.sla_jobs import companies_to_check
+
+    now = now or utcnow()
+    totals = {"companies": 0, "sent": 0, "total_fen": 0, "failed": 0}
+    for company_id in companies_to_check(now):
+        with company_context(company_id):
+            try:
+                result = send_due_reminders(now)
+            except Exception:  # one company's failure must not stop the others
+                db.session.rollback()
+                log.exception("fee reminders failed for company %s", company_id)
+                totals["failed"] += 1
+                continue
+        totals["companies"] += 1
+        totals["sent"] += result.sent
+        totals["total_fen"] += result.total_fen
+    return totals
+
+
+def reminders_summary(totals: dict[str, int]) -> str:
+    return ("Fee reminders: {companies} companies checked; {sent} homes reminded, {total_fen} fen owed in all; "
+            "{failed} failed.").format(**totals)

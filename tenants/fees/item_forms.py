@@ -19,6 +19,11 @@ class FeeSettingsForm(FlaskForm):
     contract_ends_on = DateField(_l("Service contract ends on"), validators=[Optional()])
     reminder_interval_days = IntegerField(_l("At most one reminder every (days)"), validators=[InputRequired(_INT)],
                                           default=7)
+    auto_remind_min = StringField(_l("Remind automatically every home owing more than (yuan)"),
+                                  validators=[Optional()],
+                                  description=_l("Each morning at 10:00, homes owing more than this past due get the "
+                                                 "polite reminder, at most once per interval. Empty: reminders "
+                                                 "are sent only by hand."))
     offline_instructions = TextAreaField(_l("How to pay offline (bank account, office hours, counter)"),
                                          validators=[Optional()])
     late_fees_enabled = BooleanField(_l("Charge late fees under our service contract"))

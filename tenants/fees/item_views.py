@@ -14,7 +14,7 @@ from saas.clock import local_today
 from saas.extensions import db
 from saas.forms import attempt, submit
 from saas.htmx import redirect_to, render
-from saas.money import parse_yuan
+from saas.money import parse_yuan, yuan_text
 from saas.tenancy import get_or_404
 from tenants.access import STAFF, Role, require_role
 from tenants.fees import bp, charges, items, meters
@@ -67,6 +67,8 @@ def index():
 def settings():
     current = get_settings()
     form = FeeSettingsForm(obj=current)
+    if request.method == "GET" and current.auto_remind_min_fen is not None:
+        form.auto_remind_min.data = yuan_text(current.auto_remind_min_fen)
     if request.method == "GET":
         return render("tenants/fees/settings/edit.html", form=form, settings=current)
     return submit(form, lambda: update_settings(
@@ -75,7 +77,7 @@ def settings():
         offline_instructions=form.offline_instructions.data or "", late_fees_enabled=form.late_fees_enabled.data,
         late_fee_clause=form.late_fee_clause.data or "", late_fee_daily_permyriad=form.late_fee_daily_permyriad.data,
         late_fee_grace_days=form.late_fee_grace_days.data, late_fee_cap_percent=form.late_fee_cap_percent.data,
-        actor=current_user), success=_("Saved."), next_url=url_for(".settings")) \
+        auto_remind_min=form.auto_remind_min.data, actor=current_user), success=_("Saved."), next_url=url_for(".settings")) \
         or render("tenants/fees/settings/edit.html", status=422, form=form, settings=current)
 
 

@@ -80,6 +80,7 @@ class FeeSettings(CompanyScoped, db.Model):
         CheckConstraint("late_fee_daily_permyriad BETWEEN 0 AND 100", name="late_fee_rate_range"),
         CheckConstraint("late_fee_cap_percent BETWEEN 0 AND 100", name="late_fee_cap_range"),
         CheckConstraint("prepay_cap_months BETWEEN 0 AND 36", name="prepay_cap_range"),
+        CheckConstraint("auto_remind_min_fen IS NULL OR auto_remind_min_fen >= 0", name="auto_remind_min_range"),
     )
 
     late_fees_enabled: Mapped[bool] = mapped_column(Boolean, default=False)
@@ -91,6 +92,8 @@ class FeeSettings(CompanyScoped, db.Model):
     contract_ends_on: Mapped[date | None] = mapped_column(Date)  # prepayment never reaches past it
     due_days: Mapped[int] = mapped_column(SmallInteger, default=15)  # a bill is due this long after issue
     reminder_interval_days: Mapped[int] = mapped_column(SmallInteger, default=7)  # at most one reminder per home
+    # The daily job reminds every home owing more than this past due; None: off (the company chooses).
+    auto_remind_min_fen: Mapped[int | None] = mapped_column(BigInteger)
     offline_instructions: Mapped[str] = mapped_column(Text, default="")  # bank account, office hours, counter
 
 

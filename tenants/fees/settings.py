@@ -13,6 +13,7 @@ from saas import audit
 from saas.errors import ServiceError
 from saas.extensions import db
 from saas.i18n import _l
+from saas.money import parse_yuan
 from tenants.fees.models import FeeSettings
 
 
@@ -31,7 +32,7 @@ def get_settings() -> FeeSettings:
         return found
     return FeeSettings(late_fees_enabled=False, late_fee_clause="", late_fee_daily_permyriad=0,
                        late_fee_grace_days=0, late_fee_cap_percent=0, prepay_cap_months=12, contract_ends_on=None,
-                       due_days=15, reminder_interval_days=7, offline_instructions="")
+                       due_days=15, reminder_interval_days=7, offline_instructions="", auto_remind_min_fen=None)
 
 
 def _in_range(value, low: int, high: int, message, field: str) -> int:
@@ -40,10 +41,25 @@ def _in_range(value, low: int, high: int, message, field: str) -> int:
     return value
 
 
+AUTO_REMIND_MAX_FEN = 100_000_000  # ¥1,000,000: past this the setting can only be a typing mistake
+
+
+def _auto_remind_min(typed: str | None) -> int | None:
+    typed = (typed or "").strip()
+    if not typed:
+        return None
+    fen = parse_yuan(typed)
+    if fen is None or not 0 <= fen <= AUTO_REMIND_MAX_FEN:
+        raise FeeSettingsError(_l("Enter an amount in yuan between 0 and 1,000,000, such as 500, or leave it empty "
+                                  "to send reminders only by hand."), "auto_remind_min")
+    return fen
+
+
 def update_settings(*, due_days: int, prepay_cap_months: int, contract_ends_on: date | None,
                     reminder_interval_days: int, offline_instructions: str, late_fees_enabled: bool,
                     late_fee_clause: str, late_fee_daily_permyriad: int | None, late_fee_grace_days: int | None,
-                    late_fee_cap_percent: int | None, actor) -> FeeSettings:
+                    late_fee_cap_percent: int | None, actor, auto_remind_min: str | None = None) -> FeeSettings:
+    """``auto_remind_min`` is the amount in yuan as typed (empty: automatic reminders off)."""
     values = {
         "due_days": _in_range(due_days, 0, 365, _l("Enter between 0 and 365 days."), "due_days"),
         "prepay_cap_months": _in_range(prepay_cap_months, 0, 36, _l("Enter between 0 and 36 months."),
@@ -52,6 +68,7 @@ def update_settings(*, due_days: int, prepay_cap_months: int, contract_ends_on: 
         "reminder_interval_days": _in_range(reminder_interval_days, 1, 365, _l("Enter between 1 and 365 days."),
                                             "reminder_interval_days"),
         "offline_instructions": (offline_instructions or "").strip()[:INSTRUCTIONS_MAX],
+        "auto_remind_min_fen": _auto_remind_min(auto_remind_min),
         "late_fees_enabled": bool(late_fees_enabled),
     }
     clause = (late_fee_clause or "").strip()

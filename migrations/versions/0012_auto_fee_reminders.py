@@ -1,0 +1,29 @@
+"""fee settings: automatic reminders (the daily job reminds homes owing more than an amount the company chooses)
+
+Revision ID: 0012
+Revises: 0008
+Create Date: 2026-12-06 03:40:00
+
+"""
+from alembic import op
+import sqlalchemy as sa
+
+
+# revision identifiers, used by Alembic.
+revision = '0012'
+down_revision = '0008'
+branch_labels = None
+depends_on = None
+
+
+def upgrade():
+    with op.batch_alter_table('fee_settings', schema=None) as batch_op:
+        batch_op.add_column(sa.Column('auto_remind_min_fen', sa.BigInteger(), nullable=True))
+        batch_op.create_check_constraint('auto_remind_min_range',
+                                         'auto_remind_min_fen IS NULL OR auto_remind_min_fen >= 0')
+
+
+def downgrade():
+    with op.batch_alter_table('fee_settings', schema=None) as batch_op:
+        batch_op.drop_constraint('auto_remind_min_range', type_='check')
+        batch_op.drop_column('auto_remind_min_fen')
