@@ -305,7 +305,8 @@ def test_an_accepted_quote_becomes_a_repair_bill_once(app, two_companies):
     from saas.extensions import db
     from saas.models import Membership
     from saas.tenancy import company_context
-    from tenants.fees.models import BillKind
+    from tenants.fees import ledger
+    from tenants.fees.models import BillKind, CreditEntry, CreditKind
     from tenants.work_orders import services
     from tenants.work_orders.models import WorkOrder
 
@@ -316,11 +317,18 @@ def test_an_accepted_quote_becomes_a_repair_bill_once(app, two_companies):
         order = db.session.get(WorkOrder, (a.company.id, a.ids["order_id"]))
         order = services.perform(order, "accept", actor=tech.user, membership=tech)
         order = services.perform(order, "quote", actor=tech.user, membership=tech, quote_fen=12050, note="换阀门")
+        # The home has ¥50 prepaid: the repair bill spends it at once, in the acceptance's transaction.
+        db.session.add(CreditEntry(household_id=order.household_id, kind=CreditKind.PREPAYMENT, amount_fen=5000,
+                                   note="预交"))
+        db.session.commit()
         order = services.perform(order, "accept_quote", actor=owner.user, membership=owner)
-        number = order.number
+        number, home = order.number, order.household_id
     (bill,) = _bills(app, a)
     assert bill.kind == BillKind.REPAIR and bill.amount_fen == 12050 and bill.charge_key == f"repair:{a.ids['order_id']}"
     assert number in bill.title
+    assert bill.paid_fen == 5000 and bill.outstanding_fen == 7050
+    with app.app_context(), company_context(a.company.id):
+        assert ledger.credit_balance(home) == 0
 
 
 @pytest.mark.world()

@@ -98,6 +98,11 @@ def repair_bill_for(order, *, actor=None) -> Bill | None:
     audit.record("bill.repair", actor=actor, object_type="household", object_id=household.id,
                  object_label=household.label,
                  changes={"title": [None, bill.title], "amount": [None, format_yuan(bill.amount_fen)]})
+    db.session.flush()
+    from tenants.fees import ledger
+
+    # A prepayment settles it at once, in the acceptance's own transaction (the caller commits both together).
+    ledger.apply_credit([household.id], actor=actor)
     return bill
 
 

@@ -69,10 +69,9 @@ def outstanding_fen(household_id: uuid.UUID) -> int:
 
 def settings() -> FeeSettings:
     """The company's fee settings (the defaults until an admin saves them)."""
-    found = db.session.execute(select(FeeSettings)).scalar_one_or_none()
-    return found or FeeSettings(late_fees_enabled=False, late_fee_clause="", late_fee_daily_permyriad=0,
-                                late_fee_grace_days=0, late_fee_cap_percent=0, prepay_cap_months=12,
-                                due_days=15, reminder_interval_days=7, offline_instructions="")
+    from tenants.fees.settings import get_settings
+
+    return get_settings()
 
 
 # --- locking --------------------------------------------------------------------------------------------------
