@@ -77,7 +77,8 @@ def settings():
         offline_instructions=form.offline_instructions.data or "", late_fees_enabled=form.late_fees_enabled.data,
         late_fee_clause=form.late_fee_clause.data or "", late_fee_daily_permyriad=form.late_fee_daily_permyriad.data,
         late_fee_grace_days=form.late_fee_grace_days.data, late_fee_cap_percent=form.late_fee_cap_percent.data,
-        auto_remind_min=form.auto_remind_min.data, actor=current_user), success=_("Saved."), next_url=url_for(".settings")) \
+        auto_remind_min=form.auto_remind_min.data, actor=current_user),
+        success=_("Saved."), next_url=url_for(".settings")) \
         or render("tenants/fees/settings/edit.html", status=422, form=form, settings=current)
 
 

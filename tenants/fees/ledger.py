@@ -174,7 +174,12 @@ def apply_credit(household_ids: Iterable[uuid.UUID], actor=None) -> int:
     """Spend each household's credit on its open bills, oldest first (after a bill run, a reissue, a payment).
     Returns the total applied."""
     applied = 0
-    for household_id in sorted(set(household_ids)):
+    # Only homes with credit are visited (one statement over the few that have any): a bill run of 5,000 homes
+    # would otherwise lock and read each of them.
+    with_credit = set(db.session.execute(
+        select(CreditEntry.household_id).group_by(CreditEntry.household_id)
+        .having(func.sum(CreditEntry.amount_fen) > 0)).scalars())
+    for household_id in sorted(set(household_ids) & with_credit):
         _lock_household(household_id)
         balance = credit_balance(household_id)
         if balance <= 0:

@@ -311,14 +311,18 @@ def notify_billed(run: BillRun, billed: dict, *, actor) -> list:
         return []
     label = _period(run).label
     messages = []
-    ids = list(billed)
+    # The community's owners and stewards, kept where billed: no IN list of every billed home (a community of
+    # 70,000 homes would pass PostgreSQL's limit of 65,535 parameters a statement).
+    in_community = (select(Household.id).join(Building, Building.id == Household.building_id)
+                    .where(Building.community_id == run.community_id))
     owners = defaultdict(list)
     for household_id, user_id in db.session.execute(
             select(HouseholdOwner.household_id, Membership.user_id)
             .join(Membership, Membership.id == HouseholdOwner.membership_id)
-            .where(HouseholdOwner.household_id.in_(ids), HouseholdOwner.ended_at.is_(None),
+            .where(HouseholdOwner.household_id.in_(in_community), HouseholdOwner.ended_at.is_(None),
                    Membership.ended_at.is_(None))).all():
-        owners[household_id].append(user_id)
+        if household_id in billed:
+            owners[household_id].append(user_id)
     users = {u.id: u for u in db.session.execute(select(User).where(
         User.id.in_({u for us in owners.values() for u in us}))).scalars()} if owners else {}
     company_name = db.session.execute(select(Community.name).where(Community.id == run.community_id)).scalar()
@@ -327,9 +331,11 @@ def notify_billed(run: BillRun, billed: dict, *, actor) -> list:
         messages += notify([users[u] for u in user_ids if u in users], text, subject_type=NOTICE,
                            subject_id=run.id, actor=actor, sms=text, kind="fee_bills_issued")
     stewards = defaultdict(int)
-    for steward_id, in db.session.execute(select(StewardAssignment.steward_id).where(
-            StewardAssignment.household_id.in_(ids), StewardAssignment.ended_at.is_(None))).all():
-        stewards[steward_id] += 1
+    for steward_id, household_id in db.session.execute(
+            select(StewardAssignment.steward_id, StewardAssignment.household_id).where(
+                StewardAssignment.household_id.in_(in_community), StewardAssignment.ended_at.is_(None))).all():
+        if household_id in billed:
+            stewards[steward_id] += 1
     if stewards:
         for membership_id, user_id in db.session.execute(select(Membership.id, Membership.user_id).where(
                 Membership.id.in_(list(stewards)), Membership.ended_at.is_(None))).all():
