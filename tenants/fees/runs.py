@@ -12,7 +12,7 @@ import uuid
 from collections import defaultdict
 from datetime import date, timedelta
 
-from sqlalchemy import func, select, update
+from sqlalchemy import func, select, text, update
 
 from saas import audit
 from saas.clock import local_today, utcnow
@@ -40,7 +40,8 @@ from tenants.roster.models import Building, Community, Household, HouseholdOwner
 
 log = logging.getLogger(__name__)
 
-CHUNK = 500  # households per progress step and per INSERT
+CHUNK = 500  # households per progress step of a preview
+INSERT_CHUNK = 5000  # bills per INSERT (and progress step) when issuing
 MAX_SKIPPED_SHOWN = 500
 NOTICE = "fee_bill_run"  # inbox subject type: a run's notices (owners: their bills; stewards: their homes')
 RUNNING = (BillRunStatus.PREVIEWING, BillRunStatus.ISSUING)
@@ -67,11 +68,14 @@ def load_items(community_id) -> list[billing.Item]:
 
 
 def load_homes(community_id, items: list[billing.Item], period_end: date) -> list[billing.Home]:
+    # Columns, not Household objects: a community of 5,000 homes loads in a fifth of the time.
     rows = db.session.execute(
-        select(Household, Building.name).join(Building, Building.id == Household.building_id)
+        select(Household.id, Household.unit, Household.room, Household.floor_area_dm2, Household.inner_area_dm2,
+               Household.occupancy, Household.owner_name, Building.name.label("building"))
+        .join(Building, Building.id == Household.building_id)
         .where(Building.community_id == community_id, Building.live(), Household.live())
         .order_by(func.length(Building.name), Building.name, Household.unit, Household.room)).all()
-    ids = [h.id for h, _ in rows]
+    ids = [h.id for h in rows]
     owned = set()
     spaces = defaultdict(list)
     readings: dict = defaultdict(lambda: defaultdict(list))
@@ -89,12 +93,12 @@ def load_homes(community_id, items: list[billing.Item], period_end: date) -> lis
                 readings[r.household_id][r.fee_item_id].append(billing.Reading(r.read_on, r.reading_milli, r.reset))
     unit = "{}单元 "
     return [billing.Home(
-        id=h.id, label=f"{building} {unit.format(h.unit) if h.unit else ''}{h.room}",
+        id=h.id, label=f"{h.building} {unit.format(h.unit) if h.unit else ''}{h.room}",
         gross_dm2=h.floor_area_dm2, inner_dm2=h.inner_area_dm2,
         vacant=h.occupancy in (Occupancy.VACANT, Occupancy.UNDELIVERED),
         has_owner=bool(h.owner_name.strip()) or h.id in owned,
         spaces=tuple(spaces.get(h.id, ())), readings={k: tuple(v) for k, v in readings[h.id].items()},
-    ) for h, building in rows]
+    ) for h in rows]
 
 
 def _period(run: BillRun) -> billing.Period:
@@ -224,19 +228,32 @@ def start_issue(run: BillRun, *, actor) -> BillRun:
 
 def insert_bills(rows: list[dict]) -> list[tuple]:
     """INSERT … ON CONFLICT (uq_bills_charge) DO NOTHING RETURNING (household_id, amount_fen) of the rows really
-    inserted: the same SQL on SQLite and PostgreSQL through the dialects' inserts."""
+    inserted. PostgreSQL: one statement per chunk, each column sent as one array and spread by unnest() (a few
+    parameters, not 27 a row: the driver's work and the server's parse stay small). SQLite: an executemany."""
     if not rows:
         return []
-    dialect = db.session.get_bind().dialect.name
-    if dialect == "postgresql":
-        from sqlalchemy.dialects.postgresql import insert
-    else:
-        from sqlalchemy.dialects.sqlite import insert
     table = Bill.__table__
-    stmt = insert(table).values(rows).on_conflict_do_nothing(
-        index_elements=["company_id", "household_id", "period_start", "charge_key", "generation"],
-    ).returning(table.c.household_id, table.c.amount_fen)
-    return [tuple(r) for r in db.session.execute(stmt).all()]
+    conflict = ["company_id", "household_id", "period_start", "charge_key", "generation"]
+    dialect = db.session.get_bind().dialect
+    if dialect.name == "postgresql":
+        names = list(rows[0])
+        casts, params = [], {}
+        for k, name in enumerate(names):
+            column_type = table.c[name].type
+            process = column_type.bind_processor(dialect)
+            values = [row[name] for row in rows]
+            params[f"p{k}"] = [process(v) for v in values] if process else values
+            casts.append(f"CAST(:p{k} AS {column_type.compile(dialect=dialect)}[])")
+        sql = text(f"INSERT INTO bills ({', '.join(names)}) SELECT * FROM unnest({', '.join(casts)}) "
+                   f"ON CONFLICT ({', '.join(conflict)}) DO NOTHING RETURNING household_id, amount_fen")
+        return [tuple(r) for r in db.session.execute(sql, params).all()]
+    from sqlalchemy.dialects.sqlite import insert
+
+    stmt = insert(table).on_conflict_do_nothing(index_elements=conflict).returning(table.c.household_id,
+                                                                                 table.c.amount_fen)
+    # executemany: SQLAlchemy batches the rows into multi-row INSERTs itself ("insertmanyvalues") from one cached
+    # compiled statement; .values(rows) would compile a new 500-row statement every chunk.
+    return [tuple(r) for r in db.session.execute(stmt, rows).all()]
 
 
 def issue_run(run_id: str, actor_id: str | None = None) -> str | None:
@@ -255,7 +272,7 @@ def issue_run(run_id: str, actor_id: str | None = None) -> str | None:
         now = utcnow()
         inserted: list[tuple] = []
         run.total = len(result.lines)
-        for start in range(0, len(result.lines), CHUNK):
+        for start in range(0, len(result.lines), INSERT_CHUNK):
             rows = [{
                 "company_id": company_id, "id": new_id(), "created_at": now,
                 "household_id": line.household_id, "community_id": run.community_id,
@@ -266,9 +283,9 @@ def issue_run(run_id: str, actor_id: str | None = None) -> str | None:
                 "period_start": run.period_start, "period_end": run.period_end, "amount_fen": line.amount_fen,
                 "paid_fen": 0, "credited_fen": 0, "due_on": due_on, "late_fee_clause": "", "reason": "",
                 "created_by_id": actor.id if actor else None,
-            } for line in result.lines[start:start + CHUNK]]
+            } for line in result.lines[start:start + INSERT_CHUNK]]
             inserted.extend(insert_bills(rows))
-            run.progress = min(start + CHUNK, len(result.lines))
+            run.progress = min(start + INSERT_CHUNK, len(result.lines))
             db.session.commit()
         billed: dict = defaultdict(int)
         for household_id, amount in inserted:
