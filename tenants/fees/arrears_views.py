@@ -5,6 +5,8 @@ Each page makes a fixed number of SQL statements however many homes and bills (t
 
 from __future__ import annotations
 
+from itertools import dropwhile
+
 from flask import abort, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
@@ -128,5 +130,7 @@ def collection_index():
     today = local_today()
     periods = collection.by_period(today, community_id=community.id if community else None)
     communities = db.session.execute(select(Community).where(Community.live()).order_by(Community.name)).scalars().all()
+    # The chart starts at the first month anything was billed: a new company sees its months, not a year of blanks.
+    shown = list(dropwhile(lambda p: not p.billed and not p.paid, periods)) or periods[-1:]
     return render("tenants/fees/collection/index.html", today=today, community=community, communities=communities,
-                  periods=periods, rows=collection.by_community(today), this_month=periods[-1])
+                  periods=shown, rows=collection.by_community(today), this_month=periods[-1])

@@ -12,7 +12,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, timedelta
 from decimal import Decimal
 
 from saas.i18n import _l
@@ -49,6 +49,11 @@ class Period:
     @property
     def months(self) -> int:
         return MONTHS[self.kind]
+
+    @property
+    def last_day(self) -> date:
+        """The period's last day, as people write a period (1–31 December, not 1 December – 1 January)."""
+        return self.end - timedelta(days=1)
 
     @property
     def label(self) -> str:

@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import enum
 import uuid
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 
 from sqlalchemy import (
     JSON,
@@ -357,6 +357,11 @@ class Bill(CompanyScoped, db.Model):
     @property
     def outstanding_fen(self) -> int:
         return self.amount_fen - self.paid_fen - self.credited_fen
+
+    @property
+    def period_last_day(self) -> date:
+        """The last day the bill covers (period_end is exclusive), as a person writes a period."""
+        return self.period_end - timedelta(days=1)
 
 
 class AdjustmentKind(_Labelled):
