@@ -285,6 +285,29 @@ def test_a_full_refund_answered_at_once_and_a_refund_beyond_the_payment_refused(
     assert state["status"] == PaymentStatus.REFUNDED and state["refunded"] == 12000 and state["paid"][0] == 0
 
 
+def test_a_refund_wechat_made_is_recorded_even_when_a_correction_moved_the_money_meanwhile(app, setup, client):
+    """The owner already has the money back when WeChat's notice arrives: the notice is applied (204, not a 500
+    that WeChat would resend for days), and the bills the money had moved to are owed again."""
+    a, _b, fake = setup
+    payment_id = _paid(app, a, fake, client)  # both bills: ¥120 + ¥125
+    _refund_id, out_refund_no, status = _refund(app, a, payment_id, 24500)
+    assert status == RefundStatus.PENDING
+    with app.app_context(), company_context(a.company.id):  # meanwhile staff reissue November at ¥100
+        november = db.session.get(Bill, (a.company.id, a.bill_ids[1]))
+        replacement_id = ledger.reissue(november, 10000, "面积录错，更正", db.session.get(User, a.admin.id)).id
+        db.session.commit()
+        assert ledger.credit_balance(a.ids["household_id"]) == 2500  # ¥125 paid, ¥100 of it on the new bill
+    fake.finish_refund(out_refund_no)
+    headers, body = fake.refund_notice(out_refund_no)
+    assert post_notice(client, headers, body).status_code == 204
+    state = _state(app, a, payment_id)
+    assert state["status"] == PaymentStatus.REFUNDED and state["refunded"] == 24500
+    assert state["credit"] == 0 and sum(state["paid"]) == 0  # every fen of the payment went back
+    with app.app_context(), company_context(a.company.id):
+        assert db.session.get(Bill, (a.company.id, replacement_id)).outstanding_fen == 10000
+        assert ledger.outstanding_fen(a.ids["household_id"]) == 12000 + 10000  # October and the corrected November
+
+
 def test_reconciliation_applies_a_refund_whose_callback_was_lost(app, setup, client):
     a, _b, fake = setup
     payment_id = _paid(app, a, fake, client)

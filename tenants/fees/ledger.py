@@ -367,9 +367,13 @@ def check_refund(payment: Payment, amount_fen: int) -> None:
                              max=format_yuan(room)), "amount")
 
 
-def _refund_plan(payment: Payment, amount: int) -> tuple[int, list[tuple[Bill, int]]]:
+def _refund_plan(payment: Payment, amount: int, *,
+                 already_refunded: bool = False) -> tuple[int, list[tuple[Bill, int]]]:
     """Where ``amount`` of ``payment`` comes back from: the household's credit first, then the bills this payment
-    settled, latest due first. Raises, writing nothing, when the payment's money is no longer there."""
+    settled, latest due first. Raises, writing nothing, when the payment's money is no longer there, unless the
+    money has ``already_refunded`` (WeChat says the refund succeeded: a correction moved the money after the refund
+    was asked for). Then the rest comes from the household's other paid bills, latest due first: the owner has the
+    money back, so those bills are owed again, and the ledger still adds up."""
     from_credit = min(amount, max(0, credit_balance(payment.household_id)))
     allocated = db.session.execute(
         select(PaymentAllocation.bill_id, func.sum(PaymentAllocation.amount_fen))
@@ -385,6 +389,17 @@ def _refund_plan(payment: Payment, amount: int) -> tuple[int, list[tuple[Bill, i
             rest -= part
         if rest == 0:
             break
+    if rest and already_refunded:
+        for bill in db.session.execute(
+                select(Bill).where(Bill.household_id == payment.household_id, Bill.paid_fen > 0)
+                .order_by(Bill.due_on.desc(), Bill.id.desc()).with_for_update(of=Bill)
+                .execution_options(populate_existing=True)).scalars():
+            part = min(rest, bill.paid_fen - sum(p for b, p in plan if b.id == bill.id))
+            if part > 0:
+                plan.append((bill, part))
+                rest -= part
+            if rest == 0:
+                break
     if rest:
         raise LedgerError(_l("This payment's money is no longer with this home (it was moved by a correction); "
                              "refund a smaller amount."), "amount")
@@ -398,7 +413,9 @@ def apply_refund(refund: PaymentRefund, *, source: str, actor=None, details: dic
                                  .execution_options(populate_existing=True)).scalar_one()
     _lock_household(payment.household_id)
     amount = refund.amount_fen
-    from_credit, plan = _refund_plan(payment, amount)
+    # An offline refund is handed over now (the plan was checked just before); a WeChat refund has already
+    # happened when this runs, so it is recorded whatever the ledger did meanwhile.
+    from_credit, plan = _refund_plan(payment, amount, already_refunded=source != "staff")
     if from_credit:
         db.session.add(CreditEntry(household_id=payment.household_id, payment_id=payment.id, refund_id=refund.id,
                                    amount_fen=-from_credit, kind=CreditKind.REFUNDED, note=refund.reason[:REASON_MAX],
