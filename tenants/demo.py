@@ -25,6 +25,7 @@ DEMO_LOGINS = [
     ("13800000004", "赵业主", Role.OWNER, "hongshan-wuye"),
     ("13800000005", "周管家", Role.STEWARD, "hongshan-wuye"),
     ("13800000006", "孙管家", Role.STEWARD, "hongshan-wuye"),
+    ("13800000007", "钱会计", Role.CASHIER, "hongshan-wuye"),
     ("13900000001", "陈经理", Role.ADMIN, "tianshan-wuye"),
 ]
 
