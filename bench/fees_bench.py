@@ -146,7 +146,7 @@ def child_runs(database: str, workdir: Path, households: int) -> dict:
         with engine.begin() as conn:
             dialect = conn.dialect.name
             started = time.perf_counter()
-            result = conn.execute(insert(table).from_select(
+            conn.execute(insert(table).from_select(
                 ["id", "period_start", "period_end", "due_on"] + [c.name for c in columns],
                 select(_new_uuid(dialect), literal(date(2026, 12, 1)), literal(date(2027, 1, 1)),
                        literal(date(2026, 12, 16)), *columns)
@@ -154,7 +154,6 @@ def child_runs(database: str, workdir: Path, households: int) -> dict:
             out["raw_seconds"] = round(time.perf_counter() - started, 2)
             out["raw_rows"] = conn.scalar(select(func.count()).select_from(table)
                                           .where(table.c.period_start == date(2026, 12, 1)))
-            del result
         engine.dispose()
     return out
 
@@ -177,7 +176,6 @@ def _history(app, company_id, items: dict, months: int) -> int:
         starts.append((date(y, m, 1), age))
         y, m = (y, m - 1) if m > 1 else (y - 1, 12)
     engine = _owner_engine(app)
-    written = 0
     now = utcnow()
     with engine.begin() as conn:
         dialect = conn.dialect.name
@@ -199,11 +197,11 @@ def _history(app, company_id, items: dict, months: int) -> int:
                     literal(date(start.year, start.month, 16)), literal(""), literal(""),
                 ).select_from(Household).join(Building, Building.id == Household.building_id).where(
                     Building.community_id == community_id, Household.company_id == company_id)
-                result = conn.execute(insert(table).from_select(
+                conn.execute(insert(table).from_select(
                     ["company_id", "id", "created_at", "household_id", "community_id", "building_id", "kind",
                      "fee_item_id", "charge_key", "generation", "title", "detail", "period_start", "period_end",
                      "amount_fen", "paid_fen", "credited_fen", "due_on", "late_fee_clause", "reason"], rows))
-                written += result.rowcount
+        written = conn.scalar(select(func.count()).select_from(table))
     engine.dispose()
     return written
 

@@ -6,7 +6,7 @@ import random
 from datetime import timedelta
 from decimal import Decimal
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from saas.extensions import db
 from saas.models import Company, Membership, Role, User
@@ -111,6 +111,7 @@ def seed_demo(rng_seed: int = 2026) -> bool:
             ensure_default_categories()
             db.session.commit()
     _demo_work_orders(companies["hongshan-wuye"], rng)
+    _demo_fees(companies["hongshan-wuye"], rng)
     return True
 
 
@@ -204,3 +205,77 @@ def _demo_work_orders(company: Company, rng: random.Random) -> None:
                     continue
                 order = services.perform(order, action, actor=member.user if member else None, membership=member,
                                          now=min(at, now), **kwargs)
+
+
+DEMO_FEE_MONTHS = 6
+
+
+def _demo_fees(company: Company, rng: random.Random) -> None:
+    """Six months of fees in 红山物业, made the way the company makes them: fee items with rates, a bill run per
+    community and month (the jobs called directly, so the seed needs no worker), and payments at the counter. Most
+    homes paid the older months; the last two are partly unpaid, so the arrears and collection pages have every
+    age to show, and 赵业主 has this month and last month to pay under "My bills"."""
+    from saas.clock import local_today
+    from tenants.fees import items, ledger, runs, settings
+    from tenants.fees.billing import period_containing
+    from tenants.fees.models import Bill, BillRun, BillRunStatus, FeeKind, PaymentMethod, PeriodKind
+
+    with company_context(company.id):
+        members = {m.user.phone: m for m in db.session.execute(select(Membership)).scalars()}
+        admin, cashier, owner = (members[p].user for p in ("13800000001", "13800000007", "13800000004"))
+        settings.update_settings(
+            due_days=15, prepay_cap_months=12, contract_ends_on=None, reminder_interval_days=7,
+            offline_instructions="物业服务中心（红山小区 1号楼 底商）周一至周六 9:00–18:00 现金、刷卡均可；对公转账："
+                                 "中国工商银行乌鲁木齐红山支行 3002 0012 0920 0088 888，户名 红山物业服务有限公司。",
+            late_fees_enabled=False, late_fee_clause="", late_fee_daily_permyriad=None, late_fee_grace_days=None,
+            late_fee_cap_percent=None, actor=admin)
+        today = local_today()
+        first = period_containing(PeriodKind.MONTH, today).start
+        for _ in range(DEMO_FEE_MONTHS - 1):
+            first = period_containing(PeriodKind.MONTH, first - timedelta(days=1)).start
+        communities = db.session.execute(select(Community).order_by(Community.name)).scalars().all()
+        for community in communities:
+            price = "1.80" if community.name == "红山小区" else "2.20"
+            service = items.create_item(community, name="物业服务费", kind=FeeKind.PER_AREA, area_basis="gross",
+                                        vacant_percent=50, actor=admin)
+            items.add_rate(service, price=price, effective_from=first, note="前期物业服务合同", actor=admin)
+            rubbish = items.create_item(community, name="生活垃圾清运费", kind=FeeKind.FIXED, actor=admin)
+            items.add_rate(rubbish, price="10", effective_from=first, note="乌鲁木齐市发改委文件", actor=admin)
+        start = first
+        while start <= today:
+            period = period_containing(PeriodKind.MONTH, start)
+            for community in communities:
+                run = BillRun(community_id=community.id, period_kind=PeriodKind.MONTH, period_start=period.start,
+                              period_end=period.end, status=BillRunStatus.PREVIEWING, progress=0, total=0,
+                              preview={}, created_by_id=admin.id)
+                db.session.add(run)
+                db.session.commit()
+                runs.build_preview(str(run.id))
+                run.status = BillRunStatus.ISSUING
+                db.session.commit()
+                runs.issue_run(str(run.id), str(admin.id))
+            # Issued on the month's first day, as the company would have: due on the 16th.
+            db.session.execute(update(Bill).where(Bill.period_start == period.start)
+                               .values(due_on=period.start + timedelta(days=15)))
+            db.session.commit()
+            start = period.end
+        own_home = db.session.execute(select(HouseholdOwner.household_id).join(
+            Membership, Membership.id == HouseholdOwner.membership_id).where(Membership.user_id == owner.id)).scalar()
+        homes = db.session.execute(select(Household)).scalars().all()
+        bills = {}
+        for bill in db.session.execute(select(Bill).order_by(Bill.period_start)).scalars():
+            bills.setdefault(bill.household_id, []).append(bill)
+        methods = [PaymentMethod.CASH, PaymentMethod.WECHAT_TRANSFER, PaymentMethod.ALIPAY_TRANSFER]
+        for home in homes:
+            chosen = []
+            for bill in bills.get(home.id, []):
+                months_ago = (today.year - bill.period_start.year) * 12 + today.month - bill.period_start.month
+                share = 92 if months_ago >= 2 else 65 if months_ago == 1 else 30
+                if home.id == own_home:
+                    share = 100 if months_ago >= 2 else 0
+                if rng.randint(1, 100) <= share:
+                    chosen.append(bill)
+            if chosen:
+                ledger.record_offline_payment(home, method=rng.choice(methods), amount_fen=sum(
+                    b.amount_fen for b in chosen), bill_ids=[b.id for b in chosen], actor=cashier)
+        db.session.commit()

@@ -44,7 +44,7 @@ def test_per_area_line_is_area_times_rate_times_months_rounded_half_up_once():
     result = billing.lines_for(MONTH, [item], [home])
     (line,) = result.lines
     assert line.amount_fen == 16558  # 89.50 × 185 = 16557.5 → 16558
-    assert line.detail == "89.50 m² × ¥1.8500 × 1 个月"
+    assert line.detail == "89.50 m² × ¥1.85 × 1 个月"
     assert line.charge_key == f"item:{item.id}"
     quarter = billing.period_containing(PeriodKind.QUARTER, date(2026, 12, 1))
     assert billing.lines_for(quarter, [item], [home]).lines[0].amount_fen == 49673  # 49672.5, rounded once
@@ -95,7 +95,7 @@ def test_metered_usage_in_the_period_times_unit_price_no_markup_no_vacancy_disco
     home = Home(U(), "x", gross_dm2=9000, vacant=True, readings={water.id: (
         Reading(date(2026, 11, 5), 100_000), Reading(date(2026, 12, 5), 112_500))})
     (line,) = billing.lines_for(MONTH, [water], [home]).lines
-    assert line.amount_fen == 6600 and line.detail == "用量 12.500 m³ × ¥5.2800"
+    assert line.amount_fen == 6600 and line.detail == "用量 12.500 m³ × ¥5.28"
     none = Home(U(), "y", gross_dm2=9000, readings={water.id: (Reading(date(2026, 12, 5), 5),)})
     assert billing.lines_for(MONTH, [water], [none]).skipped[0].reason == billing.NO_READING
 

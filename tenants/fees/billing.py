@@ -179,8 +179,10 @@ def rate_on(rates: Iterable[Rate], day: date) -> Rate | None:
 
 
 def price_text(unit_price_cfen: int) -> str:
-    """18500 → '¥1.8500' (four decimals: supplier prices carry them)."""
-    return f"¥{Decimal(unit_price_cfen) / 10000:,.4f}"
+    """18500 → '¥1.85', 100000 → '¥10.00', 5325 → '¥0.5325': two decimals, up to four where the price has them
+    (supplier prices for water or power carry four)."""
+    text = f"{Decimal(unit_price_cfen) / 10000:,.4f}"
+    return "¥" + (text[:-2] if text.endswith("00") else text)
 
 
 def area_text(dm2: int) -> str:
