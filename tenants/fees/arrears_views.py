@@ -133,4 +133,5 @@ def collection_index():
     # The chart starts at the first month anything was billed: a new company sees its months, not a year of blanks.
     shown = list(dropwhile(lambda p: not p.billed and not p.paid, periods)) or periods[-1:]
     return render("tenants/fees/collection/index.html", today=today, community=community, communities=communities,
-                  periods=shown, rows=collection.by_community(today), this_month=periods[-1])
+                  periods=shown, this_month=periods[-1],
+                  rows=[] if community else collection.by_community(today))  # one community: no table of all
