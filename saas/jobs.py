@@ -70,6 +70,7 @@ PERIODIC_JOBS: tuple[tuple[str, str, str], ...] = (
     ("check-work-order-slas", "tenants.work_orders.sla_jobs:check_all_companies", "*/5 * * * *"),
     ("issue-late-fees", "tenants.fees.late_fees:issue_all_companies", "30 2 * * *"),
     ("check-fee-payments", "tenants.fees.reconcile:check_all_companies", "*/5 * * * *"),
+    ("remind-disclosures", "tenants.disclosures.jobs:remind_all_companies", "15 2 * * *"),
 )
 
 

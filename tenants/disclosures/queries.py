@@ -1,0 +1,173 @@
+"""Reads shared by the editor, the public pages, the reminder job and the on-time figures. Only published (or
+superseded) versions ever reach a public page: every public read goes through ``public_*``."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime
+
+from sqlalchemy import func, select
+
+from saas.clock import local_today
+from saas.extensions import db
+from tenants.disclosures import schedule
+from tenants.disclosures.models import (
+    DisclosureProfile,
+    Kind,
+    Objection,
+    Publication,
+    PublicationLine,
+    Status,
+)
+from tenants.roster.models import Community
+
+PUBLIC = (Status.PUBLISHED, Status.SUPERSEDED)
+
+
+def communities() -> list[Community]:
+    return list(db.session.execute(select(Community).where(Community.live()).order_by(Community.name)).scalars())
+
+
+def profiles_by_community() -> dict:
+    return {p.community_id: p for p in db.session.execute(select(DisclosureProfile)).scalars()}
+
+
+def current_board(community_id) -> Publication | None:
+    return db.session.execute(select(Publication).where(
+        Publication.community_id == community_id, Publication.kind == Kind.BOARD,
+        Publication.status == Status.PUBLISHED)).scalar_one_or_none()
+
+
+def current_publications(community_id, *, limit: int | None = None) -> list[Publication]:
+    """The current published version of every disclosure of the community but the board, newest period first."""
+    stmt = (select(Publication).where(Publication.community_id == community_id, Publication.kind != Kind.BOARD,
+                                      Publication.status == Status.PUBLISHED)
+            .order_by(Publication.period_start.desc(), Publication.published_at.desc()))
+    if limit:
+        stmt = stmt.limit(limit)
+    return list(db.session.execute(stmt).scalars())
+
+
+def drafts(community_id) -> list[Publication]:
+    return list(db.session.execute(select(Publication).where(
+        Publication.community_id == community_id, Publication.status == Status.DRAFT)
+        .order_by(Publication.created_at.desc())).scalars())
+
+
+def versions(series_id) -> list[Publication]:
+    """Every public version of a disclosure, newest first (drafts never)."""
+    return list(db.session.execute(select(Publication).where(
+        Publication.series_id == series_id, Publication.status.in_(PUBLIC))
+        .order_by(Publication.version.desc())).scalars())
+
+
+def lines_by_publication(pub_ids) -> dict:
+    out: dict = {pid: [] for pid in pub_ids}
+    if pub_ids:
+        for line in db.session.execute(select(PublicationLine).where(PublicationLine.publication_id.in_(pub_ids))
+                                       .order_by(PublicationLine.position, PublicationLine.id)).scalars():
+            out[line.publication_id].append(line)
+    return out
+
+
+def objections_by_line(pub_ids) -> dict:
+    out: dict = {}
+    if pub_ids:
+        for o in db.session.execute(select(Objection).where(Objection.publication_id.in_(pub_ids))
+                                    .order_by(Objection.created_at)).scalars():
+            out.setdefault(o.line_id, []).append(o)
+    return out
+
+
+def last_change(company_id=None) -> datetime | None:
+    """When anything public of the current company last changed: the newest publish, supersede, objection or
+    reply. The public pages' Last-Modified and ETag come from it (with the counts, so nothing is missed)."""
+    candidates = [
+        db.session.execute(select(func.max(Publication.published_at))).scalar(),
+        db.session.execute(select(func.max(Publication.superseded_at))).scalar(),
+        db.session.execute(select(func.max(Objection.created_at))).scalar(),
+        db.session.execute(select(func.max(Objection.replied_at))).scalar(),
+        db.session.execute(select(func.max(Objection.closed_at))).scalar(),
+        db.session.execute(select(func.max(DisclosureProfile.created_at))).scalar(),
+    ]
+    found = [c for c in candidates if c is not None]
+    return max(found) if found else None
+
+
+def public_fingerprint() -> tuple:
+    """Counts and times of the public rows: the ETag changes exactly when one of them does (drafts don't count)."""
+    pubs = db.session.execute(select(func.count(), func.max(Publication.published_at),
+                                     func.max(Publication.superseded_at))
+                              .where(Publication.status.in_(PUBLIC))).one()
+    objs = db.session.execute(select(func.count(), func.max(Objection.created_at), func.max(Objection.replied_at),
+                                     func.max(Objection.closed_at))).one()
+    return (*pubs, *objs)
+
+
+# --- the calendar ------------------------------------------------------------------------------------------------
+
+
+@dataclass
+class DueState:
+    due: schedule.Due
+    publication: Publication | None  # the first published version for that period
+    published_on: date | None
+    state: str  # on_time | late | overdue | soon | upcoming
+
+    @property
+    def kind(self):
+        return self.due.kind
+
+
+def first_published_by_period(community_ids) -> dict:
+    """(community, kind, period_start) → (first published day, the current version)."""
+    out: dict = {}
+    if not community_ids:
+        return out
+    rows = db.session.execute(select(Publication).where(
+        Publication.community_id.in_(community_ids), Publication.status.in_(PUBLIC),
+        Publication.kind.not_in((Kind.BOARD, Kind.RATE_CHANGE)))
+        .order_by(Publication.version)).scalars()
+    for pub in rows:
+        key = (pub.community_id, pub.kind, pub.period_start)
+        if key not in out:
+            out[key] = [local_today(pub.published_at), pub]
+        elif pub.status == Status.PUBLISHED:
+            out[key][1] = pub
+    return out
+
+
+def calendar(profile: DisclosureProfile, today: date, published: dict, *, ahead: bool = True) -> list[DueState]:
+    """What was due up to today and how it went, plus (with ``ahead``) what is due next of each kind."""
+    entries = schedule.dues(profile.calendar_from, today)
+    if ahead:
+        entries += [schedule.next_due(profile.calendar_from, today, kind) for kind in schedule.MONTHS]
+    seen = set()
+    states = []
+    for due in entries:
+        if (due.kind, due.period_start) in seen:
+            continue
+        seen.add((due.kind, due.period_start))
+        hit = published.get((profile.community_id, due.kind, due.period_start))
+        day, pub = (hit or (None, None))
+        if day is not None:
+            state = "on_time" if day <= due.due_on else "late"
+        elif due.due_on < today:
+            state = "overdue"
+        elif (due.due_on - today).days <= schedule.SOON_DAYS:
+            state = "soon"
+        else:
+            state = "upcoming"
+        states.append(DueState(due, pub, day, state))
+    return sorted(states, key=lambda s: (s.due.due_on, s.due.kind))
+
+
+def record(profiles, today: date) -> dict:
+    """The company's disclosure record: statements due so far, on time, late, still overdue."""
+    published = first_published_by_period([p.community_id for p in profiles])
+    counts = {"due": 0, "on_time": 0, "late": 0, "overdue": 0}
+    for profile in profiles:
+        for s in calendar(profile, today, published, ahead=False):
+            counts["due"] += 1
+            counts[s.state] = counts.get(s.state, 0) + 1
+    return counts
