@@ -1,5 +1,5 @@
 """The 明码标价 board (《物业服务收费明码标价规定》 Art. 6 and 8), generated from the fees module's items and rates,
-never retyped. ``snapshot`` freezes it into plain data (codes, not phrases, so it reads in either language) when
+never retyped. ``generate`` freezes it into plain data (codes, not phrases, so it reads in either language) when
 it is published; ``live`` is the same for the editor's preview."""
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ def _rates(item_ids) -> dict:
     return by_item
 
 
-def snapshot(community, profile, company, today: date) -> dict:
+def generate(community, profile, company, today: date) -> dict:
     items = list(db.session.execute(select(FeeItem).where(
         FeeItem.community_id == community.id, FeeItem.archived_at.is_(None), FeeItem.kind != FeeKind.ONE_OFF)
         .order_by(FeeItem.position, FeeItem.name)).scalars())
@@ -74,14 +74,20 @@ def display(board: dict | None) -> dict | None:
     if not board:
         return None
 
+    def label(enum_cls, code):
+        try:
+            return enum_cls(code).label
+        except ValueError:  # a snapshot is kept for ever: a code retired later is shown as it was stored
+            return str(code or "")
+
     def row(r):
-        how = FeeKind(r["kind"]).label
+        how = label(FeeKind, r.get("kind"))
         if r.get("area_basis"):
-            how = f"{how} · {AreaBasis(r['area_basis']).label}"
+            how = f"{how} · {label(AreaBasis, r['area_basis'])}"
         if r.get("meter_kind"):
-            how = f"{MeterKind(r['meter_kind']).label}"
+            how = label(MeterKind, r["meter_kind"])
         return {**r, "how": how, "unit": _unit(r)}
 
-    return {**board, "price_form_label": PriceForm(board["price_form"]).label,
+    return {**board, "price_form_label": label(PriceForm, board.get("price_form")),
             "items": [row(r) for r in board.get("items", [])],
             "utilities": [row(r) for r in board.get("utilities", [])]}

@@ -17,8 +17,9 @@ from tenants.disclosures.models import DisclosureProfile, Objection
 
 
 def quarter_figures(company_id: uuid.UUID | int | str, start: date, end: date) -> dict:
-    """Statements and objection replies that fell due in [start, end] (inclusive, and not after today), and how
-    many of each were on time. A statement still unpublished after its due day counts as due and not on time.
+    """Statements and objection replies that fell due in [start, end] (inclusive), and how many of each were on
+    time. A statement counts once its due day has passed (still unpublished then: due and not on time); an
+    objection counts once its reply deadline has passed or it was answered.
 
     Keys: disclosures_due, disclosures_on_time, objections_due, objections_answered_on_time."""
     if not isinstance(company_id, uuid.UUID):
@@ -34,8 +35,10 @@ def quarter_figures(company_id: uuid.UUID | int | str, start: date, end: date) -
                 if start <= s.due.due_on <= until:
                     due += 1
                     on_time += s.state == "on_time"
-        objections = db.session.execute(select(Objection).where(
-            Objection.reply_due_on >= start, Objection.reply_due_on <= until)).scalars().all()
+        # Due in the range and settled: its deadline has passed, or it was answered already (on time or not).
+        objections = [o for o in db.session.execute(select(Objection).where(
+            Objection.reply_due_on >= start, Objection.reply_due_on <= end)).scalars()
+            if o.reply_due_on <= today or o.replied_on is not None]
         answered = sum(1 for o in objections if o.replied_on is not None and o.replied_on <= o.reply_due_on)
     return {"disclosures_due": due, "disclosures_on_time": on_time, "objections_due": len(objections),
             "objections_answered_on_time": answered}

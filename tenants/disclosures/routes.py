@@ -57,7 +57,7 @@ def _community_page(community: Community, *, status: int = 200, **forms):
 
     company = db.session.get(Company, community.company_id)
     today = local_today()
-    preview = board_module.snapshot(community, profile, company, today)
+    preview = board_module.generate(community, profile, company, today)
     published = queries.first_published_by_period([community.id])
     pf = forms.get("profile_form") or ProfileForm(obj=profile)
     return render("tenants/disclosures/community.html", community=community, profile=profile, preview=preview,

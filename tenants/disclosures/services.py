@@ -301,7 +301,7 @@ def publish_board(community: Community, *, reason: str = "", actor, now=None) ->
     """Snapshot the fee items and rates into a new board version and publish it (the earlier one is superseded)."""
     profile = profile_of(community)
     company = db.session.get(Company, community.company_id)
-    snapshot = board_module.snapshot(community, profile, company, local_today(now))
+    snapshot = board_module.generate(community, profile, company, local_today(now))
     current = db.session.execute(select(Publication).where(
         Publication.community_id == community.id, Publication.kind == Kind.BOARD,
         Publication.status == Status.PUBLISHED)).scalar_one_or_none()

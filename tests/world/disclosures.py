@@ -6,6 +6,7 @@ first line), objection_id."""
 
 from __future__ import annotations
 
+import io
 from datetime import date
 
 NEEDS = ("fees_items",)
@@ -13,11 +14,15 @@ PROVIDES = ("publication_id", "line_id", "objection_id")
 
 
 def build(app, world) -> dict:
+    from werkzeug.datastructures import FileStorage
+
     from saas.extensions import db
     from saas.models import User
     from saas.tenancy import company_context
     from tenants.disclosures import services
     from tenants.roster.models import Community, Household
+    from tenants.work_orders import photos
+    from tests.world.stewards import png_bytes
 
     with app.app_context(), company_context(world.company.id):
         admin = db.session.get(User, world.admin.id)
@@ -41,8 +46,9 @@ def build(app, world) -> dict:
                                       period_start=date(2026, 1, 1), period_end=date(2026, 6, 30), actor=admin)
         services.add_line(draft, label="草稿项目", amount="99", actor=admin)
         household = db.session.get(Household, (world.company.id, world.ids["household_id"]))
+        photo = photos.prepare(FileStorage(io.BytesIO(png_bytes()), filename="receipt.png"))
         objection = services.raise_objection(
-            line, household=household, actor=owner,
+            line, household=household, actor=owner, photo=photo,
             question=f"广告收入是否偏低？我是 {household.room_label}，电话 {owner.phone}，{owner.name}")
         services.reply(objection, text=f"{owner.name} 您好：合同价每月 4000 元，附合同。", actor=admin)
         return {"publication_id": pub.id, "line_id": line.id, "objection_id": objection.id}
