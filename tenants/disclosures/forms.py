@@ -19,7 +19,7 @@ class ProfileForm(FlaskForm):
     charged_party = StringField(_l("Who is charged"), validators=[CleanText(), Optional()],
                                 description=_l("e.g. all owners of the community"))
     service_grade = TextAreaField(_l("Service content and standard"), validators=[Optional()])
-    price_form = SelectField(_l("Price form"), choices=[(k.value, k.label) for k in PriceForm],
+    price_form = SelectField(_l("Price form"), choices=[(k.value, PriceForm._labels()[k]) for k in PriceForm],
                              default=PriceForm.MARKET.value)
     basis_document = StringField(_l("Basis of the charge"), validators=[CleanText(), Optional()],
                                  description=_l("e.g. the service contract, the price bureau's document"))
@@ -35,7 +35,7 @@ class BoardForm(FlaskForm):
 
 class DraftForm(FlaskForm):
     kind = SelectField(_l("What is published"),
-                       choices=[(k.value, k.label) for k in (*STATEMENT_KINDS, Kind.RATE_CHANGE)],
+                       choices=[(k.value, Kind._labels()[k]) for k in (*STATEMENT_KINDS, Kind.RATE_CHANGE)],
                        default=Kind.COMMON_INCOME.value)
     title = StringField(_l("Title"), validators=[CleanText(), Optional()])
     period_start = DateField(_l("Period from"), validators=[InputRequired(_DATE)])
@@ -45,7 +45,7 @@ class DraftForm(FlaskForm):
 
 class LineForm(FlaskForm):
     label = StringField(_l("Item"), validators=[CleanText(), Optional()])
-    direction = SelectField(_l("Income or spending"), choices=[(k.value, k.label) for k in Direction],
+    direction = SelectField(_l("Income or spending"), choices=[(k.value, Direction._labels()[k]) for k in Direction],
                             default=Direction.INCOME.value)
     amount = StringField(_l("Amount (yuan)"), validators=[CleanText(), Optional()])
     cost = StringField(_l("Reasonable cost (yuan)"), validators=[CleanText(), Optional()])

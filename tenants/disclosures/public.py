@@ -8,7 +8,9 @@ company's published profile. A matching If-None-Match (or If-Modified-Since) ans
 from __future__ import annotations
 
 import hashlib
+from collections import OrderedDict
 from datetime import datetime
+from functools import wraps
 
 import segno
 from flask import Blueprint, abort, current_app, make_response, request, url_for
@@ -34,23 +36,43 @@ def community_url(community_id) -> str:
 
 def _validators(*extra) -> tuple[str, datetime | None]:
     company = current_company._get_current_object()
-    last = queries.last_change()
+    fingerprint = queries.public_fingerprint()
     key = repr((str(company.id), company.name, company.licence_number, company.service_phone, str(get_locale()),
-                local_today().isoformat(), queries.public_fingerprint(), *extra))
-    return hashlib.sha256(key.encode()).hexdigest()[:32], last
+                local_today().isoformat(), fingerprint, *extra))
+    return hashlib.sha256(key.encode()).hexdigest()[:32], queries.last_change(fingerprint)
+
+
+# Rendered pages by ETag, in this process: the ETag covers everything a page is drawn from, so an entry is never
+# stale, only unused (and dropped, oldest first). Per process on purpose: nothing to invalidate across machines.
+_PAGES: OrderedDict[str, bytes] = OrderedDict()
+PAGE_CACHE_SIZE = 256
+
+
+def _client_has(etag: str) -> bool:
+    """Whether If-None-Match names this page. Flask-Compress sends the ETag of a compressed body as "<tag>:zstd"
+    (or :br, :gzip…); the part before the colon is ours."""
+    tags = request.if_none_match
+    return bool(tags) and (tags.star_tag or any(t.split(":", 1)[0] == etag for t in tags.as_set()))
 
 
 def cached(view):
-    """Answer 304 when the client's copy is current; otherwise render and stamp the validators."""
-    from functools import wraps
+    """Answer 304 when the client's copy is current; otherwise the page (rendered once per ETag), stamped with
+    the validators and ``Cache-Control: public``."""
 
     @wraps(view)
     def wrapped(*args, **kwargs):
         etag, last = _validators(request.path)
-        if request.if_none_match and request.if_none_match.contains(etag):
+        if _client_has(etag):
             response = make_response("", 304)
+        elif etag in _PAGES:
+            _PAGES.move_to_end(etag)
+            response = make_response(_PAGES[etag])
         else:
             response = make_response(view(*args, **kwargs))
+            if response.status_code == 200:
+                _PAGES[etag] = response.get_data()
+                while len(_PAGES) > PAGE_CACHE_SIZE:
+                    _PAGES.popitem(last=False)
         response.set_etag(etag)
         if last is not None:
             response.last_modified = last

@@ -79,29 +79,54 @@ def objections_by_line(pub_ids) -> dict:
     return out
 
 
-def last_change(company_id=None) -> datetime | None:
-    """When anything public of the current company last changed: the newest publish, supersede, objection or
-    reply. The public pages' Last-Modified and ETag come from it (with the counts, so nothing is missed)."""
-    candidates = [
-        db.session.execute(select(func.max(Publication.published_at))).scalar(),
-        db.session.execute(select(func.max(Publication.superseded_at))).scalar(),
-        db.session.execute(select(func.max(Objection.created_at))).scalar(),
-        db.session.execute(select(func.max(Objection.replied_at))).scalar(),
-        db.session.execute(select(func.max(Objection.closed_at))).scalar(),
-        db.session.execute(select(func.max(DisclosureProfile.created_at))).scalar(),
-    ]
-    found = [c for c in candidates if c is not None]
-    return max(found) if found else None
+def _concat(column):
+    """Every value of a column in one text (sorted on PostgreSQL; in SQLite's stable scan order)."""
+    from sqlalchemy import String, cast
+
+    text = cast(column, String)
+    if db.engine.dialect.name == "postgresql":
+        from sqlalchemy import literal_column
+        from sqlalchemy.dialects.postgresql import aggregate_order_by
+
+        return func.string_agg(text, aggregate_order_by(literal_column("','"), text))
+    return func.group_concat(text)
 
 
 def public_fingerprint() -> tuple:
-    """Counts and times of the public rows: the ETag changes exactly when one of them does (drafts don't count)."""
-    pubs = db.session.execute(select(func.count(), func.max(Publication.published_at),
-                                     func.max(Publication.superseded_at))
-                              .where(Publication.status.in_(PUBLIC))).one()
-    objs = db.session.execute(select(func.count(), func.max(Objection.created_at), func.max(Objection.replied_at),
-                                     func.max(Objection.closed_at))).one()
-    return (*pubs, *objs)
+    """What the public pages are drawn from, in one statement: counts and times of the public rows (drafts don't
+    count) and of the communities and their calendar starts. The ETag changes exactly when one of them does.
+
+    Scalar subqueries each name the company: the ORM's company filter is not relied on inside them (row-level
+    security still applies on PostgreSQL)."""
+    from saas.tenancy import require_company_id
+
+    company_id = require_company_id()
+    pubs = select(Publication).where(Publication.company_id == company_id, Publication.status.in_(PUBLIC)).subquery()
+    objs = select(Objection).where(Objection.company_id == company_id).subquery()
+    places = select(Community).where(Community.company_id == company_id).subquery()
+    profiles = select(DisclosureProfile).where(DisclosureProfile.company_id == company_id).subquery()
+    row = db.session.execute(select(
+        select(func.count()).select_from(pubs).scalar_subquery(),
+        select(func.max(pubs.c.published_at)).scalar_subquery(),
+        select(func.max(pubs.c.superseded_at)).scalar_subquery(),
+        select(func.count()).select_from(objs).scalar_subquery(),
+        select(func.max(objs.c.created_at)).scalar_subquery(),
+        select(func.max(objs.c.replied_at)).scalar_subquery(),
+        select(func.max(objs.c.closed_at)).scalar_subquery(),
+        # A community renamed, added or removed; a calendar start moved: the pages change with them.
+        select(_concat(places.c.name)).where(places.c.deleted_at.is_(None)).scalar_subquery(),
+        select(_concat(profiles.c.calendar_from)).scalar_subquery(),
+    )).one()
+    return tuple(row)
+
+
+def last_change(fingerprint: tuple) -> datetime | None:
+    """When a public row last changed (Last-Modified): the newest publish, supersede, objection, reply or close."""
+    from saas.clock import aware
+
+    times = [aware(v) for v in (fingerprint[1], fingerprint[2], fingerprint[4], fingerprint[5], fingerprint[6])
+             if v is not None]
+    return max(times) if times else None
 
 
 # --- the calendar ------------------------------------------------------------------------------------------------
