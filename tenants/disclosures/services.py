@@ -18,6 +18,7 @@ from saas.extensions import db
 from saas.i18n import _l
 from saas.models import Company, User
 from saas.money import parse_yuan
+from saas.tenancy import new_id
 from tenants.disclosures import board as board_module
 from tenants.disclosures.models import (
     MAX_FEN,
@@ -154,7 +155,7 @@ def create_draft(community: Community, *, kind, title, period_start, period_end,
                               "kind")
     start, end = _period(period_start, period_end)
     title = _text(title, 100, "title") or f"{kind.label} {start.isoformat()} – {end.isoformat()}"
-    pub_id = uuid.uuid4()
+    pub_id = new_id()
     pub = Publication(id=pub_id, series_id=pub_id, version=1, community_id=community.id, kind=kind, title=title,
                       period_start=start, period_end=end, note=str(note or "").strip()[:4000],
                       created_by_id=actor.id if actor else None, status=Status.DRAFT)
@@ -311,7 +312,7 @@ def publish_board(community: Community, *, reason: str = "", actor, now=None) ->
     if current is not None and not reason:
         raise DisclosureError(_l("Say why the board changes (e.g. a new rate takes effect)."), "correction_reason")
     today = local_today(now)
-    pub_id = uuid.uuid4()
+    pub_id = new_id()
     pub = Publication(id=pub_id, series_id=current.series_id if current else pub_id,
                       version=current.version + 1 if current else 1, community_id=community.id, kind=Kind.BOARD,
                       title=str(Kind.BOARD.label), period_start=today, period_end=today, board=snapshot,
