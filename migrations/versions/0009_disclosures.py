@@ -104,6 +104,7 @@ def upgrade():
     sa.Column('fee_item_id', sa.Uuid(), nullable=True),
     sa.Column('unit_price_cfen', sa.BigInteger(), nullable=True),
     sa.Column('effective_from', sa.Date(), nullable=True),
+    sa.Column('removed_at', sa.DateTime(timezone=True), nullable=True),
     sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
     sa.CheckConstraint('amount_fen >= 0 AND amount_fen <= 100000000000', name=op.f('ck_disclosure_lines_amount_range')),
     sa.CheckConstraint('cost_fen IS NULL OR (cost_fen >= 0 AND cost_fen <= amount_fen)', name=op.f('ck_disclosure_lines_cost_range')),

@@ -193,6 +193,9 @@ class PublicationLine(CompanyScoped, db.Model):
     fee_item_id: Mapped[uuid.UUID | None] = mapped_column(Uuid)
     unit_price_cfen: Mapped[int | None] = mapped_column(BigInteger)
     effective_from: Mapped[date | None] = mapped_column(Date)
+    # A line taken off a draft before it was ever published. Rows are never deleted (the app's database role may
+    # not DELETE); a removed line is simply not read.
+    removed_at: Mapped[datetime | None] = mapped_column(AwareDateTime())
 
     @property
     def net_fen(self) -> int:

@@ -65,7 +65,8 @@ def versions(series_id) -> list[Publication]:
 def lines_by_publication(pub_ids) -> dict:
     out: dict = {pid: [] for pid in pub_ids}
     if pub_ids:
-        for line in db.session.execute(select(PublicationLine).where(PublicationLine.publication_id.in_(pub_ids))
+        for line in db.session.execute(select(PublicationLine).where(PublicationLine.publication_id.in_(pub_ids),
+                                                                     PublicationLine.removed_at.is_(None))
                                        .order_by(PublicationLine.position, PublicationLine.id)).scalars():
             out[line.publication_id].append(line)
     return out
@@ -101,7 +102,9 @@ def _fingerprint_statement(dialect: str):
 
     from saas.clock import AwareDateTime
 
-    company = bindparam("company_id")
+    # A literal placeholder, not a bind of the composed statement: that would carry the column's type and render
+    # as ":company_id::UUID" on PostgreSQL, which text() does not take for a parameter.
+    company = literal_column(":company_id")
     pubs, objs = Publication.__table__, Objection.__table__
     places, profiles = Community.__table__, DisclosureProfile.__table__
     public = (pubs.c.company_id == company) & (pubs.c.status != literal_column(f"'{Status.DRAFT.value}'"))

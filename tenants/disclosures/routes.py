@@ -231,7 +231,7 @@ def _objection_target(line_id):
 
 def _objection_page(line, pub, homes, form=None, status: int = 200):
     form = form or ObjectionForm()
-    form.household_id.choices = [(str(h.id), h.label) for h in homes]
+    form.household_id.choices = [("", _("Choose…"))] + [(str(h.id), h.label) for h in homes]
     return render("tenants/disclosures/objection.html", line=line, pub=pub, form=form, homes=homes, status=status)
 
 
@@ -248,7 +248,7 @@ def raise_objection(line_id):
     line, pub = _objection_target(line_id)
     homes = _owner_homes(pub.community_id)
     form = ObjectionForm()
-    form.household_id.choices = [(str(h.id), h.label) for h in homes]
+    form.household_id.choices = [("", _("Choose…"))] + [(str(h.id), h.label) for h in homes]
     if not form.validate_on_submit():
         return _objection_page(line, pub, homes, form, 422)
     home = next((h for h in homes if str(h.id) == (form.household_id.data or "")), None)

@@ -185,7 +185,8 @@ def update_draft(pub: Publication, *, title, period_start, period_end, note, act
 
 
 def lines_of(pub_id) -> list[PublicationLine]:
-    return list(db.session.execute(select(PublicationLine).where(PublicationLine.publication_id == pub_id)
+    return list(db.session.execute(select(PublicationLine).where(PublicationLine.publication_id == pub_id,
+                                                                 PublicationLine.removed_at.is_(None))
                                    .order_by(PublicationLine.position, PublicationLine.id)).scalars())
 
 
@@ -224,7 +225,7 @@ def add_line(pub: Publication, *, label, direction="income", amount, cost=None, 
         raise DisclosureError(_l("The cost cannot be more than the income."), "cost")
     count = db.session.execute(select(func.count()).select_from(PublicationLine)
                                .where(PublicationLine.publication_id == pub.id)).scalar_one()
-    if count >= MAX_LINES:
+    if len(lines_of(pub.id)) >= MAX_LINES:
         raise DisclosureError(_l("A disclosure has at most %(n)d lines.", n=MAX_LINES))
     line = PublicationLine(publication_id=pub.id, position=count + 1, label=label, direction=direction,
                            amount_fen=amount_fen, cost_fen=cost_fen, owners_share_fen=share_fen,
@@ -238,9 +239,9 @@ def add_line(pub: Publication, *, label, direction="income", amount, cost=None, 
 def remove_line(pub: Publication, line: PublicationLine, *, actor) -> None:
     """Only from a draft, which nobody outside the company has seen."""
     _require_draft(pub)
-    if line.publication_id != pub.id:
+    if line.publication_id != pub.id or line.removed_at is not None:
         raise DisclosureError(_l("That line is not on this draft."))
-    db.session.delete(line)
+    line.removed_at = utcnow()
     db.session.commit()
 
 
@@ -340,6 +341,7 @@ def check_new_rate(item, unit_price_cfen: int, effective_from: date) -> None:
         select(Publication.published_at).join(PublicationLine, PublicationLine.publication_id == Publication.id)
         .where(Publication.community_id == item.community_id, Publication.kind == Kind.RATE_CHANGE,
                Publication.status != Status.DRAFT, PublicationLine.fee_item_id == item.id,
+               PublicationLine.removed_at.is_(None),
                PublicationLine.unit_price_cfen == unit_price_cfen, PublicationLine.effective_from == effective_from)
     ).scalars().all()
     if any(local_today(at) + timedelta(days=NOTICE_DAYS) <= effective_from for at in notices):
