@@ -72,6 +72,7 @@ PERIODIC_JOBS: tuple[tuple[str, str, str], ...] = (
     ("check-fee-payments", "tenants.fees.reconcile:check_all_companies", "*/5 * * * *"),
     # 02:00 UTC is 10:00 in Beijing: a reminder arrives in the morning, never at night.
     ("send-fee-reminders", "tenants.fees.collection:remind_all_companies", "0 2 * * *"),
+    ("remind-disclosures", "tenants.disclosures.jobs:remind_all_companies", "15 2 * * *"),
 )
 
 

@@ -100,7 +100,8 @@ def _release_company(exc) -> None:
 # Company modules, each a package whose routes.py holds its views and its blueprint `bp` (defined in the
 # package's __init__.py, or still in routes.py); mounted under /c/<company_slug>/.
 COMPANY_MODULES = ("dashboard", "roster", "members", "audit", "portal", "imports", "exports", "onboarding",
-                   "plan", "outbox", "code_letters", "stewards", "work_orders", "inbox", "fees")
+                   "plan", "outbox", "code_letters", "stewards", "work_orders", "inbox", "fees",
+                   "disclosures")
 
 
 def register(app: Flask) -> None:
@@ -129,6 +130,10 @@ def _subscribe_to_the_platform() -> None:
 
     count_households_with(count_households)
     company_created.connect(_give_new_company_its_defaults)
+    # Fees never imports disclosures: the 30-day notice before a new rate reaches it through fees' own hook.
+    from tenants.disclosures.services import install_rate_rule
+
+    install_rate_rule()
 
 
 def _give_new_company_its_defaults(company, **extra) -> None:
@@ -157,7 +162,7 @@ _PUBLIC_PATH = public_company_bp.url_prefix.split("<", 1)[0]  # "/p/"
 
 # Public modules, each exposing `public_bp` (a Blueprint) from tenants/<module>/<file>.py; mounted under
 # /p/<company_slug>/. The company card (tenants/public_card) is the first.
-PUBLIC_MODULES = ("public_card.routes",)
+PUBLIC_MODULES = ("public_card.routes", "disclosures.public")
 
 
 def is_published(company: Company) -> bool:

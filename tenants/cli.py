@@ -41,6 +41,13 @@ def register_cli(app: Flask) -> None:
 
         click.echo(reminders_summary(remind_all_companies()))
 
+    @app.cli.command("remind-disclosures")
+    def remind_disclosures_command():
+        """Remind each company's admins of disclosure statements due within 14 days or overdue. Idempotent: daily."""
+        from tenants.disclosures.jobs import remind_all_companies, summary
+
+        click.echo(summary(remind_all_companies()))
+
     @app.cli.command("check-fee-payments")
     def check_fee_payments_command():
         """Query WeChat Pay about orders still open after N minutes: apply payments, close expired orders, settle

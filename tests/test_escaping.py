@@ -60,6 +60,13 @@ PLANTED = {
     ("bill_adjustments", "reason"), ("credit_entries", "note"),
     ("payments", "reference"), ("payments", "note"), ("payment_refunds", "reason"),
     ("invoice_requests", "title"), ("invoice_requests", "invoice_number"), ("invoice_requests", "reject_reason"),
+    ("disclosure_profiles", "charged_party"), ("disclosure_profiles", "service_grade"),
+    ("disclosure_profiles", "basis_document"), ("disclosure_publications", "title"),
+    ("disclosure_publications", "note"), ("disclosure_publications", "correction_reason"),
+    ("disclosure_publications", "board"), ("disclosure_publications", "published_by_name"),
+    ("disclosure_lines", "label"), ("disclosure_lines", "detail"), ("disclosure_objections", "building_label"),
+    ("disclosure_objections", "question"), ("disclosure_objections", "public_question"),
+    ("disclosure_objections", "reply"), ("disclosure_objections", "public_reply"),
 }
 # Codes, secrets, checked formats (slugs, phones, e-mail addresses) and machine references: not free text.
 NOT_TYPED = {
@@ -89,6 +96,7 @@ NOT_TYPED = {
     ("payment_events", "details"),  # what WeChat Pay answered, kept for disputes; never typed by a person
     ("payment_refunds", "out_refund_no"), ("payment_refunds", "wechat_refund_id"),
     ("invoice_requests", "tax_number"), ("invoice_requests", "email"), ("invoice_requests", "file_path"),
+    ("disclosure_profiles", "complaint_phone"), ("disclosure_objections", "photo_path"),
 }
 # JSON keys whose values the app reads as codes (kept, or the page could not be drawn at all).
 JSON_CODE_KEYS = {"kind", "message", "action", "object_type"}

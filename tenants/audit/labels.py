@@ -165,6 +165,13 @@ ACTIONS = {
     "fee.invoice_requested": _l("Invoice requested"),
     "fee.invoice_issued": _l("Invoice issued"),
     "fee.invoice_declined": _l("Invoice request declined"),
+    "disclosure.profile": _l("Price board details changed"),
+    "disclosure.draft": _l("Disclosure drafted"),
+    "disclosure.publish": _l("Disclosure published"),
+    "disclosure.correct": _l("Disclosure correction drafted"),
+    "disclosure.objection": _l("Objection raised on a disclosure"),
+    "disclosure.reply": _l("Objection answered publicly"),
+    "disclosure.objection_close": _l("Objection closed"),
 }
 
 # The platform log's actions (PlatformAuditEvent.action), in the order its filter lists them.
@@ -195,6 +202,7 @@ OBJECT_TYPES = {
     "bill": _l("Bill"),
     "payment": _l("Payment"),
     "invoice_request": _l("Invoice request"),
+    "disclosure": _l("Public disclosure"),
 }
 
 # --- fields -----------------------------------------------------------------------------------------------------
@@ -299,6 +307,14 @@ FIELDS = {
     "title": _l("What for"),
     "amount": _l("Amount"),
     "bills": _l("Bills"),
+    "charged_party": _l("Who is charged"),
+    "service_grade": _l("Service content and standard"),
+    "price_form": _l("Price form"),
+    "basis_document": _l("Basis of the charge"),
+    "billing_start": _l("Billing start date"),
+    "calendar_from": _l("Statements due from"),
+    "version": _l("Version"),
+    "late": _l("Answered late"),
     **{f"sla_{p.value}": phrase for p, phrase in (
         (Priority.URGENT, _l("Deadlines for urgent jobs")),
         (Priority.NORMAL, _l("Deadlines for normal jobs")),
@@ -310,6 +326,8 @@ OBJECT_FIELDS = {
     ("invoice_request", "title"): _l("Invoice title (抬头)"),
     ("company", "name"): _l("Company name"),
     ("community", "name"): _l("Community name"),
+    ("community", "complaint_phone"): _l("Price complaint phone"),
+    ("disclosure", "kind"): _l("What is published"),
     ("building", "name"): _l("Building name"),
     ("work_order_category", "name"): _l("Category name"),
     ("repair_point", "name"): _l("Poster name"),

@@ -26,6 +26,16 @@ class FeeItemError(ServiceError):
     """A fee item, rate or parking space change refused."""
 
 
+# Checks other modules add on a new rate without fees importing them: check(item, unit_price_cfen, effective_from)
+# raises a ServiceError to refuse it. The disclosures module adds the 30-day public notice (its install_rate_rule).
+RATE_CHECKS: list = []
+
+
+def add_rate_check(check) -> None:
+    if check not in RATE_CHECKS:
+        RATE_CHECKS.append(check)
+
+
 def parse_price(raw) -> int:
     """'1.85' (yuan per unit, up to four decimals) → 18500 hundredths of a fen. Raises FeeItemError."""
     text = str(raw or "").strip().replace("¥", "").replace("￥", "").replace("元", "").replace(",", "")
@@ -171,6 +181,8 @@ def add_rate(item: FeeItem, *, price, effective_from: date | None, note: str = "
     if db.session.execute(select(func.count()).select_from(FeeRate).where(
             FeeRate.fee_item_id == item.id, FeeRate.effective_from == effective_from)).scalar_one():
         raise FeeItemError(_l("A rate already takes effect on that day. Choose another day."), "effective_from")
+    for check in RATE_CHECKS:
+        check(item, cfen, effective_from)
     note = " ".join((note or "").split())[:200]
     rate = FeeRate(fee_item_id=item.id, effective_from=effective_from, unit_price_cfen=cfen, note=note,
                    created_by_id=actor.id if actor else None)

@@ -1,0 +1,217 @@
+"""The public disclosure pages, /p/<company_slug>/disclosures/…: no login, no session written, no personal data.
+
+Cacheable: ``Cache-Control: public`` with an ETag and Last-Modified taken from the public rows only (published and
+superseded versions, objections and replies), so they change exactly when a publication changes and never because
+of a draft. The ETag also carries the language and the day (the "overdue" marks move with the calendar) and the
+company's published profile. A matching If-None-Match (or If-Modified-Since) answers 304 without rendering."""
+
+from __future__ import annotations
+
+import hashlib
+from collections import OrderedDict
+from datetime import datetime
+from functools import wraps
+
+import segno
+from flask import Blueprint, abort, current_app, make_response, request, url_for
+from flask_babel import get_locale
+
+from saas.clock import local_today
+from saas.extensions import db
+from saas.htmx import render
+from saas.tenancy import parse_uuid_or_404
+from tenants.access import current_company
+from tenants.disclosures import queries
+from tenants.disclosures.models import DisclosureProfile, Kind, Publication, Status
+from tenants.roster.models import Community
+
+public_bp = Blueprint("disclosures", __name__, url_prefix="/disclosures")
+
+MAX_AGE = 300  # five minutes in a shared cache; revalidated with the ETag after that
+
+
+def community_url(community_id) -> str:
+    return url_for("public_company.disclosures.community", community_id=community_id)
+
+
+def _validators(*extra) -> tuple[str, datetime | None]:
+    company = current_company._get_current_object()
+    fingerprint = queries.public_fingerprint()
+    key = repr((str(company.id), company.name, company.licence_number, company.service_phone, str(get_locale()),
+                local_today().isoformat(), fingerprint, *extra))
+    return hashlib.sha256(key.encode()).hexdigest()[:32], queries.last_change(fingerprint)
+
+
+# Rendered pages by ETag, in this process: the ETag covers everything a page is drawn from, so an entry is never
+# stale, only unused (and dropped, oldest first). Per process on purpose: nothing to invalidate across machines.
+_PAGES: OrderedDict[str, bytes] = OrderedDict()
+PAGE_CACHE_SIZE = 256
+
+
+def _client_has(etag: str) -> bool:
+    """Whether If-None-Match names this page. Flask-Compress sends the ETag of a compressed body as "<tag>:zstd"
+    (or :br, :gzip…); the part before the colon is ours."""
+    tags = request.if_none_match
+    return bool(tags) and (tags.star_tag or any(t.split(":", 1)[0] == etag for t in tags.as_set()))
+
+
+def cached(view):
+    """Answer 304 when the client's copy is current; otherwise the page (rendered once per ETag), stamped with
+    the validators and ``Cache-Control: public``."""
+
+    @wraps(view)
+    def wrapped(*args, **kwargs):
+        etag, last = _validators(request.path)
+        if _client_has(etag):
+            response = make_response("", 304)
+        elif etag in _PAGES:
+            _PAGES.move_to_end(etag)
+            response = make_response(_PAGES[etag])
+        else:
+            response = make_response(view(*args, **kwargs))
+            if response.status_code == 200:
+                _PAGES[etag] = response.get_data()
+                while len(_PAGES) > PAGE_CACHE_SIZE:
+                    _PAGES.popitem(last=False)
+        response.set_etag(etag)
+        if last is not None:
+            response.last_modified = last
+        response.headers["Cache-Control"] = f"public, max-age={MAX_AGE}"
+        response.headers["Vary"] = "Cookie, Accept-Language"
+        return response
+
+    return wrapped
+
+
+def _community_or_404(community_id) -> Community:
+    community_id = parse_uuid_or_404(community_id)
+    community = db.session.get(Community, (current_company.id, community_id))
+    if community is None or community.deleted_at is not None:
+        abort(404)
+    return community
+
+
+def _profile(community_id) -> DisclosureProfile | None:
+    from sqlalchemy import select
+
+    return db.session.execute(select(DisclosureProfile).where(
+        DisclosureProfile.community_id == community_id)).scalar_one_or_none()
+
+
+@public_bp.get("/")
+@cached
+def index():
+    communities = queries.communities()
+    profiles = queries.profiles_by_community()
+    record = queries.record(list(profiles.values()), local_today())
+    return render("tenants/disclosures/public/index.html", company=current_company._get_current_object(),
+                  communities=communities, record=record)
+
+
+def _community_context(community: Community) -> dict:
+    profile = _profile(community.id)
+    today = local_today()
+    board = queries.current_board(community.id)
+    current = queries.current_publications(community.id)
+    ids = [p.id for p in current]
+    lines = queries.lines_by_publication(ids)
+    published = queries.first_published_by_period([community.id])
+    calendar = queries.calendar(profile, today, published) if profile else []
+    return {"company": current_company._get_current_object(), "community": community, "board": board,
+            "current": current, "lines": lines, "objections": queries.objections_by_line(ids),
+            "calendar": calendar, "overdue": [s for s in calendar if s.state == "overdue"], "Kind": Kind,
+            "charts": _charts(current, lines)}
+
+
+def _charts(current, lines) -> dict:
+    """Bars drawn with widths in CSS (no JavaScript): income against spending of each statement, and where the
+    common-area income went (cost, owners' share, the rest)."""
+    bars = []
+    for pub in current:
+        income = sum(x.amount_fen for x in lines[pub.id] if x.direction.value == "income")
+        spending = sum(x.amount_fen for x in lines[pub.id] if x.direction.value == "spending")
+        cost = sum(x.cost_fen or 0 for x in lines[pub.id])
+        share = sum(x.owners_share_fen or 0 for x in lines[pub.id])
+        top = max(income, spending, 1)
+        bars.append({"pub": pub, "income": income, "spending": spending, "cost": cost, "share": share,
+                     "income_pct": round(income * 100 / top), "spending_pct": round(spending * 100 / top)})
+    return {"bars": [b for b in bars if b["income"] or b["spending"]]}
+
+
+@public_bp.get("/<community_id>")
+@cached
+def community(community_id):
+    community = _community_or_404(community_id)
+    return render("tenants/disclosures/public/community.html", **_community_context(community))
+
+
+@public_bp.get("/<community_id>/print")
+@cached
+def print_view(community_id):
+    community = _community_or_404(community_id)
+    return render("tenants/disclosures/public/print.html", **_community_context(community))
+
+
+def _qr(url: str) -> str:
+    # A data: URI (the CSP allows data: images), error level M, like the code letters' and repair points' posters.
+    return segno.make(url, error="m").svg_data_uri(scale=8, border=2)
+
+
+@public_bp.get("/<community_id>/poster")
+@cached
+def poster(community_id):
+    community = _community_or_404(community_id)
+    url = current_app.config["PUBLIC_BASE_URL"].rstrip("/") + community_url(community.id)
+    return render("tenants/disclosures/public/poster.html", company=current_company._get_current_object(),
+                  community=community, url=url, qr=_qr(url))
+
+
+@public_bp.get("/<community_id>/publications/<publication_id>")
+@cached
+def publication(community_id, publication_id):
+    community = _community_or_404(community_id)
+    pub = db.session.get(Publication, (current_company.id, parse_uuid_or_404(publication_id)))
+    if pub is None or pub.community_id != community.id or pub.status == Status.DRAFT:
+        abort(404)  # a draft never reaches a public page
+    versions = queries.versions(pub.series_id)
+    lines = queries.lines_by_publication([v.id for v in versions])
+    diffs = {older.id: diff(lines[older.id], lines[newer.id], older, newer)
+             for newer, older in zip(versions, versions[1:], strict=False)}
+    return render("tenants/disclosures/public/publication.html", company=current_company._get_current_object(),
+                  community=community, pub=pub, versions=versions, lines=lines, diffs=diffs,
+                  objections=queries.objections_by_line([pub.id]), Kind=Kind, objection_link=objection_link)
+
+
+def objection_link(line) -> str:
+    """Where an owner raises an objection: the company's own pages, after logging in (this page stays anonymous)."""
+    return url_for("company.disclosures.objection_form", company_slug=current_company.slug, line_id=line.id)
+
+
+def _line_key(x):
+    return x and (x.amount_fen, x.cost_fen, x.owners_share_fen, x.direction, x.detail, x.unit_price_cfen,
+                  x.effective_from)
+
+
+def diff(old_lines, new_lines, old: Publication, new: Publication) -> list[dict]:
+    """What changed from ``old`` to ``new``: lines added, removed or changed (matched by their item), and the
+    board's rows for a board. Each entry: {"what", "before", "after"}."""
+    out = []
+    if old.kind == Kind.BOARD:
+        before = {r["name"]: r for r in (old.board or {}).get("items", []) + (old.board or {}).get("utilities", [])}
+        after = {r["name"]: r for r in (new.board or {}).get("items", []) + (new.board or {}).get("utilities", [])}
+        for name in sorted(set(before) | set(after)):
+            b, a = before.get(name), after.get(name)
+            if (b and b["price_cfen"], b and b["effective_from"]) != (a and a["price_cfen"], a and a["effective_from"]):
+                out.append({"what": name, "before": b and ("cfen", b["price_cfen"]),
+                            "after": a and ("cfen", a["price_cfen"])})
+        return out
+    before = {x.label: x for x in old_lines}
+    after = {x.label: x for x in new_lines}
+    for label in list(dict.fromkeys([*before, *after])):
+        b, a = before.get(label), after.get(label)
+        if _line_key(b) != _line_key(a):
+            out.append({"what": label, "before": b and ("fen", b.amount_fen), "after": a and ("fen", a.amount_fen),
+                        "detail_before": b.detail if b else "", "detail_after": a.detail if a else ""})
+    return out
+
+
