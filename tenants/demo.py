@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import random
-from datetime import timedelta
+from datetime import date, datetime, time, timedelta
 from decimal import Decimal
 
 from sqlalchemy import select, update
@@ -112,6 +112,7 @@ def seed_demo(rng_seed: int = 2026) -> bool:
             db.session.commit()
     _demo_work_orders(companies["hongshan-wuye"], rng)
     _demo_fees(companies["hongshan-wuye"], rng)
+    _demo_disclosures(companies["hongshan-wuye"])
     return True
 
 
@@ -279,3 +280,46 @@ def _demo_fees(company: Company, rng: random.Random) -> None:
                 ledger.record_offline_payment(home, method=rng.choice(methods), amount_fen=sum(
                     b.amount_fen for b in chosen), bill_ids=[b.id for b in chosen], actor=cashier)
         db.session.commit()
+
+
+def _demo_disclosures(company: Company) -> None:
+    """红山小区's public disclosure: its price board from the fee items, last quarter's common-area income with
+    three lines, and 赵业主's question on one of them answered by the company (all public at /p/hongshan-wuye/)."""
+    from saas.clock import SHANGHAI, local_today
+    from tenants.disclosures import services as disclosures
+    from tenants.disclosures.models import Kind
+
+    with company_context(company.id):
+        members = {m.user.phone: m for m in db.session.execute(select(Membership)).scalars()}
+        admin, owner = members["13800000001"].user, members["13800000004"].user
+        community = db.session.execute(select(Community).where(Community.name == "红山小区")).scalar_one()
+        today = local_today()
+        quarter = (today.month - 1) // 3  # the quarter before this one: the company began disclosing then
+        start = date(today.year, quarter * 3 - 2, 1) if quarter else date(today.year - 1, 10, 1)
+        end = date(start.year + (start.month == 10), (start.month + 2) % 12 + 1, 1) - timedelta(days=1)
+        at = datetime.combine(start, time(10), SHANGHAI)
+        disclosures.update_profile(
+            community, charged_party="红山小区全体业主（按建筑面积）", service_grade="二级物业服务标准：24 小时门岗、"
+            "每日两次楼道保洁、电梯每半月维保一次、绿化每月修剪。", price_form="government",
+            basis_document="乌发改收费〔2021〕12 号", billing_start=start, complaint_phone="12315",
+            calendar_from=start, actor=admin)
+        disclosures.publish_board(community, actor=admin, now=at)
+        statement = disclosures.create_draft(community, kind=Kind.COMMON_INCOME, title="",
+                                             period_start=start, period_end=end, actor=admin)
+        elevator = disclosures.add_line(statement, label="电梯轿厢广告", amount="18000", cost="1800",
+                                        owners_share="11340", detail="分众传媒，12 部电梯；成本为代理服务费 10%；"
+                                        "业主共有部分 70% 转入专项维修资金", actor=admin)
+        disclosures.add_line(statement, label="地面临时停车费", amount="9600", cost="2400", owners_share="5040",
+                             detail="成本为收费员劳务费；业主所得转入专项维修资金", actor=admin)
+        disclosures.add_line(statement, label="会所场地租赁", amount="6000", owners_share="4200",
+                             detail="周末早教班租用", actor=admin)
+        disclosures.publish(statement, actor=admin, now=at + (end - start) + timedelta(days=10))
+        home = db.session.execute(select(Household).join(HouseholdOwner, HouseholdOwner.household_id == Household.id)
+                                  .where(HouseholdOwner.membership_id == members["13800000004"].id)).scalar_one()
+        objection = disclosures.raise_objection(elevator, household=home, question="电梯广告的收入为什么只有一家"
+                                                "公司？合同期多长？", actor=owner,
+                                                now=at + (end - start) + timedelta(days=20))
+        disclosures.reply(objection, now=at + (end - start) + timedelta(days=22),
+                          text="广告合同经 2025 年业主大会表决，与分众传媒签约三年（至 2028 年 6 月），"
+                               "合同可在物业服务中心查阅。",
+                          actor=admin)
