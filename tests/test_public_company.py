@@ -39,6 +39,7 @@ def test_the_card_shows_the_published_profile_and_the_communities_by_name(app, t
         assert text in body, text
     assert f'href="tel:{company.service_phone}"' in body and f'href="tel:{company.complaint_phone}"' in body
     assert "This company has not published its contact details yet." not in body
+    assert f'href="/p/{company.slug}/disclosures/"' in body  # the owners' way to the fee disclosures
 
 
 def test_the_card_is_in_chinese_for_a_chinese_visitor(app, two_companies):
