@@ -11,7 +11,7 @@ import uuid
 from datetime import datetime
 
 from flask import abort
-from sqlalchemy import and_, false, func, or_, select
+from sqlalchemy import and_, false, func, or_, select, union
 
 from saas.clock import local_midnight, local_today
 from saas.extensions import db
@@ -51,6 +51,19 @@ def _owners_home_since_joined(membership: Membership):
                                                HouseholdOwner.created_at <= WorkOrder.created_at))
 
 
+def owner_job_ids(membership: Membership):
+    """The ids of an owner's jobs: those they reported, and those of the homes they are bound to reported since.
+
+    Two index walks (``ix_work_orders_reporter``; the owner's homes, then ``ix_work_orders_household``) whose
+    cost follows the owner's own jobs. The same rule written as ``reporter = me OR EXISTS (my home …)`` made
+    PostgreSQL test the EXISTS on every job of the company: over a second at 200,000 jobs."""
+    reported = select(WorkOrder.id).where(WorkOrder.reporter_membership_id == membership.id)
+    of_my_homes = (select(WorkOrder.id).join(HouseholdOwner, and_(
+        HouseholdOwner.household_id == WorkOrder.household_id, HouseholdOwner.membership_id == membership.id,
+        HouseholdOwner.ended_at.is_(None), HouseholdOwner.created_at <= WorkOrder.created_at)))
+    return union(reported, of_my_homes)
+
+
 def visible_clause(membership: Membership):
     """A WHERE clause limiting work orders to those ``membership`` may see."""
     role = membership.role
@@ -62,7 +75,7 @@ def visible_clause(membership: Membership):
     if role == Role.TECHNICIAN:
         return or_(WorkOrder.assignee_id == membership.id, _pool_of(membership))
     if role == Role.OWNER:
-        return or_(WorkOrder.reporter_membership_id == membership.id, _owners_home_since_joined(membership))
+        return WorkOrder.id.in_(owner_job_ids(membership))
     return false()
 
 

@@ -24,7 +24,7 @@ from saas.forms import submit
 from saas.htmx import redirect_to, render
 from saas.models import Membership, Role
 from saas.money import parse_yuan
-from saas.pagination import paginate
+from saas.pagination import keyset_paginate, paginate
 from saas.tenancy import utcnow
 from tenants.access import current_membership, require_role
 from tenants.inbox.routes import links_subject
@@ -121,8 +121,9 @@ def _page(stmt):
 def index():
     now = utcnow()
     filters = Filters(request.args)
-    stmt = filters.apply(select(WorkOrder), now).order_by(WorkOrder.created_at.desc(), WorkOrder.id.desc())
-    page = _page(stmt)
+    # By keyset on (created_at, id), newest first: page 500 of 200,000 jobs is the same index walk as page 1.
+    page = keyset_paginate(filters.apply(select(WorkOrder), now), (WorkOrder.created_at, WorkOrder.id),
+                           per_page=PER_PAGE)
     communities = db.session.execute(select(Community.id, Community.name).where(Community.live())
                                      .order_by(Community.name)).all()
     block = "list" if htmx and htmx.target == "wo-list" else None
