@@ -235,6 +235,7 @@ def main() -> None:
     parser.add_argument("--photos", action="store_true", help="attach one ~200 KB JPEG to every report")
     parser.add_argument("--sqlite-timeout", type=float, help="SQLite busy timeout in seconds (default: the "
                         "app's, i.e. sqlite3's 5 s)")
+    parser.add_argument("--skip-sqlite", action="store_true", help="PostgreSQL only (with BENCH_DATABASE_URL)")
     parser.add_argument("--child", nargs=2, metavar=("DATABASE", "WORKDIR"), help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
@@ -243,7 +244,7 @@ def main() -> None:
 
     if args.sqlite_timeout:
         os.environ["BENCH_SQLITE_TIMEOUT"] = str(args.sqlite_timeout)  # read by the child
-    databases = ["sqlite"]
+    databases = [] if args.skip_sqlite else ["sqlite"]
     if os.environ.get("BENCH_DATABASE_URL"):
         databases.append(os.environ["BENCH_DATABASE_URL"])
     print("| database | reports | threads | photos | reports/s | POST p50 / p95 | GET+POST p50 / p95 | jobs | "

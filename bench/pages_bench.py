@@ -400,6 +400,25 @@ def explain(app, path_of_page: str, cookie: str) -> None:
             db.session.rollback()
 
 
+def profile(app, path_of_page: str, cookie: str, requests: int = 5) -> None:
+    """cProfile of a few in-process requests of one page: where the Python time goes."""
+    import cProfile
+    import pstats
+
+    client = app.test_client()
+    if cookie:
+        client.set_cookie("session", cookie.split("=", 1)[1])
+    client.get(path_of_page, environ_base={"REMOTE_ADDR": "127.0.0.1"})  # warm-up
+    profiler = cProfile.Profile()
+    profiler.enable()
+    for _ in range(requests):
+        client.get(path_of_page, environ_base={"REMOTE_ADDR": "127.0.0.1"})
+    profiler.disable()
+    stats = pstats.Stats(profiler)
+    stats.sort_stats("cumulative").print_stats(35)
+    stats.sort_stats("tottime").print_stats(15)
+
+
 # --- load ---------------------------------------------------------------------------------------------------
 
 
@@ -545,6 +564,7 @@ def main() -> None:
     parser.add_argument("--no-c8", action="store_true", help="concurrency 1 only")
     parser.add_argument("--only", nargs="*", help="page names to measure (the floor always)")
     parser.add_argument("--explain", action="store_true", help="EXPLAIN (ANALYZE, BUFFERS) the --only pages")
+    parser.add_argument("--profile", action="store_true", help="cProfile the --only pages (in-process)")
     parser.add_argument("--label", default="", help="save the figures as bench/results/pages-<label>.json")
     parser.add_argument("--write-readme", action="store_true", help="write the table into the READMEs")
     args = parser.parse_args()
@@ -567,6 +587,11 @@ def main() -> None:
         for name, (who, path) in table.items():
             print(f"\n===== {name}: {path}")
             explain(app, path, cookie_of.get(who, ""))
+        return
+    if args.profile:
+        for name, (who, path) in table.items():
+            print(f"\n===== {name}: {path}")
+            profile(app, path, cookie_of.get(who, ""))
         return
     wrong = {k: (counts[k], v) for k, v in EXPECTED_STATEMENTS.items() if k in counts and counts[k] != v}
     env = {**os.environ, "PYTHONPATH": str(ROOT)}

@@ -11,20 +11,20 @@ How it stays exact: a session listener sees every work order inserted, changed o
 flush it takes the job's old contribution (from the values loaded before the change, or the database when they were
 not loaded), after the flush the new one, and adds the difference to the rows in the same transaction (an upsert:
 ``INSERT … ON CONFLICT DO UPDATE SET n = n + excluded.n``, on PostgreSQL and SQLite). A rolled-back write rolls
-back its figures too. The deltas are written at commit (see ``_write``). Bulk SQL that bypasses the ORM (``update(WorkOrder)``) would bypass this: there is none, and
+back its figures too. The deltas are written at commit (see ``_write``). Bulk SQL that bypasses the ORM
+(``update(WorkOrder)``, ``session.execute(insert(WorkOrder), rows)``) would bypass this: the app has none, and
 ``rebuild()`` recomputes a company's rows from its jobs (the migration's backfill does the same).
 
 ``revision`` goes up on every change to a row, even one that leaves the counts as they were (a job moving between
-two assignees in the same week, a changed acceptance time): the medians' cache (stats.py) keys on it.
+two assignees in the same week, a changed acceptance time): the medians' cache (``cached_medians``) keys on it.
 """
 
 from __future__ import annotations
 
+import json
 import uuid
 from collections import defaultdict
 from datetime import UTC, date, datetime, timedelta
-
-import json
 
 from sqlalchemy import BigInteger, Date, Index, Integer, String, Text, Uuid, delete, event, select
 from sqlalchemy.orm import Mapped, Session, attributes, mapped_column

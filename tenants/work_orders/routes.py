@@ -15,7 +15,7 @@ from datetime import datetime, timedelta
 from flask import abort, flash, request, send_file, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
-from sqlalchemy import func, or_, select
+from sqlalchemy import func, or_, select, union_all
 
 from saas.clock import aware
 from saas.errors import ServiceError
@@ -141,12 +141,14 @@ def board():
     counts = dict(db.session.execute(
         select(WorkOrder.status, func.count()).where(WorkOrder.status.in_(columns))
         .group_by(WorkOrder.status)).all())
-    ranked = (select(WorkOrder.id, func.row_number().over(
-        partition_by=WorkOrder.status, order_by=(WorkOrder.created_at.desc(), WorkOrder.id.desc())).label("n"))
-        .where(WorkOrder.status.in_(columns)).subquery())
+    # The newest BOARD_CARDS of each column: one short backward walk of ix_work_orders_status per status. (A
+    # row_number() over every open and done job ranked thousands of rows to keep 140: 150 ms at 200,000 jobs.)
+    newest = [select(WorkOrder.id).where(WorkOrder.status == status)
+              .order_by(WorkOrder.created_at.desc(), WorkOrder.id.desc()).limit(BOARD_CARDS).subquery()
+              for status in columns]
     cards = db.session.execute(
-        select(WorkOrder).join(ranked, ranked.c.id == WorkOrder.id).where(ranked.c.n <= BOARD_CARDS)
-        .order_by(WorkOrder.created_at.desc())
+        select(WorkOrder).where(WorkOrder.id.in_(union_all(*(select(top.c.id) for top in newest))))
+        .order_by(WorkOrder.created_at.desc(), WorkOrder.id.desc())
     ).scalars().all()
     by_status = {s: [] for s in columns}
     for order in cards:
