@@ -26,7 +26,7 @@ import uuid
 from collections import defaultdict
 from datetime import UTC, date, datetime, timedelta
 
-from sqlalchemy import BigInteger, Date, Index, Integer, String, Text, Uuid, delete, event, select
+from sqlalchemy import BigInteger, Date, Index, Integer, String, Text, Uuid, event, select, update
 from sqlalchemy.orm import Mapped, Session, attributes, mapped_column
 
 from saas.clock import SHANGHAI
@@ -282,8 +282,11 @@ def rebuild() -> int:
     """Recompute the current company's rows from its jobs (a repair tool and the tests' reference): returns the
     number of rows written."""
     work_order = _work_order_class()
-    db.session.execute(delete(WorkOrderWeek))
-    db.session.execute(delete(WorkOrderMedianCache))  # revisions start again at 1: old fingerprints could recur
+    # Zeroed rather than deleted (the app role may not delete; and revisions must only grow, or an old
+    # fingerprint of the medians' cache could come back), then the jobs' contributions added.
+    db.session.execute(update(WorkOrderWeek).values(**{name: 0 for name in COUNTS},
+                                                    revision=WorkOrderWeek.revision + 1),
+                       execution_options={"synchronize_session": False})
     totals: dict[tuple, dict[str, int]] = defaultdict(lambda: defaultdict(int))
     company_id = None
     for row in db.session.execute(select(work_order.company_id, *(getattr(work_order, f) for f in FIELDS))):

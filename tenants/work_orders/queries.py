@@ -126,9 +126,14 @@ def open_jobs_of_steward(membership: Membership) -> dict:
     """The steward's home page card: open jobs given to them, and open jobs of the homes they look after."""
     from tenants.work_orders.states import OPEN
 
-    mine = func.count().filter(WorkOrder.assignee_id == membership.id)
-    homes = func.count().filter(WorkOrder.household_id.in_(stewarded_household_ids(membership)))
-    row = db.session.execute(select(mine, homes).select_from(WorkOrder).where(WorkOrder.status.in_(OPEN))).one()
+    # Two scalar subqueries, each an index walk of the steward's own jobs (ix_work_orders_assignee) or homes
+    # (ix_work_orders_household); one count(*) FILTER over the company's open jobs grew with the company.
+    mine = (select(func.count()).select_from(WorkOrder)
+            .where(WorkOrder.assignee_id == membership.id, WorkOrder.status.in_(OPEN)).scalar_subquery())
+    homes = (select(func.count()).select_from(WorkOrder)
+             .where(WorkOrder.household_id.in_(stewarded_household_ids(membership)), WorkOrder.status.in_(OPEN))
+             .scalar_subquery())
+    row = db.session.execute(select(mine, homes)).one()
     return {"assigned": row[0], "homes": row[1]}
 
 
