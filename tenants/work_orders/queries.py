@@ -203,6 +203,16 @@ def staff_members() -> list[Membership]:
     ).scalars())
 
 
+def staff_names() -> list[tuple]:
+    """(membership id, role, name) of staff_members(), as plain rows: the list's filter shows hundreds of them and
+    needs no objects."""
+    return list(db.session.execute(
+        select(Membership.id, Membership.role, User.name).join(Membership.user)
+        .where(Membership.ended_at.is_(None), Membership.role.in_((Role.ADMIN, Role.STEWARD, Role.TECHNICIAN)))
+        .order_by(Membership.role, User.name)
+    ).all())
+
+
 def least_busy_technician(category_id: uuid.UUID) -> Membership | None:
     """The qualified technician with the fewest open jobs (ties: by name), for assign-mode categories."""
     open_jobs = (select(func.count()).select_from(WorkOrder)

@@ -129,7 +129,13 @@ def index():
     block = "list" if htmx and htmx.target == "wo-list" else None
     return render("tenants/work_orders/index.html", block, page=page, filters=filters, now=now,
                   categories=queries.live_categories(), communities=communities,
-                  staff=queries.staff_members(), statuses=list(Status))
+                  staff=_staff_options(), statuses=list(Status))
+
+
+def _staff_options() -> list[tuple[str, str]]:
+    """(id, "name (role)") for the assignee filter, each role's label translated once."""
+    labels = {role: role.label for role in (Role.ADMIN, Role.STEWARD, Role.TECHNICIAN)}
+    return [(str(member_id), f"{name} ({labels[role]})") for member_id, role, name in queries.staff_names()]
 
 
 @bp.get("/work-orders/board")
@@ -234,7 +240,7 @@ def _show_context(order: WorkOrder, **extra) -> dict:
     can_follow_up = order.status in (Status.DONE, Status.CLOSED) and permissions.may_follow_up(viewer)
     context = dict(order=order, viewer=viewer, events=events, photos_by_seq=photos_by_seq, household=household,
                    actions=actions, now=now, Action=Action,
-                   staff=queries.staff_members() if Action.ASSIGN in actions else [],
+                   staff=_staff_options() if Action.ASSIGN in actions else [],
                    follow_up_form=FollowUpForm() if can_follow_up else None,
                    can_comment=services.may_comment(order, viewer),
                    max_photos=photos.MAX_PHOTOS)
