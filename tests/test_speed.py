@@ -400,3 +400,27 @@ def test_owner_sees_jobs_they_reported_and_their_homes_since_they_own_it(app, tw
     body = login_as(world.owner).get(f"/c/{world.company.slug}/my/repairs").get_data(as_text=True)
     shown = set(re.findall(r"WO-2026-0009\d\d", body))
     assert shown == {"WO-2026-000901", "WO-2026-000903"}  # not the previous owner's, not the neighbour's
+
+
+# --- the household list, a building at a time --------------------------------------------------------------------
+
+
+def test_household_pages_follow_the_address_order_across_buildings(app, two_companies, login_as, make_roster):
+    from tenants.roster.listing import BUILDING_ORDER, HOME_ORDER
+    from tenants.roster.models import Building, Community, Household
+
+    world, _ = two_companies
+    make_roster(world.company, communities=2, buildings=3, households=7, prefix="序")  # 42 more: 46 in all
+    with _ctx(app, world) as session:
+        expected = [str(h) for (h,) in session.execute(
+            select(Household.id).join(Household.building).join(Building.community)
+            .where(Household.deleted_at.is_(None)).order_by(*BUILDING_ORDER, *HOME_ORDER))]
+    client = login_as(world.admin)
+    shown = []
+    for page in (1, 2, 3, 4):
+        body = client.get(f"/c/{world.company.slug}/households?page={page}").get_data(as_text=True)
+        ids = list(dict.fromkeys(re.findall(r'id="household-([0-9a-f-]{36})"', body)))
+        shown.append(ids)
+    assert [len(p) for p in shown] == [20, 20, 6, 0]
+    assert [h for p in shown for h in p] == expected
+    assert "46 in all" in client.get(f"/c/{world.company.slug}/households").get_data(as_text=True)
