@@ -4,6 +4,10 @@
     BENCH_DATABASE_URL=postgresql://postgres@127.0.0.1:5432/guanjia_bench_intake .venv/bin/python \
         bench/intake_bench.py                                   # SQLite, then PostgreSQL
     .venv/bin/python bench/intake_bench.py --reports 400 --threads 16 --photos
+    BENCH_DATABASE_URL=... .venv/bin/python bench/intake_bench.py --skip-sqlite --photos   # PostgreSQL only
+
+Before / after a change to the intake (issue 14 moved the number counter's lock to just before the commit): run
+this file from a checkout of each version in turn, one right after the other, and compare (bench/README.md).
 
 For each database a child process makes a fresh database (on PostgreSQL the one named in BENCH_DATABASE_URL is
 dropped and re-created, and the app connects as a non-owner role so row-level security applies), one company

@@ -407,7 +407,7 @@ def test_owner_sees_jobs_they_reported_and_their_homes_since_they_own_it(app, tw
 
 def test_household_pages_follow_the_address_order_across_buildings(app, two_companies, login_as, make_roster):
     from tenants.roster.listing import BUILDING_ORDER, HOME_ORDER
-    from tenants.roster.models import Building, Community, Household
+    from tenants.roster.models import Building, Household
 
     world, _ = two_companies
     make_roster(world.company, communities=2, buildings=3, households=7, prefix="序")  # 42 more: 46 in all

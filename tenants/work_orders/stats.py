@@ -10,9 +10,14 @@ Each figure counts a job in the period when the thing it measures happened:
   moves for time spent waiting for the owner);
 - rating: ``rated_at`` in the period.
 
-The page makes the same statements whatever the amount of data: three of counts (grouped by week, category and
-assignee together, rolled up here), one of medians, two of names. Medians are the one thing that differs by
-database: PostgreSQL computes them (``percentile_cont``), SQLite hands over the durations (see ``_medians``).
+The counts are not taken from the jobs on each view: they are the weekly rows of figures.py, kept exact by every
+write to a job, so the page adds up a few thousand small rows however many jobs the company has. Medians cannot be
+added up week by week; they come from the jobs (two index-only statements on PostgreSQL: ``percentile_cont``; on
+SQLite the durations, medians taken here, see ``_medians``) and are cached per period under the fingerprint of the
+weekly rows (``figures.cached_medians``): a view reads them back as long as no job of the period has changed.
+
+Statements, whatever the amount of data: one of weekly counts, one cache read, two of names; on a cache miss the
+medians' statements (two on PostgreSQL, one on SQLite) and the cache write besides.
 """
 
 from __future__ import annotations
