@@ -4,6 +4,10 @@
     BENCH_DATABASE_URL=postgresql://postgres@127.0.0.1:5432/guanjia_bench_intake .venv/bin/python \
         bench/intake_bench.py                                   # SQLite, then PostgreSQL
     .venv/bin/python bench/intake_bench.py --reports 400 --threads 16 --photos
+    BENCH_DATABASE_URL=... .venv/bin/python bench/intake_bench.py --skip-sqlite --photos   # PostgreSQL only
+
+Before / after a change to the intake (issue 14 moved the number counter's lock to just before the commit): run
+this file from a checkout of each version in turn, one right after the other, and compare (bench/README.md).
 
 For each database a child process makes a fresh database (on PostgreSQL the one named in BENCH_DATABASE_URL is
 dropped and re-created, and the app connects as a non-owner role so row-level security applies), one company
@@ -235,6 +239,7 @@ def main() -> None:
     parser.add_argument("--photos", action="store_true", help="attach one ~200 KB JPEG to every report")
     parser.add_argument("--sqlite-timeout", type=float, help="SQLite busy timeout in seconds (default: the "
                         "app's, i.e. sqlite3's 5 s)")
+    parser.add_argument("--skip-sqlite", action="store_true", help="PostgreSQL only (with BENCH_DATABASE_URL)")
     parser.add_argument("--child", nargs=2, metavar=("DATABASE", "WORKDIR"), help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
@@ -243,7 +248,7 @@ def main() -> None:
 
     if args.sqlite_timeout:
         os.environ["BENCH_SQLITE_TIMEOUT"] = str(args.sqlite_timeout)  # read by the child
-    databases = ["sqlite"]
+    databases = [] if args.skip_sqlite else ["sqlite"]
     if os.environ.get("BENCH_DATABASE_URL"):
         databases.append(os.environ["BENCH_DATABASE_URL"])
     print("| database | reports | threads | photos | reports/s | POST p50 / p95 | GET+POST p50 / p95 | jobs | "

@@ -1,6 +1,6 @@
 """The work-orders dashboard: weekly counts in Shanghai weeks, medians (odd and even counts), on-time rates and
 ratings, by category and by assignee, the community filter, the page (admin only, empty state, charts) and its
-fixed number of queries. Jobs are inserted directly with known timestamps; the figures are exact."""
+fixed number of queries. Jobs are added through the ORM with known timestamps; the figures are exact."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import itertools
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from sqlalchemy import insert, select
+from sqlalchemy import select
 
 from saas.clock import SHANGHAI
 from saas.models import Role
@@ -55,8 +55,9 @@ class Shop:
         from saas.tenancy import company_context
         from tenants.work_orders.models import WorkOrder
 
+        # Through the ORM, as the app writes jobs: the weekly figures (figures.py) follow every flush.
         with self.app.app_context(), company_context(self.company.id):
-            db.session.execute(insert(WorkOrder), [{"company_id": self.company.id, **job} for job in jobs])
+            db.session.add_all([WorkOrder(company_id=self.company.id, **job) for job in jobs])
             db.session.commit()
 
     def job(self, category: str = "水暖", *, created: datetime, accepted=None, completed=None, rated=None,

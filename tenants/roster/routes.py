@@ -12,11 +12,12 @@ from saas.extensions import db, htmx
 from saas.forms import attempt, show_error, submit
 from saas.htmx import redirect_to, render, render_partial, wants_fragment
 from saas.models import AuditEvent
-from saas.pagination import paginate
+from saas.pagination import page_number
 from saas.tenancy import get_or_404, parse_uuid_or_404
 from tenants.access import STAFF, Role, require_role
 from tenants.roster import bp, services
 from tenants.roster.forms import BuildingForm, CommunityForm, HouseholdForm
+from tenants.roster.listing import AddressPagination
 from tenants.roster.models import Building, Community, Household, Occupancy
 
 ADMIN = (Role.ADMIN,)
@@ -176,31 +177,37 @@ def _household_filters() -> dict:
     return filters
 
 
-def _household_query(filters: dict):
-    stmt = (
-        select(Household)
-        .join(Household.building)
-        .join(Building.community)
-        .options(contains_eager(Household.building).contains_eager(Building.community))
-        .where(Household.live())
-    )
-    if filters["q"]:
-        like = f"%{filters['q']}%"
-        stmt = stmt.where(or_(Household.room.ilike(like), Household.owner_name.ilike(like),
-                              Household.owner_phone.like(like), Building.name.ilike(like)))
-    if filters["community_id"]:
-        stmt = stmt.where(Community.id == parse_uuid_or_404(filters["community_id"]))
-    if filters["building_id"]:
-        stmt = stmt.where(Building.id == parse_uuid_or_404(filters["building_id"]))
-    if filters["occupancy"]:
-        stmt = stmt.where(Household.occupancy == Occupancy(filters["occupancy"]))
-    return stmt.order_by(Community.name, func.length(Building.name), Building.name, Household.unit,
-                         func.length(Household.room), Household.room)
+def _household_filters_applied(filters: dict):
+    """A function adding the list's filters to a select that joins households to buildings and communities."""
+    def apply(stmt):
+        stmt = stmt.where(Household.live())
+        if filters["q"]:
+            like = f"%{filters['q']}%"
+            stmt = stmt.where(or_(Household.room.ilike(like), Household.owner_name.ilike(like),
+                                  Household.owner_phone.like(like), Building.name.ilike(like)))
+        if filters["community_id"]:
+            stmt = stmt.where(Community.id == parse_uuid_or_404(filters["community_id"]))
+        if filters["building_id"]:
+            stmt = stmt.where(Building.id == parse_uuid_or_404(filters["building_id"]))
+        if filters["occupancy"]:
+            stmt = stmt.where(Household.occupancy == Occupancy(filters["occupancy"]))
+        return stmt
+
+    return apply
+
+
+def _household_page(filters: dict) -> AddressPagination:
+    """The page of households in address order (tenants/roster/listing.py: a building at a time)."""
+    filtered = _household_filters_applied(filters)
+    rows = filtered(select(Household).join(Household.building).join(Building.community)
+                    .options(contains_eager(Household.building).contains_eager(Building.community)))
+    return AddressPagination(page=page_number(), per_page=20, max_per_page=100, error_out=False,
+                             filtered=filtered, rows=rows)
 
 
 def _households_page(form=None, *, status=200, block=None):
     filters = _household_filters()
-    page = paginate(_household_query(filters), per_page=20, max_per_page=100)
+    page = _household_page(filters)
     buildings = _live_buildings()
     communities = sorted({b.community.id: b.community for b in buildings}.values(), key=lambda c: c.name)
     if form is None:

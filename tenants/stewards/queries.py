@@ -7,8 +7,8 @@ import re
 from dataclasses import dataclass
 from datetime import date, timedelta
 
-from sqlalchemy import exists, func, or_, select
-from sqlalchemy.orm import contains_eager
+from sqlalchemy import and_, exists, func, or_, select
+from sqlalchemy.orm import aliased, contains_eager
 
 from saas.clock import local_today  # noqa: F401  (the steward pages use queries.local_today)
 from saas.extensions import db
@@ -91,11 +91,14 @@ def overview(company: Company, *, community_id=None, building_id=None) -> Overvi
         community_id=community_id, building_id=building_id)
     rows = [StewardRow(m, profiles.get(m.id), totals.get(m.id, 0), scoped.get(m.id, 0),
                        services.capacity_of(profiles.get(m.id), company)) for m in stewards]
-    current = select(StewardAssignment.household_id).where(
-        StewardAssignment.ended_at.is_(None), StewardAssignment.household_id == Household.id)
+    # An outer join on the current period (at most one a household: uq_steward_assignments_current) is one hash
+    # anti-join; the former NOT EXISTS inside count(*) FILTER probed the index once per household (30 ms at 20,000).
+    current = aliased(StewardAssignment)
     stmt = (
-        select(Household.occupancy, func.count(), func.count().filter(~exists(current)))
+        select(Household.occupancy, func.count(), func.count().filter(current.id.is_(None)))
         .join(Household.building)
+        .outerjoin(current, and_(current.company_id == Household.company_id,
+                                 current.household_id == Household.id, current.ended_at.is_(None)))
         .where(Household.live(), Building.live())
         .group_by(Household.occupancy)
     )

@@ -236,7 +236,11 @@ class WorkOrder(CompanyScoped, db.Model):
         Index("ix_work_orders_assignee", "company_id", "assignee_id", "status"),
         Index("ix_work_orders_household", "company_id", "household_id", "created_at"),
         Index("ix_work_orders_reporter", "company_id", "reporter_membership_id", "created_at"),
-        Index("ix_work_orders_completed", "company_id", "completed_at"),
+        # The dashboard's medians read the period's jobs from these alone (migration 0011).
+        Index("ix_work_orders_opened_cover", "company_id", "created_at", "accepted_at", "category_id", "assignee_id",
+              "community_id"),
+        Index("ix_work_orders_completed_cover", "company_id", "completed_at", "created_at", "category_id",
+              "assignee_id", "community_id"),
         # The list's category and community filters and the dashboard's ratings (bench/work_orders_bench.py).
         Index("ix_work_orders_category", "company_id", "category_id", "created_at"),
         Index("ix_work_orders_community", "company_id", "community_id", "created_at"),
@@ -426,3 +430,4 @@ class WorkOrderFollowUp(CompanyScoped, db.Model):
 
     work_order: Mapped[WorkOrder] = _in_company("WorkOrderFollowUp", "work_order_id", "WorkOrder")
     membership: Mapped[Membership] = _in_company("WorkOrderFollowUp", "membership_id", "Membership")
+from tenants.work_orders import figures as _figures  # noqa: E402,F401  (the dashboard's weekly figures: its listeners)

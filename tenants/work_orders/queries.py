@@ -11,7 +11,7 @@ import uuid
 from datetime import datetime
 
 from flask import abort
-from sqlalchemy import and_, false, func, or_, select
+from sqlalchemy import and_, false, func, or_, select, union
 
 from saas.clock import local_midnight, local_today
 from saas.extensions import db
@@ -51,6 +51,19 @@ def _owners_home_since_joined(membership: Membership):
                                                HouseholdOwner.created_at <= WorkOrder.created_at))
 
 
+def owner_job_ids(membership: Membership):
+    """The ids of an owner's jobs: those they reported, and those of the homes they are bound to reported since.
+
+    Two index walks (``ix_work_orders_reporter``; the owner's homes, then ``ix_work_orders_household``) whose
+    cost follows the owner's own jobs. The same rule written as ``reporter = me OR EXISTS (my home …)`` made
+    PostgreSQL test the EXISTS on every job of the company: over a second at 200,000 jobs."""
+    reported = select(WorkOrder.id).where(WorkOrder.reporter_membership_id == membership.id)
+    of_my_homes = (select(WorkOrder.id).join(HouseholdOwner, and_(
+        HouseholdOwner.household_id == WorkOrder.household_id, HouseholdOwner.membership_id == membership.id,
+        HouseholdOwner.ended_at.is_(None), HouseholdOwner.created_at <= WorkOrder.created_at)))
+    return union(reported, of_my_homes)
+
+
 def visible_clause(membership: Membership):
     """A WHERE clause limiting work orders to those ``membership`` may see."""
     role = membership.role
@@ -62,7 +75,7 @@ def visible_clause(membership: Membership):
     if role == Role.TECHNICIAN:
         return or_(WorkOrder.assignee_id == membership.id, _pool_of(membership))
     if role == Role.OWNER:
-        return or_(WorkOrder.reporter_membership_id == membership.id, _owners_home_since_joined(membership))
+        return WorkOrder.id.in_(owner_job_ids(membership))
     return false()
 
 
@@ -113,9 +126,14 @@ def open_jobs_of_steward(membership: Membership) -> dict:
     """The steward's home page card: open jobs given to them, and open jobs of the homes they look after."""
     from tenants.work_orders.states import OPEN
 
-    mine = func.count().filter(WorkOrder.assignee_id == membership.id)
-    homes = func.count().filter(WorkOrder.household_id.in_(stewarded_household_ids(membership)))
-    row = db.session.execute(select(mine, homes).select_from(WorkOrder).where(WorkOrder.status.in_(OPEN))).one()
+    # Two scalar subqueries, each an index walk of the steward's own jobs (ix_work_orders_assignee) or homes
+    # (ix_work_orders_household); one count(*) FILTER over the company's open jobs grew with the company.
+    mine = (select(func.count()).select_from(WorkOrder)
+            .where(WorkOrder.assignee_id == membership.id, WorkOrder.status.in_(OPEN)).scalar_subquery())
+    homes = (select(func.count()).select_from(WorkOrder)
+             .where(WorkOrder.household_id.in_(stewarded_household_ids(membership)), WorkOrder.status.in_(OPEN))
+             .scalar_subquery())
+    row = db.session.execute(select(mine, homes)).one()
     return {"assigned": row[0], "homes": row[1]}
 
 
@@ -183,6 +201,16 @@ def staff_members() -> list[Membership]:
         .where(Membership.ended_at.is_(None), Membership.role.in_((Role.ADMIN, Role.STEWARD, Role.TECHNICIAN)))
         .order_by(Membership.role, User.name)
     ).scalars())
+
+
+def staff_names() -> list[tuple]:
+    """(membership id, role, name) of staff_members(), as plain rows: the list's filter shows hundreds of them and
+    needs no objects."""
+    return list(db.session.execute(
+        select(Membership.id, Membership.role, User.name).join(Membership.user)
+        .where(Membership.ended_at.is_(None), Membership.role.in_((Role.ADMIN, Role.STEWARD, Role.TECHNICIAN)))
+        .order_by(Membership.role, User.name)
+    ).all())
 
 
 def least_busy_technician(category_id: uuid.UUID) -> Membership | None:

@@ -132,6 +132,12 @@ def next_number(now: datetime) -> str:
     return f"WO-{year}-{number:06d}"
 
 
+def _provisional_number(order_id: uuid.UUID) -> str:
+    """A placeholder that keeps (company, number) unique until create_order takes the real number just before it
+    commits; never committed, never shown."""
+    return f"~{order_id.hex[-19:]}"
+
+
 # --- creating a job ---------------------------------------------------------------------------------------
 
 
@@ -181,8 +187,9 @@ def create_order(report: Report, *, actor: User | None, membership: Membership |
 
     response, resolution = sla_minutes(category.id, priority)
     clock = calendar()
+    order_id = new_id()
     order = WorkOrder(
-        company_id=require_company_id(), id=new_id(), number=next_number(now), source=report.source,
+        company_id=require_company_id(), id=order_id, number=_provisional_number(order_id), source=report.source,
         area=report.area, household_id=household.id if household else None, community_id=community_id,
         building_id=building_id, repair_point_id=report.repair_point.id if report.repair_point else None,
         location=location, category_id=category.id, priority=priority, description=description,
@@ -200,16 +207,22 @@ def create_order(report: Report, *, actor: User | None, membership: Membership |
     created = _append(order, EventKind.CREATED, actor=actor, now=now, to_status=Status.NEW,
                       actor_name=_reporter_label(order, actor))
     _store_photos(order, prepared, created.seq, PhotoStage.REPORT, actor)
-    messages = notify.created(order, actor)
     assignee = _dispatch(order, category)
     if assignee is not None:
         order.assignee_id = assignee.id
         order.status = next_status(Status.NEW, Action.ASSIGN)  # the dispatcher's move is the state machine's too
         _append(order, EventKind.TRANSITION, action=Action.ASSIGN, from_status=Status.NEW,
                 to_status=order.status, actor=None, now=now, note=notify.person_label(assignee))
-        messages += notify.assigned(order, assignee, actor=None)
     elif category.dispatch_mode == DispatchMode.POOL:
         order.in_pool = True
+    # The number last: next_number() locks the company's counter row until COMMIT, so every report of the company
+    # queues behind whoever holds it. Taken here, after the photos are written and the job dispatched, the lock
+    # covers only the notices (which quote the number) and the commit; taken first, it covered the whole report.
+    order.number = next_number(now)
+    messages = notify.created(order, actor)
+    if assignee is not None:
+        messages += notify.assigned(order, assignee, actor=None)
+    elif order.in_pool:
         messages += notify.pooled(order)
     if notify.reaches_nobody(order):  # assign mode with nobody to give it to, or a pool nobody may take from
         messages += notify.needs_dispatch(order, skip=actor)

@@ -10,9 +10,14 @@ Each figure counts a job in the period when the thing it measures happened:
   moves for time spent waiting for the owner);
 - rating: ``rated_at`` in the period.
 
-The page makes the same statements whatever the amount of data: three of counts (grouped by week, category and
-assignee together, rolled up here), one of medians, two of names. Medians are the one thing that differs by
-database: PostgreSQL computes them (``percentile_cont``), SQLite hands over the durations (see ``_medians``).
+The counts are not taken from the jobs on each view: they are the weekly rows of figures.py, kept exact by every
+write to a job, so the page adds up a few thousand small rows however many jobs the company has. Medians cannot be
+added up week by week; they come from the jobs (two index-only statements on PostgreSQL: ``percentile_cont``; on
+SQLite the durations, medians taken here, see ``_medians``) and are cached per period under the fingerprint of the
+weekly rows (``figures.cached_medians``): a view reads them back as long as no job of the period has changed.
+
+Statements, whatever the amount of data: one of weekly counts, one cache read, two of names; on a cache miss the
+medians' statements (two on PostgreSQL, one on SQLite) and the cache write besides.
 """
 
 from __future__ import annotations
@@ -31,6 +36,8 @@ from saas.clock import SHANGHAI
 from saas.extensions import db
 from saas.models import Membership, Role, User
 from saas.tenancy import utcnow
+from tenants.work_orders import figures
+from tenants.work_orders.figures import CATEGORY, COUNTS, NIL, WorkOrderWeek
 from tenants.work_orders.models import WorkOrder, WorkOrderCategory
 
 PERIODS = (4, 12, 26)
@@ -114,12 +121,6 @@ def week_bounds(weeks: int, now: datetime) -> list[datetime]:
             for i in range(weeks + 1)]
 
 
-def _week_of(column, bounds: list[datetime]):
-    """The week number (0 = the first) of a timestamp already known to fall in the period; one CASE branch a
-    week, the same SQL on both databases and exact to the microsecond."""
-    return case(*[(column < bound, i) for i, bound in enumerate(bounds[1:])], else_=None)
-
-
 def _in_period(column, bounds: list[datetime]):
     return and_(column >= bounds[0], column < bounds[-1])
 
@@ -133,46 +134,42 @@ def dashboard(weeks: int = DEFAULT_WEEKS, community_id: uuid.UUID | None = None,
     categories: dict = defaultdict(Figures)
     assignees: dict = defaultdict(Figures)
 
-    def rows_of(category_id, assignee_id):
-        return total, categories[_uuid(category_id)], assignees[_uuid(assignee_id)]
-
-    ids = _raw_ids()
+    # The counts: the pre-aggregated weekly rows (figures.py), a few thousand at most whatever the number of jobs;
+    # each job is there twice, under its category and under its assignee.
+    first, last = (bound.astimezone(SHANGHAI).date() for bound in (bounds[0], bounds[-1]))
+    weekly = [WorkOrderWeek.week >= first, WorkOrderWeek.week < last]
+    if community_id is not None:
+        weekly.append(WorkOrderWeek.community_key == community_id)
+    index_of = {row.start: i for i, row in enumerate(week_rows)}
+    keys = (WorkOrderWeek.week, WorkOrderWeek.kind, WorkOrderWeek.key_id)
+    fingerprint = 0
+    for week, kind, key, revisions, *n in db.session.execute(
+        select(*keys, func.sum(WorkOrderWeek.revision), *(func.sum(getattr(WorkOrderWeek, name)) for name in COUNTS))
+        .where(*weekly).group_by(*keys)
+    ):
+        fingerprint += int(revisions)
+        (opened_n, accepted, response_on_time, completed_n, on_time, rated, *ratings) = (int(v or 0) for v in n)
+        if kind == CATEGORY:
+            week_rows[index_of[week]].opened += opened_n
+            week_rows[index_of[week]].closed += completed_n
+            targets = (total, categories[key])
+        else:
+            targets = (assignees[None if key == NIL else key],)
+        for f in targets:
+            f.opened += opened_n
+            f.accepted += accepted
+            f.response_on_time += response_on_time
+            f.completed += completed_n
+            f.on_time += on_time
+            f.rated += rated
+            for i in range(3):
+                f.rating_sums[i] += ratings[i]
+                f.rating_counts[i] += ratings[3 + i]
 
     opened, completed = _in_period(WorkOrder.created_at, bounds), _in_period(WorkOrder.completed_at, bounds)
-    response_met = func.sum(case((WorkOrder.accepted_at <= WorkOrder.response_due_at, 1), else_=0))
-    keys = (_week_of(WorkOrder.created_at, bounds), *ids)
-    for week, category_id, assignee_id, n, accepted, in_time in db.session.execute(
-        select(*keys, func.count(), func.count(WorkOrder.accepted_at), response_met)
-        .where(opened, *scope).group_by(*keys)
-    ):
-        week_rows[week].opened += n
-        for f in rows_of(category_id, assignee_id):
-            f.opened += n
-            f.accepted += accepted
-            f.response_on_time += in_time or 0
-
-    resolution_met = func.sum(case((WorkOrder.completed_at <= WorkOrder.resolution_due_at, 1), else_=0))
-    keys = (_week_of(WorkOrder.completed_at, bounds), *ids)
-    for week, category_id, assignee_id, n, in_time in db.session.execute(
-        select(*keys, func.count(), resolution_met).where(completed, *scope).group_by(*keys)
-    ):
-        week_rows[week].closed += n
-        for f in rows_of(category_id, assignee_id):
-            f.completed += n
-            f.on_time += in_time or 0
-
-    ratings = (WorkOrder.rating_overall, WorkOrder.rating_speed, WorkOrder.rating_attitude)
-    for category_id, assignee_id, n, *sums_and_counts in db.session.execute(
-        select(*ids, func.count(), *map(func.sum, ratings), *map(func.count, ratings))
-        .where(_in_period(WorkOrder.rated_at, bounds), *scope).group_by(*ids)
-    ):
-        for f in rows_of(category_id, assignee_id):
-            f.rated += n
-            for i in range(3):
-                f.rating_sums[i] += sums_and_counts[i] or 0
-                f.rating_counts[i] += sums_and_counts[3 + i]
-
-    for (kind, key), (response, resolution) in _medians(opened, completed, scope).items():
+    medians = figures.cached_medians(first, weeks, community_id, fingerprint,
+                                     lambda: _medians(opened, completed, scope))
+    for (kind, key), (response, resolution) in medians.items():
         f = total if kind == "total" else (categories if kind == "category" else assignees)[key]
         f.median_response, f.median_resolution = response, resolution
 
@@ -189,22 +186,24 @@ def _medians(opened, completed, scope) -> dict[tuple[str, uuid.UUID | None], tup
     of the two middle values for an even count, as percentile_cont does)."""
     accepted = and_(opened, WorkOrder.accepted_at.is_not(None))
     if db.session.get_bind().dialect.name == "postgresql":
-        def median(condition, end):  # of intervals: they sort about twice as fast as epoch seconds (numeric)
-            return func.percentile_cont(0.5).within_group(case((condition, end - WorkOrder.created_at)))
-
+        # Two statements, each an index-only walk of the period in a covering index (ix_work_orders_opened_cover,
+        # ix_work_orders_completed_cover): one "opened OR completed" statement had to visit every job's row.
         groups = (WorkOrder.category_id, WorkOrder.assignee_id)
-        rows = db.session.execute(
-            select(*map(func.grouping, groups), *groups, median(accepted, WorkOrder.accepted_at),
-                   median(completed, WorkOrder.completed_at))
-            .where(or_(opened, completed), *scope)
-            .group_by(func.grouping_sets(tuple_(groups[0]), tuple_(groups[1]), tuple_()))
-        )
-        out = {}
-        for by_category, by_assignee, category_id, assignee_id, response, resolution in rows:
-            key = (("total", None) if by_category and by_assignee
-                   else ("category", category_id) if by_assignee else ("assignee", assignee_id))
-            out[key] = (_seconds(response), _seconds(resolution))
-        return out
+        out: dict = defaultdict(lambda: [None, None])
+        for slot, (condition, end) in enumerate(((accepted, WorkOrder.accepted_at),
+                                                 (completed, WorkOrder.completed_at))):
+            # Of intervals: they sort about twice as fast as epoch seconds (numeric).
+            rows = db.session.execute(
+                select(*map(func.grouping, groups), *groups,
+                       func.percentile_cont(0.5).within_group(end - WorkOrder.created_at))
+                .where(condition, *scope)
+                .group_by(func.grouping_sets(tuple_(groups[0]), tuple_(groups[1]), tuple_()))
+            )
+            for by_category, by_assignee, category_id, assignee_id, value in rows:
+                key = (("total", None) if by_category and by_assignee
+                       else ("category", category_id) if by_assignee else ("assignee", assignee_id))
+                out[key][slot] = _seconds(value)
+        return {key: (response, resolution) for key, (response, resolution) in out.items()}
 
     # SQLite: the durations come out of SQL as seconds (julianday keeps milliseconds) and the ids as the text
     # they are stored as, so no datetime or UUID object is made per row; Python groups and takes the medians.
