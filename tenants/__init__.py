@@ -100,7 +100,7 @@ def _release_company(exc) -> None:
 # Company modules, each a package whose routes.py holds its views and its blueprint `bp` (defined in the
 # package's __init__.py, or still in routes.py); mounted under /c/<company_slug>/.
 COMPANY_MODULES = ("dashboard", "roster", "members", "audit", "portal", "imports", "exports", "onboarding",
-                   "plan", "outbox", "code_letters", "stewards", "work_orders", "inbox", "fees")
+                   "plan", "outbox", "code_letters", "stewards", "work_orders", "inbox", "fees", "ratings")
 
 
 def register(app: Flask) -> None:
@@ -129,6 +129,15 @@ def _subscribe_to_the_platform() -> None:
 
     count_households_with(count_households)
     company_created.connect(_give_new_company_its_defaults)
+    _connect_rating_figures()
+
+
+def _connect_rating_figures() -> None:
+    """The red/black list's service figures (saas/ratings/figures.py), one source per company module."""
+    from saas.ratings.figures import register_figure_source
+    from tenants.work_orders.rating_figures import quarter_figures as work_order_figures
+
+    register_figure_source("work_orders", work_order_figures)
 
 
 def _give_new_company_its_defaults(company, **extra) -> None:
