@@ -70,6 +70,8 @@ PERIODIC_JOBS: tuple[tuple[str, str, str], ...] = (
     ("check-work-order-slas", "tenants.work_orders.sla_jobs:check_all_companies", "*/5 * * * *"),
     ("issue-late-fees", "tenants.fees.late_fees:issue_all_companies", "30 2 * * *"),
     ("check-fee-payments", "tenants.fees.reconcile:check_all_companies", "*/5 * * * *"),
+    # 19:00 UTC is 03:00 in China: the red/black list is computed while nobody rates.
+    ("compute-ratings", "saas.ratings.job:run_all", "0 19 * * *"),
 )
 
 
