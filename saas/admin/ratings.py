@@ -91,29 +91,41 @@ def rating_review(rating_id):
     return _review_page(_rating_or_404(rating_id))
 
 
-_MODERATION = {"fold": services.fold, "restore": services.restore, "exclude": services.exclude,
-               "include": services.include}
-
-
-@bp.post("/ratings/reviews/<rating_id>/<any(fold, restore, exclude, include):action>")
-@platform_admin_required
-def moderate_rating(rating_id, action):
+def _moderate(rating_id, service, message: str):
     rating = _rating_or_404(rating_id)
-    service = _MODERATION[action]
     try:
         service(rating, reason=request.form.get("reason", ""), actor=current_user)
         db.session.commit()
     except ServiceError as exc:
         db.session.rollback()
         return _review_page(rating, status=422, error=exc)
-    messages = {
-        "fold": _("The review is folded: it stays listed, collapsed with your reason."),
-        "restore": _("The review is shown again."),
-        "exclude": _("The rating no longer counts in the score; it stays visible, marked."),
-        "include": _("The rating counts in the score again."),
-    }
-    flash(messages[action], "success")
+    flash(message, "success")
     return redirect_to(url_for(".rating_review", rating_id=rating.id))
+
+
+@bp.post("/ratings/reviews/<rating_id>/fold")
+@platform_admin_required
+def fold_rating(rating_id):
+    return _moderate(rating_id, services.fold, _("The review is folded: it stays listed, collapsed with your reason."))
+
+
+@bp.post("/ratings/reviews/<rating_id>/restore")
+@platform_admin_required
+def restore_rating(rating_id):
+    return _moderate(rating_id, services.restore, _("The review is shown again."))
+
+
+@bp.post("/ratings/reviews/<rating_id>/exclude")
+@platform_admin_required
+def exclude_rating(rating_id):
+    return _moderate(rating_id, services.exclude,
+                     _("The rating no longer counts in the score; it stays visible, marked."))
+
+
+@bp.post("/ratings/reviews/<rating_id>/include")
+@platform_admin_required
+def include_rating(rating_id):
+    return _moderate(rating_id, services.include, _("The rating counts in the score again."))
 
 
 @bp.post("/ratings/appeals/<appeal_id>/decide")

@@ -120,7 +120,7 @@ def flag(rating: OwnerRating, reason: str, *, ip: str = "") -> RatingFlag:
         raise RatingError(_l("Choose why you are flagging this review."), field="reason") from None
     item = RatingFlag(rating_id=rating.id, reason=reason, ip=(ip or "")[:45])
     db.session.add(item)
-    details = {"rating": str(rating.id), "reason": reason.value}
+    details = {"rating": str(rating.id), "flag_reason": reason.value}
     if reason is FlagReason.PERSONAL_DATA and rating.hidden_at is None:
         rating.hidden_at = utcnow()
         details["hidden"] = True
@@ -250,8 +250,8 @@ def file_appeal(*, company_id: uuid.UUID, statement: str, evidence: str, actor: 
                     due_on=add_working_days(today or local_today(), params["appeal_working_days"]))
     db.session.add(appeal)
     db.session.flush()
-    details = {"appeal": str(appeal.id), "due_on": appeal.due_on.isoformat(),
-               "about": "rating" if rating else "listing"}
+    details = {"appeal": str(appeal.id), "due_on": appeal.due_on.isoformat()}
+    details["rating" if rating else "entry"] = str(target.id)
     platform_audit("rating.appeal_filed", actor=actor, company_id=company_id, details=details)
     record("rating.appeal_filed", actor=actor, object_type="rating_appeal", object_id=appeal.id,
            changes={"due_on": appeal.due_on}, company_id=company_id)
@@ -280,7 +280,8 @@ def decide_appeal(appeal: Appeal, *, upheld: bool, reason: str, actor: User) -> 
             entry.ended_at = utcnow()
             entry.end_reason = reason
     platform_audit("rating.appeal_decided", actor=actor, company_id=appeal.company_id,
-                   details={"appeal": str(appeal.id), "status": appeal.status.value, "reason": reason})
+                   details={"appeal": str(appeal.id), "decision": appeal.status.value, "reason": reason,
+                            **({"rating": str(appeal.rating_id)} if appeal.rating_id else {})})
     return appeal
 
 
