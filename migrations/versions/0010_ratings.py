@@ -78,6 +78,7 @@ def upgrade():
         batch_op.create_index('ix_rating_list_entries_current', ['kind', 'city', 'ended_at', 'expires_at'], unique=False)
 
     op.create_table('rating_profiles',
+    sa.Column('id', sa.Uuid(), nullable=False),
     sa.Column('company_id', sa.Uuid(), nullable=False),
     sa.Column('slug', sa.String(length=63), nullable=False),
     sa.Column('name', sa.String(length=100), nullable=False),
@@ -90,7 +91,8 @@ def upgrade():
     sa.Column('published', sa.Boolean(), nullable=False),
     sa.Column('updated_at', sa.DateTime(timezone=True), nullable=False),
     sa.ForeignKeyConstraint(['company_id'], ['companies.id'], name=op.f('fk_rating_profiles_company_id_companies')),
-    sa.PrimaryKeyConstraint('company_id', name=op.f('pk_rating_profiles'))
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_rating_profiles')),
+    sa.UniqueConstraint('company_id', name=op.f('uq_rating_profiles_company_id'))
     )
     with op.batch_alter_table('rating_profiles', schema=None) as batch_op:
         batch_op.create_index('ix_rating_profiles_city_score', ['city', 'score'], unique=False)
@@ -140,6 +142,7 @@ def upgrade():
     )
     with op.batch_alter_table('rating_weekly_ranks', schema=None) as batch_op:
         batch_op.create_index('ix_rating_weekly_ranks_city', ['week_start', 'city', 'rank'], unique=False)
+        batch_op.create_index('ix_rating_weekly_ranks_score', ['week_start', 'score'], unique=False)
 
     op.create_table('rating_appeals',
     sa.Column('id', sa.Uuid(), nullable=False),
@@ -219,6 +222,7 @@ def downgrade():
 
     op.drop_table('rating_appeals')
     with op.batch_alter_table('rating_weekly_ranks', schema=None) as batch_op:
+        batch_op.drop_index('ix_rating_weekly_ranks_score')
         batch_op.drop_index('ix_rating_weekly_ranks_city')
 
     op.drop_table('rating_weekly_ranks')

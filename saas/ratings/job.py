@@ -96,7 +96,8 @@ def score_company(company: Company, today: date, version: int, params: dict, mea
         own = compute(row.figures, means, params)
         row.score, row.grade, row.parts, row.rules_version = own.score, own.grade, own.parts, version
     result = compute(sum_figures([r.figures for r in rows]) or {OWNER: {}}, means, params)
-    profile = db.session.get(CompanyRatingProfile, company.id)
+    profile = db.session.execute(select(CompanyRatingProfile).where(
+        CompanyRatingProfile.company_id == company.id)).scalar_one_or_none()
     if profile is None:
         profile = CompanyRatingProfile(company_id=company.id)
         db.session.add(profile)

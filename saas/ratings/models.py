@@ -200,7 +200,9 @@ class CompanyRatingProfile(db.Model):
     __tablename__ = "rating_profiles"
     __table_args__ = (Index("ix_rating_profiles_city_score", "city", "score"),)
 
-    company_id: Mapped[uuid.UUID] = mapped_column(Uuid, ForeignKey("companies.id"), primary_key=True)
+    # Its own id, not company_id: a key led by company_id marks a company-scoped table (row-level security).
+    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=new_id)
+    company_id: Mapped[uuid.UUID] = mapped_column(Uuid, ForeignKey("companies.id"), unique=True)
     slug: Mapped[str] = mapped_column(String(63), index=True)
     name: Mapped[str] = mapped_column(String(100), index=True)
     city: Mapped[str] = mapped_column(String(20), default="")
@@ -246,6 +248,7 @@ class WeeklyRank(db.Model):
     __table_args__ = (
         UniqueConstraint("week_start", "company_id", name="uq_rating_weekly_ranks"),
         Index("ix_rating_weekly_ranks_city", "week_start", "city", "rank"),
+        Index("ix_rating_weekly_ranks_score", "week_start", "score"),
     )
 
     id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=new_id)

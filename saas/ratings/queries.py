@@ -52,8 +52,11 @@ def weekly_ranking(city: str | None, week: date | None = None) -> list[WeeklyRan
         return []
     stmt = select(WeeklyRank).where(WeeklyRank.week_start == week, WeeklyRank.rank > 0)
     if city is not None:
+        order = (WeeklyRank.rank,)
         stmt = stmt.where(WeeklyRank.city == city)
-    return db.session.execute(stmt.order_by(WeeklyRank.city, WeeklyRank.rank).limit(LIST_LIMIT)).scalars().all()
+    else:  # every city: the best scores of the platform, each with its rank in its own city
+        order = (WeeklyRank.score.desc(), WeeklyRank.company_name)
+    return db.session.execute(stmt.order_by(*order).limit(LIST_LIMIT)).scalars().all()
 
 
 def search(q: str) -> list[CompanyRatingProfile]:
@@ -117,5 +120,6 @@ def this_week(today: date) -> date:
 
 
 def profile_by_slug_for(company_id: uuid.UUID) -> CompanyRatingProfile | None:
-    profile = db.session.get(CompanyRatingProfile, company_id)
+    profile = db.session.execute(select(CompanyRatingProfile).where(
+        CompanyRatingProfile.company_id == company_id)).scalar_one_or_none()
     return profile if profile is not None and profile.published else None

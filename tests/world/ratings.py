@@ -49,7 +49,10 @@ def build(app, world) -> dict:
 
     backdate_owner(app, world)
     rating_id = rate(app, world, comment=f"{world.company.name} 的服务还行")
-    with app.app_context():
+    from saas.tenancy import company_context
+
+    # The company's reply and appeal write its own audit log too: in its context, as the views run them.
+    with app.app_context(), company_context(world.company.id):
         rating = db.session.get(OwnerRating, rating_id)
         admin = db.session.get(User, world.admin.id)
         services.reply(rating, company_id=world.company.id, body=f"{world.company.name} 谢谢您", actor=admin)
@@ -58,6 +61,7 @@ def build(app, world) -> dict:
                                       actor=admin, rating=rating)
         db.session.commit()
         appeal_id = appeal.id
+    with app.app_context():
         job.run_all()
     return {"rating_id": rating_id, "appeal_id": appeal_id}
 
@@ -95,7 +99,7 @@ def seed_profiles(app, companies: int, *, reviews: int = 30) -> None:
             score = 50 + (i * 7) % 50
             grade = "AAA" if score >= 85 else "AA" if score >= 80 else "A" if score >= 70 else "B" if score >= 60 else "C"
             companies_rows.append({"id": cid, "slug": f"bench-{i}", "name": f"测试{i}物业", "created_at": now})
-            profiles.append({"company_id": cid, "slug": f"bench-{i}", "name": f"测试{i}物业", "city": city,
+            profiles.append({"id": uuid.uuid4(), "company_id": cid, "slug": f"bench-{i}", "name": f"测试{i}物业", "city": city,
                              "score": score, "grade": grade, "sample_size": 40, "quarter_start": quarter,
                              "rules_version": 1, "published": True, "updated_at": now})
             if grade in ("AAA", "AA", "C"):
