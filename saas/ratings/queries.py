@@ -98,7 +98,9 @@ def reviews(company_id: uuid.UUID, limit: int = RECENT_REVIEWS) -> list[Review]:
 
 
 def trend(company_id: uuid.UUID, quarters: int = 8) -> list[QuarterFigures]:
-    rows = db.session.execute(select(QuarterFigures).where(QuarterFigures.company_id == company_id)
+    # Quarters without a single owner rating are left out: their score would be the platform prior alone.
+    rows = db.session.execute(select(QuarterFigures).where(QuarterFigures.company_id == company_id,
+                                                           QuarterFigures.sample_size > 0)
                               .order_by(QuarterFigures.quarter_start.desc()).limit(quarters)).scalars().all()
     return list(reversed(rows))
 
