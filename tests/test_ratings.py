@@ -290,3 +290,27 @@ def test_a_violation_lists_on_black_whatever_the_score(app, a, login_as, make_us
         job.run_all()
     page = client.get("/ratings/").get_data(as_text=True)
     assert "停水停电催缴物业费" in page
+
+
+def test_a_new_rules_version_is_published_announced_and_used(app, a, login_as, make_user, client):
+    from saas.ratings import job
+    from saas.ratings.models import RatingRules
+
+    platform = login_as(make_user("平台管理员", platform_admin=True))
+    form = {"weight_owner": "60", "weight_repair_rating": "10", "weight_response": "10", "weight_resolution": "10",
+            "weight_disclosures": "5", "weight_objections": "5", "prior_stars": "15", "prior_rate": "20",
+            "min_sample": "10", "expiry_months": "12", "window_quarters": "4", "min_owner_days": "30",
+            "appeal_working_days": "15", "floor_AAA": "85", "floor_AA": "80", "floor_A": "70", "floor_B": "60",
+            "note": "提高业主评分权重"}
+    assert platform.post("/admin/ratings/rules", data={**form, "weight_owner": "70"}).status_code == 422  # 110
+    assert platform.post("/admin/ratings/rules", data={**form, "floor_A": "90"}).status_code == 422
+    assert platform.post("/admin/ratings/rules", data={**form, "note": ""}).status_code == 422
+    assert platform.post("/admin/ratings/rules", data=form).status_code in (302, 303)
+    with app.app_context():
+        versions = db.session.execute(select(RatingRules.version).order_by(RatingRules.version)).scalars().all()
+        assert versions == [1, 2]
+        job.run_all()
+        assert db.session.execute(select(CompanyRatingProfile.rules_version)).scalar() == 2
+        assert "rating.rules_published" in set(db.session.execute(select(PlatformAuditEvent.action)).scalars())
+    page = client.get("/ratings/rules").get_data(as_text=True)
+    assert "提高业主评分权重" in page and "60%" in page

@@ -177,3 +177,33 @@ def compute_rating(company_id):
     flash(_("Score of %(name)s computed: %(grade)s, %(score)s points.", name=company.name, grade=profile.grade,
             score=profile.score), "success")
     return redirect_to(url_for(".company", company_id=company.id))
+
+
+def _rules_page(*, status=200, error=None, values=None):
+    from saas.ratings.models import RatingRules
+    from saas.ratings.rules import COMPONENT_LABELS, current_params
+
+    version, params = current_params()
+    history = db.session.execute(select(RatingRules).order_by(RatingRules.version.desc()).limit(20)).scalars().all()
+    return render("saas/admin/ratings/rules.html", status=status, version=version, params=params, history=history,
+                  values=values or services.rule_values(params), labels=COMPONENT_LABELS, error=error,
+                  numbers=services.RULE_NUMBERS)
+
+
+@bp.get("/ratings/rules")
+@platform_admin_required
+def ratings_rules():
+    return _rules_page()
+
+
+@bp.post("/ratings/rules")
+@platform_admin_required
+def publish_ratings_rules():
+    try:
+        rules = services.publish_rules(request.form, note=request.form.get("note", ""), actor=current_user)
+        db.session.commit()
+    except ServiceError as exc:
+        db.session.rollback()
+        return _rules_page(status=422, error=exc, values=dict(request.form))
+    flash(_("Rules version %(v)s is published; the next computation uses it.", v=rules.version), "success")
+    return redirect_to(url_for(".ratings_rules"))

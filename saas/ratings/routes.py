@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from flask import abort, flash, request, url_for
 from flask_babel import gettext as _
+from sqlalchemy import select
 
 from saas.clock import local_today
 from saas.errors import ServiceError
@@ -46,8 +47,12 @@ def rules():
     rules = current_rules()
     params = rules.params if rules else default_params()
     connected = set(figures.sources()) | {"owner_ratings"}
-    return _public(render("ratings/rules.html", rules=rules, version=rules.version if rules else 1, params=params,
-                          labels=COMPONENT_LABELS, connected=connected))
+    from saas.ratings.models import RatingRules
+
+    history = db.session.execute(select(RatingRules).order_by(RatingRules.version.desc()).limit(10)).scalars().all()
+    return _public(render("ratings/rules.html", rules=rules, history=history,
+                          version=rules.version if rules else 1, params=params, labels=COMPONENT_LABELS,
+                          connected=connected))
 
 
 @bp.get("/c/<company_slug>")

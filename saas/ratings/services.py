@@ -316,3 +316,70 @@ def record_violation(company: Company, *, description: str, evidence: str, actor
     platform_audit("rating.violation_recorded", actor=actor, company_id=company.id,
                    details={"entry": str(entry.id), "description": description, "evidence": evidence})
     return entry
+
+
+# --- the rules ---------------------------------------------------------------------------------------------------
+
+# (field, low, high): the numbers a platform admin may change in a new version of the rules.
+RULE_NUMBERS = (("prior_stars", 0, 1000), ("prior_rate", 0, 1000), ("min_sample", 1, 10000),
+                ("expiry_months", 1, 60), ("window_quarters", 1, 8), ("min_owner_days", 0, 365),
+                ("appeal_working_days", 1, 60), ("floor_AAA", 1, 100), ("floor_AA", 1, 100), ("floor_A", 1, 100),
+                ("floor_B", 1, 100))
+
+
+def rule_values(params: dict) -> dict:
+    """The editable numbers of ``params``, by form field (weights as weight_<component>)."""
+    values = {f"weight_{name}": comp["weight"] for name, comp in params["components"].items()}
+    values.update(prior_stars=params["prior_weight"]["stars"], prior_rate=params["prior_weight"]["rate"],
+                  min_sample=params["min_sample"], expiry_months=params["expiry_months"],
+                  window_quarters=params["window_quarters"], min_owner_days=params["min_owner_days"],
+                  appeal_working_days=params["appeal_working_days"])
+    values.update({f"floor_{grade}": floor for grade, floor in params["grades"] if floor})
+    return values
+
+
+def publish_rules(form: dict, *, note: str, actor: User):
+    """A new version of the rules from the admin's numbers, announced with ``note``; the old versions stay."""
+    import copy
+
+    from saas.ratings.models import RatingRules
+    from saas.ratings.rules import ensure_rules
+
+    current = ensure_rules()
+    params = copy.deepcopy(current.params)
+
+    def number(name, low, high):
+        try:
+            value = int(str(form.get(name, "")).strip())
+        except ValueError:
+            value = None
+        if value is None or not low <= value <= high:
+            raise RatingError(_l("A whole number from %(low)s to %(high)s.", low=low, high=high), field=name)
+        return value
+
+    for name, comp in params["components"].items():
+        comp["weight"] = number(f"weight_{name}", 0, 100)
+    if sum(c["weight"] for c in params["components"].values()) != 100:
+        raise RatingError(_l("The weights must add up to 100."), field="weight_owner")
+    if params["components"]["owner"]["weight"] == 0:
+        raise RatingError(_l("Owner ratings must keep a weight."), field="weight_owner")
+    values = {name: number(name, low, high) for name, low, high in RULE_NUMBERS}
+    floors = [values["floor_AAA"], values["floor_AA"], values["floor_A"], values["floor_B"]]
+    if floors != sorted(floors, reverse=True) or len(set(floors)) != 4:
+        raise RatingError(_l("Each grade needs a higher floor than the grade below it."), field="floor_AAA")
+    params["prior_weight"] = {"stars": values["prior_stars"], "rate": values["prior_rate"]}
+    for key in ("min_sample", "expiry_months", "window_quarters", "min_owner_days", "appeal_working_days"):
+        params[key] = values[key]
+    params["grades"] = [["AAA", floors[0]], ["AA", floors[1]], ["A", floors[2]], ["B", floors[3]], ["C", 0]]
+    note = (note or "").strip()
+    if not note:
+        raise RatingError(_l("Say what changes and why: it is announced on the rules page."), field="note")
+    if len(note) > 500:
+        raise RatingError(_l("An announcement is at most %(n)s characters.", n=500), field="note")
+    if params == current.params:
+        raise RatingError(_l("Nothing changed."))
+    rules = RatingRules(version=current.version + 1, params=params, note=note, published_by_id=actor.id)
+    db.session.add(rules)
+    platform_audit("rating.rules_published", actor=actor, company_id=None,
+                   details={"version": rules.version, "note": note})
+    return rules

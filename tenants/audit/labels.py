@@ -176,13 +176,15 @@ ACTIONS = {
     "rating.appeal_decided": _l("Appeal decided"),
     "rating.violation_recorded": _l("Serious violation recorded (black list)"),
     "rating.computed": _l("Red/black list score computed"),
+    "rating.rules_published": _l("New version of the red/black list rules"),
 }
 
 # The platform log's actions (PlatformAuditEvent.action), in the order its filter lists them.
 PLATFORM_ACTIONS = ("company.signup", "company.plan_activated", "company.trial_extended", "company.suspended",
                     "company.unsuspended", "company.wechat_sub_mchid_set", "rating.flagged", "rating.folded",
                     "rating.restored", "rating.excluded", "rating.included", "rating.replied", "rating.appeal_filed",
-                    "rating.appeal_decided", "rating.violation_recorded", "rating.computed")
+                    "rating.appeal_decided", "rating.violation_recorded", "rating.computed",
+                    "rating.rules_published")
 
 # --- objects ----------------------------------------------------------------------------------------------------
 
