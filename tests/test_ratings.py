@@ -267,6 +267,11 @@ def test_replies_are_versioned_and_appeals_have_a_deadline_and_a_public_decision
         assert rating.excluded_at is not None and rating.folded_at is not None  # upheld: folded, not counted
     public = client.get("/ratings/c/company-a").get_data(as_text=True)
     assert "工单记录证明已按时维修" in public
+    # The company's own page of its reviews shows what the public sees: never who rated, nor their home.
+    own = admin.get("/c/company-a/ratings/reviews").get_data(as_text=True)
+    assert "已上门处理" in own
+    for secret in (a.owner.name, a.owner.phone, str(a.owner_household_id)):
+        assert secret not in own
 
 
 def test_working_days_skip_weekends():

@@ -34,8 +34,10 @@ def cities() -> list[str]:
 
 
 def current_entries(kind: ListKind, city: str | None) -> list[ListEntry]:
+    # A suspended or ended company's public pages are gone (profile unpublished): its entries are not listed.
+    hidden = select(CompanyRatingProfile.company_id).where(CompanyRatingProfile.published.is_(False))
     stmt = select(ListEntry).where(ListEntry.kind == kind, ListEntry.ended_at.is_(None),
-                                   ListEntry.expires_at > utcnow())
+                                   ListEntry.expires_at > utcnow(), ListEntry.company_id.not_in(hidden))
     if city is not None:
         stmt = stmt.where(ListEntry.city == city)
     order = (ListEntry.score.desc(),) if kind is ListKind.RED else (ListEntry.reason.desc(), ListEntry.score)
