@@ -14,7 +14,7 @@ from saas.extensions import db, limiter
 from saas.htmx import redirect_to, render
 from saas.ratings import bp, figures, queries, services
 from saas.ratings.models import DIMENSION_LABELS, DIMENSIONS, FLAG_REASON_LABELS, ListKind, OwnerRating
-from saas.ratings.rules import COMPONENT_LABELS, current_rules, default_params
+from saas.ratings.rules import COMPONENT_LABELS, default_params
 from saas.tenancy import parse_uuid_or_404
 
 PUBLIC_MAX_AGE = 300
@@ -44,12 +44,13 @@ def index():
 
 @bp.get("/rules")
 def rules():
-    rules = current_rules()
-    params = rules.params if rules else default_params()
-    connected = set(figures.sources()) | {"owner_ratings"}
     from saas.ratings.models import RatingRules
 
+    # The versions, newest first: the first is the one in force (one statement for the page).
     history = db.session.execute(select(RatingRules).order_by(RatingRules.version.desc()).limit(10)).scalars().all()
+    rules = history[0] if history else None
+    params = rules.params if rules else default_params()
+    connected = set(figures.sources()) | {"owner_ratings"}
     return _public(render("ratings/rules.html", rules=rules, history=history,
                           version=rules.version if rules else 1, params=params, labels=COMPONENT_LABELS,
                           connected=connected))
