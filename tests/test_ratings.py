@@ -319,3 +319,34 @@ def test_a_new_rules_version_is_published_announced_and_used(app, a, login_as, m
         assert "rating.rules_published" in set(db.session.execute(select(PlatformAuditEvent.action)).scalars())
     page = client.get("/ratings/rules").get_data(as_text=True)
     assert "提高业主评分权重" in page and "60%" in page
+
+
+@pytest.mark.world("work_orders")
+def test_work_order_figures_count_deadlines_met_and_ratings_of_closed_jobs(app, a):
+    from saas.clock import local_today
+    from saas.ratings.figures import quarter_of
+    from saas.tenancy import company_context, utcnow
+    from tenants.work_orders.models import WorkOrder
+    from tenants.work_orders.rating_figures import quarter_figures
+    from tenants.work_orders.states import Status
+
+    start, end = quarter_of(local_today())
+    with app.app_context(), company_context(a.company.id):
+        order = db.session.execute(select(WorkOrder)).scalar_one()
+        order.accepted_at = order.response_due_at - timedelta(hours=1)      # answered in time
+        order.completed_at = order.resolution_due_at + timedelta(hours=1)   # finished late
+        order.status, order.closed_at = Status.CLOSED, utcnow()
+        order.rating_overall, order.rated_at = 4, utcnow()
+        db.session.commit()
+        assert quarter_figures(a.company.id, start, end) == {
+            "response_due": 1, "response_on_time": 1, "resolution_due": 1, "resolution_on_time": 0,
+            "repair_ratings": 1, "repair_rating_sum": 4}
+        # The quarter before has none of it; a cancelled job counts nowhere.
+        from saas.ratings.figures import previous_quarter
+
+        assert quarter_figures(a.company.id, previous_quarter(start), start)["response_due"] == 0
+        order.status = Status.CANCELLED
+        db.session.commit()
+        assert quarter_figures(a.company.id, start, end) == {
+            "response_due": 0, "response_on_time": 0, "resolution_due": 0, "resolution_on_time": 0,
+            "repair_ratings": 0, "repair_rating_sum": 0}
