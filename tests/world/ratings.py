@@ -1,4 +1,4 @@
-"""The red/black list: the world's owner has owned the household long enough to rate, has rated the company, the
+"""The red/black list: the world's owner has rated the company (as an owner of 40 days), the
 company has replied, a flag and an appeal are open, and the nightly job has run (profile, figures, ranking).
 URL parameters: rating_id (the review), appeal_id (the appeal)."""
 
@@ -47,7 +47,8 @@ def build(app, world) -> dict:
     from saas.ratings import job, services
     from saas.ratings.models import OwnerRating
 
-    backdate_owner(app, world)
+    # Through the service with the owner's "since" given, so the world's household link keeps its dates (other
+    # modules' pages show them); tests of who may rate backdate the link themselves (backdate_owner).
     rating_id = rate(app, world, comment=f"{world.company.name} 的服务还行")
     from saas.tenancy import company_context
 
