@@ -180,7 +180,7 @@ def test_public_pages_make_a_fixed_number_of_statements(app, client, count_queri
     del job
 
 
-EXPECTED_STATEMENTS = {"/ratings/": 6, "/ratings/?q=物业": 7, "/ratings/c/bench-1": 6, "/ratings/rules": 1}
+EXPECTED_STATEMENTS = {"/ratings/": 5, "/ratings/?q=物业": 6, "/ratings/c/bench-1": 6, "/ratings/rules": 1}
 
 
 # --- moderation, replies, appeals --------------------------------------------------------------------------------
@@ -350,3 +350,20 @@ def test_work_order_figures_count_deadlines_met_and_ratings_of_closed_jobs(app, 
         assert quarter_figures(a.company.id, start, end) == {
             "response_due": 0, "response_on_time": 0, "resolution_due": 0, "resolution_on_time": 0,
             "repair_ratings": 0, "repair_rating_sum": 0}
+
+
+def test_the_weekly_ranking_keeps_its_history(app, client):
+    from saas.clock import local_today
+    from saas.ratings import job
+    from tests.world.ratings import seed_profiles
+
+    seed_profiles(app, 6, reviews=0)
+    last_week = job.week_start(local_today()) - timedelta(days=7)
+    with app.app_context():
+        job.publish_ranking(last_week, 1)
+        db.session.commit()
+    page = client.get("/ratings/").get_data(as_text=True)
+    assert f"week={last_week.isoformat()}" in page  # a link to the earlier week
+    older = client.get(f"/ratings/?week={last_week.isoformat()}").get_data(as_text=True)
+    assert "测试5物业" in older and last_week.isoformat() in older
+    assert client.get("/ratings/?week=1999-01-04").status_code == 200  # not a published week: the latest

@@ -48,6 +48,12 @@ def latest_week() -> date | None:
     return db.session.execute(select(func.max(WeeklyRank.week_start))).scalar()
 
 
+def weeks(limit: int = 12) -> list[date]:
+    """The weeks with a published ranking, newest first (the ranking's history)."""
+    return db.session.execute(select(WeeklyRank.week_start).distinct().order_by(WeeklyRank.week_start.desc())
+                              .limit(limit)).scalars().all()
+
+
 def weekly_ranking(city: str | None, week: date | None = None) -> list[WeeklyRank]:
     week = week or latest_week()
     if week is None:

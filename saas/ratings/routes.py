@@ -36,10 +36,13 @@ def index():
     cities = queries.cities()
     city = _city_arg(cities)
     q = (request.args.get("q") or "").strip()[:50]
+    weeks = queries.weeks()
+    # ?week= one of the published weeks (the ranking's history); anything else is the latest.
+    week = next((w for w in weeks if w.isoformat() == request.args.get("week")), weeks[0] if weeks else None)
     return _public(render(
         "ratings/index.html", cities=cities, city=city, q=q, results=queries.search(q) if q else None,
         red=queries.current_entries(ListKind.RED, city), black=queries.current_entries(ListKind.BLACK, city),
-        ranking=queries.weekly_ranking(city), week=queries.latest_week()))
+        ranking=queries.weekly_ranking(city, week) if week else [], week=week, weeks=weeks))
 
 
 @bp.get("/rules")
