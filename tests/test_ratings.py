@@ -367,3 +367,15 @@ def test_the_weekly_ranking_keeps_its_history(app, client):
     older = client.get(f"/ratings/?week={last_week.isoformat()}").get_data(as_text=True)
     assert "测试5物业" in older and last_week.isoformat() in older
     assert client.get("/ratings/?week=1999-01-04").status_code == 200  # not a published week: the latest
+
+
+def test_the_cli_and_the_periodic_job(app, a):
+    from saas.jobs import PERIODIC_JOBS
+
+    assert ("compute-ratings", "saas.ratings.job:run_all", "0 19 * * *") in PERIODIC_JOBS
+    runner = app.test_cli_runner()
+    result = runner.invoke(args=["compute-ratings", "--company", "company-a"])
+    assert result.exit_code == 0 and "甲物业" in result.output
+    result = runner.invoke(args=["compute-ratings"])
+    assert result.exit_code == 0 and "2 companies" in result.output
+    assert runner.invoke(args=["compute-ratings", "--company", "nope"]).exit_code != 0
