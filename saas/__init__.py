@@ -78,6 +78,7 @@ def _init_extensions(app: Flask) -> None:
     # Import every model module so metadata (and `flask db`) sees all tables.
     import saas.models  # noqa: F401
     import saas.notifications.models  # noqa: F401
+    import saas.ratings.models  # noqa: F401
     import tenants.exports.models  # noqa: F401
     import tenants.imports.models  # noqa: F401
     import tenants.inbox.models  # noqa: F401
@@ -146,7 +147,7 @@ def _register_blueprints(app: Flask) -> None:
     import tenants
     from tenants.work_orders import intake  # the QR report form: no login, not under /c/<company_slug>/
 
-    for module in ("public", "auth", "admin", "signup", "subscriptions"):
+    for module in ("public", "auth", "admin", "signup", "subscriptions", "ratings"):
         app.register_blueprint(importlib.import_module(f"saas.{module}.routes").bp)
     app.register_blueprint(intake.bp)
     # Joining a company (a staff invitation, an owner's household code) writes company data, so it lives in

@@ -82,6 +82,24 @@ def register_cli(app: Flask) -> None:
         run = send_trial_reminders()
         click.echo(f"Trial reminders: {run.messages} messages to the admins of {run.companies} companies.")
 
+    @app.cli.command("compute-ratings")
+    @click.option("--company", "slug", default=None, help="Only this company (its slug); default: every company")
+    def compute_ratings_command(slug):
+        """The red/black list: figures, scores, lists and the weekly ranking. Idempotent: run it nightly."""
+        from saas.models import Company
+        from saas.ratings import job
+
+        if slug:
+            company = db.session.execute(select(Company).where(Company.slug == slug)).scalar_one_or_none()
+            if company is None:
+                raise click.UsageError(f"no company {slug}")
+            profile = job.run_company(company)
+            click.echo(f"Ratings: {company.name} {profile.grade} {profile.score} ({profile.sample_size} ratings).")
+            return
+        result = job.run_all()
+        click.echo("Ratings: {companies} companies, {failed} failed, {ranked} ranked, {expired} entries expired."
+                   .format(**result))
+
     @app.cli.command("create-app-role")
     @click.argument("role")
     @click.option("--password", default=None, help="LOGIN password for the role")

@@ -10,6 +10,8 @@ marked @allowed_when_read_only (exporting, paying). Reading and downloading keep
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from flask import Blueprint, Flask, abort, current_app, g, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
@@ -101,7 +103,7 @@ def _release_company(exc) -> None:
 # package's __init__.py, or still in routes.py); mounted under /c/<company_slug>/.
 COMPANY_MODULES = ("dashboard", "roster", "members", "audit", "portal", "imports", "exports", "onboarding",
                    "plan", "outbox", "code_letters", "stewards", "work_orders", "inbox", "fees",
-                   "disclosures")
+                   "disclosures", "ratings")
 
 
 def register(app: Flask) -> None:
@@ -134,6 +136,19 @@ def _subscribe_to_the_platform() -> None:
     from tenants.disclosures.services import install_rate_rule
 
     install_rate_rule()
+    _connect_rating_figures()
+
+
+def _connect_rating_figures() -> None:
+    """The red/black list's service figures (saas/ratings/figures.py), one source per company module."""
+    from saas.ratings.figures import register_figure_source
+    from tenants.disclosures.figures import quarter_figures as disclosure_figures
+    from tenants.work_orders.rating_figures import quarter_figures as work_order_figures
+
+    register_figure_source("work_orders", work_order_figures)
+    # The ratings job's quarter ends on the next quarter's first day (exclusive); disclosures count to a last day.
+    register_figure_source("disclosures", lambda company_id, start, end: disclosure_figures(
+        company_id, start, end - timedelta(days=1)))
 
 
 def _give_new_company_its_defaults(company, **extra) -> None:

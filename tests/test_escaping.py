@@ -67,9 +67,21 @@ PLANTED = {
     ("disclosure_lines", "label"), ("disclosure_lines", "detail"), ("disclosure_objections", "building_label"),
     ("disclosure_objections", "question"), ("disclosure_objections", "public_question"),
     ("disclosure_objections", "reply"), ("disclosure_objections", "public_reply"),
+    ("owner_ratings", "comment"), ("owner_ratings", "community_name"), ("owner_ratings", "fold_reason"),
+    ("owner_ratings", "exclude_reason"), ("rating_replies", "body"), ("rating_rules", "note"),
+    ("rating_list_entries", "city"), ("rating_list_entries", "company_name"), ("rating_list_entries", "reason"),
+    ("rating_list_entries", "evidence"), ("rating_list_entries", "end_reason"),
+    ("rating_profiles", "name"), ("rating_profiles", "city"),
+    ("rating_weekly_ranks", "city"), ("rating_weekly_ranks", "company_name"),
+    ("rating_appeals", "statement"), ("rating_appeals", "evidence"), ("rating_appeals", "decision_reason"),
 }
 # Codes, secrets, checked formats (slugs, phones, e-mail addresses) and machine references: not free text.
 NOT_TYPED = {
+    ("owner_ratings", "ip"), ("owner_ratings", "device"), ("rating_flags", "ip"),
+    ("rating_list_entries", "slug"), ("rating_list_entries", "grade"), ("rating_profiles", "slug"),
+    ("rating_profiles", "grade"), ("rating_weekly_ranks", "slug"), ("rating_weekly_ranks", "grade"),
+    ("rating_quarter_figures", "figures"), ("rating_quarter_figures", "grade"), ("rating_quarter_figures", "parts"),
+    ("rating_rules", "params"),
     ("companies", "slug"), ("companies", "licence_number"), ("companies", "plan_code"),
     ("companies", "stripe_customer_id"), ("companies", "stripe_subscription_id"),
     ("users", "phone"), ("users", "email"), ("users", "password_hash"),

@@ -37,6 +37,8 @@ WALKS = {
     "intake.": "entry",
     "owners.": "entry",
     "auth.home": "entry",
+    "ratings.company": "entry",     # the red/black list's public profile of one company (by its slug)
+    "ratings.flag": "entry",        # reporting one of its reviews
 }
 
 # Routes no isolation walk covers, each with the reason. A stale entry (no such route) fails too.
@@ -45,6 +47,9 @@ NOT_WALKED = {
     "public.healthz": "database and queue status for the load balancer: nothing of a company",
     "public.index": "the landing page: nothing of a company (a signed-in visitor goes to auth.home, walked)",
     "public.pricing": "the plans and prices: nothing of a company",
+    "ratings.index": "the red/black list across companies by design: names, grades and scores the job published, "
+                     "no person (tests/test_ratings.py checks no name or phone appears)",
+    "ratings.rules": "the published rules of the red/black list: nothing of a company",
     "auth.login": "signing in: nothing of a company is shown before it",
     "auth.logout": "signing out: ends the visitor's own session only",
     "auth.set_language": "stores the visitor's language in their own session and goes back",

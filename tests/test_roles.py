@@ -28,6 +28,7 @@ AUDIENCES = {
     "intake.": "anyone",            # the QR poster's form: a passer-by
     "owners.": "anyone",            # invitations and joining: before there is an account
     "static": "anyone",
+    "ratings.": "anyone",           # the red/black list's public pages and the report form
 }
 
 NOT_WALKED = {

@@ -2,7 +2,7 @@
 here from the existing jobs) and its medians' cache, and indexes that match the busy pages' filters and orders (company_id first)
 
 Revision ID: 0011
-Revises: 0009
+Revises: 0010
 Create Date: 2026-12-06 03:30:00
 
 """
@@ -19,7 +19,7 @@ from saas import rls
 
 # revision identifiers, used by Alembic.
 revision = '0011'
-down_revision = '0009'
+down_revision = '0010'
 branch_labels = None
 depends_on = None
 

@@ -212,3 +212,5 @@ def audit():
     # The filter lists actions by their phrases (tenants/audit/labels.py), never their codes.
     actions = [(code, audit_labels.action_phrase(code)) for code in audit_labels.PLATFORM_ACTIONS]
     return render("saas/admin/audit.html", block, page=page, filters=filters, actions=actions, company_names=names)
+
+from saas.admin import ratings as _ratings  # noqa: E402,F401  (the red/black list moderation views on this blueprint)

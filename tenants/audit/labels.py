@@ -27,6 +27,7 @@ from saas.extensions import db
 from saas.i18n import _l
 from saas.models import ROLE_LABELS, AuditEvent, Membership, PlatformAuditEvent, SubscriptionStatus, User
 from saas.money import format_yuan
+from saas.ratings.models import FLAG_REASON_LABELS
 from saas.subscriptions.plans import plan_label
 from saas.tenancy import current_company_id
 from tenants.fees.models import FeeKind, PaymentMethod
@@ -172,11 +173,25 @@ ACTIONS = {
     "disclosure.objection": _l("Objection raised on a disclosure"),
     "disclosure.reply": _l("Objection answered publicly"),
     "disclosure.objection_close": _l("Objection closed"),
+    "rating.flagged": _l("Review reported"),
+    "rating.folded": _l("Review folded"),
+    "rating.restored": _l("Review shown again"),
+    "rating.excluded": _l("Rating left out of the score"),
+    "rating.included": _l("Rating counted in the score again"),
+    "rating.replied": _l("Public reply to a review"),
+    "rating.appeal_filed": _l("Appeal filed"),
+    "rating.appeal_decided": _l("Appeal decided"),
+    "rating.violation_recorded": _l("Serious violation recorded (black list)"),
+    "rating.computed": _l("Red/black list score computed"),
+    "rating.rules_published": _l("New version of the red/black list rules"),
 }
 
 # The platform log's actions (PlatformAuditEvent.action), in the order its filter lists them.
 PLATFORM_ACTIONS = ("company.signup", "company.plan_activated", "company.trial_extended", "company.suspended",
-                    "company.unsuspended", "company.wechat_sub_mchid_set")
+                    "company.unsuspended", "company.wechat_sub_mchid_set", "rating.flagged", "rating.folded",
+                    "rating.restored", "rating.excluded", "rating.included", "rating.replied", "rating.appeal_filed",
+                    "rating.appeal_decided", "rating.violation_recorded", "rating.computed",
+                    "rating.rules_published")
 
 # --- objects ----------------------------------------------------------------------------------------------------
 
@@ -203,6 +218,8 @@ OBJECT_TYPES = {
     "payment": _l("Payment"),
     "invoice_request": _l("Invoice request"),
     "disclosure": _l("Public disclosure"),
+    "rating": _l("Review"),
+    "rating_appeal": _l("Appeal"),
 }
 
 # --- fields -----------------------------------------------------------------------------------------------------
@@ -315,6 +332,17 @@ FIELDS = {
     "calendar_from": _l("Statements due from"),
     "version": _l("Version"),
     "late": _l("Answered late"),
+    "due_on": _l("Decision due by"),
+    "rating": _l("Review"),
+    "appeal": _l("Appeal"),
+    "entry": _l("List entry"),
+    "hidden": _l("Hidden at once"),
+    "flag_reason": _l("Reported as"),
+    "decision": _l("Decision"),
+    "description": _l("Violation"),
+    "evidence": _l("Evidence"),
+    "score": _l("Score"),
+    "grade": _l("Grade"),
     **{f"sla_{p.value}": phrase for p, phrase in (
         (Priority.URGENT, _l("Deadlines for urgent jobs")),
         (Priority.NORMAL, _l("Deadlines for normal jobs")),
@@ -355,6 +383,8 @@ VALUE_LABELS = {
     ("repair_point", "code"): QR_CODES,
     ("steward", "photo"): PHOTOS,
     ("fee_item", "kind"): {k.value: k.label for k in FeeKind},
+    (None, "decision"): {"upheld": _l("Upheld"), "rejected": _l("Rejected")},
+    (None, "flag_reason"): FLAG_REASON_LABELS,
 }
 MEMBER_FIELDS = {"default_assignee_id", "technicians"}  # membership ids: shown as the people's names
 SLA_FIELD = re.compile(r"sla_\w+$")

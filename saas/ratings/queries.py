@@ -1,0 +1,135 @@
+"""Reads of the red/black list for pages. Every public read is of the precomputed platform tables, by index, in a
+fixed number of statements however many companies there are (tests/test_ratings_pages.py counts them)."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass, field
+from datetime import date
+
+from sqlalchemy import func, select
+
+from saas.extensions import db
+from saas.ratings.job import week_start
+from saas.ratings.models import (
+    Appeal,
+    CompanyRatingProfile,
+    ListEntry,
+    ListKind,
+    OwnerRating,
+    QuarterFigures,
+    RatingReply,
+    WeeklyRank,
+)
+from saas.tenancy import utcnow
+
+LIST_LIMIT = 50
+SEARCH_LIMIT = 20
+RECENT_REVIEWS = 20
+
+
+def cities() -> list[str]:
+    return db.session.execute(select(CompanyRatingProfile.city).where(CompanyRatingProfile.published.is_(True))
+                              .distinct().order_by(CompanyRatingProfile.city)).scalars().all()
+
+
+def current_entries(kind: ListKind, city: str | None) -> list[ListEntry]:
+    # A suspended or ended company's public pages are gone (profile unpublished): its entries are not listed.
+    hidden = select(CompanyRatingProfile.company_id).where(CompanyRatingProfile.published.is_(False))
+    stmt = select(ListEntry).where(ListEntry.kind == kind, ListEntry.ended_at.is_(None),
+                                   ListEntry.expires_at > utcnow(), ListEntry.company_id.not_in(hidden))
+    if city is not None:
+        stmt = stmt.where(ListEntry.city == city)
+    order = (ListEntry.score.desc(),) if kind is ListKind.RED else (ListEntry.reason.desc(), ListEntry.score)
+    return db.session.execute(stmt.order_by(*order, ListEntry.company_name).limit(LIST_LIMIT)).scalars().all()
+
+
+def latest_week() -> date | None:
+    return db.session.execute(select(func.max(WeeklyRank.week_start))).scalar()
+
+
+def weeks(limit: int = 12) -> list[date]:
+    """The weeks with a published ranking, newest first (the ranking's history)."""
+    return db.session.execute(select(WeeklyRank.week_start).distinct().order_by(WeeklyRank.week_start.desc())
+                              .limit(limit)).scalars().all()
+
+
+def weekly_ranking(city: str | None, week: date | None = None) -> list[WeeklyRank]:
+    week = week or latest_week()
+    if week is None:
+        return []
+    stmt = select(WeeklyRank).where(WeeklyRank.week_start == week, WeeklyRank.rank > 0)
+    if city is not None:
+        order = (WeeklyRank.rank,)
+        stmt = stmt.where(WeeklyRank.city == city)
+    else:  # every city: the best scores of the platform, each with its rank in its own city
+        order = (WeeklyRank.score.desc(), WeeklyRank.company_name)
+    return db.session.execute(stmt.order_by(*order).limit(LIST_LIMIT)).scalars().all()
+
+
+def search(q: str) -> list[CompanyRatingProfile]:
+    q = (q or "").strip()[:50]
+    if not q:
+        return []
+    escaped = q.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return db.session.execute(
+        select(CompanyRatingProfile).where(CompanyRatingProfile.published.is_(True),
+                                           CompanyRatingProfile.name.ilike(f"%{escaped}%", escape="\\"))
+        .order_by(CompanyRatingProfile.score.desc()).limit(SEARCH_LIMIT)).scalars().all()
+
+
+def profile_by_slug(slug: str) -> CompanyRatingProfile | None:
+    return db.session.execute(select(CompanyRatingProfile).where(
+        CompanyRatingProfile.slug == slug, CompanyRatingProfile.published.is_(True))).scalar_one_or_none()
+
+
+@dataclass
+class Review:
+    rating: OwnerRating
+    reply: RatingReply | None = None
+    appeals: list = field(default_factory=list)
+
+
+def reviews(company_id: uuid.UUID, limit: int = RECENT_REVIEWS) -> list[Review]:
+    """The newest reviews of a company, each with the company's newest reply: three statements."""
+    ratings = db.session.execute(select(OwnerRating).where(OwnerRating.company_id == company_id)
+                                 .order_by(OwnerRating.updated_at.desc(), OwnerRating.id).limit(limit)).scalars().all()
+    ids = [r.id for r in ratings]
+    replies: dict = {}
+    if ids:
+        newest = (select(RatingReply.rating_id, func.max(RatingReply.version).label("v"))
+                  .where(RatingReply.rating_id.in_(ids)).group_by(RatingReply.rating_id).subquery())
+        for reply in db.session.execute(select(RatingReply).join(
+                newest, (RatingReply.rating_id == newest.c.rating_id) & (RatingReply.version == newest.c.v))).scalars():
+            replies[reply.rating_id] = reply
+    return [Review(r, replies.get(r.id)) for r in ratings]
+
+
+def trend(company_id: uuid.UUID, quarters: int = 8) -> list[QuarterFigures]:
+    # Quarters without a single owner rating are left out: their score would be the platform prior alone.
+    rows = db.session.execute(select(QuarterFigures).where(QuarterFigures.company_id == company_id,
+                                                           QuarterFigures.sample_size > 0)
+                              .order_by(QuarterFigures.quarter_start.desc()).limit(quarters)).scalars().all()
+    return list(reversed(rows))
+
+
+def appeals(company_id: uuid.UUID, limit: int = 20) -> list[Appeal]:
+    return db.session.execute(select(Appeal).where(Appeal.company_id == company_id)
+                              .order_by(Appeal.created_at.desc()).limit(limit)).scalars().all()
+
+
+def company_entries(company_id: uuid.UUID, limit: int = 10) -> list[ListEntry]:
+    """The company's list entries, current first, then history."""
+    return db.session.execute(select(ListEntry).where(ListEntry.company_id == company_id)
+                              .order_by(ListEntry.ended_at.is_not(None), ListEntry.listed_at.desc())
+                              .limit(limit)).scalars().all()
+
+
+def this_week(today: date) -> date:
+    return week_start(today)
+
+
+def profile_by_slug_for(company_id: uuid.UUID) -> CompanyRatingProfile | None:
+    profile = db.session.execute(select(CompanyRatingProfile).where(
+        CompanyRatingProfile.company_id == company_id)).scalar_one_or_none()
+    return profile if profile is not None and profile.published else None
