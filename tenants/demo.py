@@ -113,6 +113,7 @@ def seed_demo(rng_seed: int = 2026) -> bool:
     _demo_work_orders(companies["hongshan-wuye"], rng)
     _demo_fees(companies["hongshan-wuye"], rng)
     _demo_disclosures(companies["hongshan-wuye"])
+    _demo_ratings(companies["hongshan-wuye"], rng)
     return True
 
 
@@ -323,3 +324,46 @@ def _demo_disclosures(company: Company) -> None:
                           text="广告合同经 2025 年业主大会表决，与分众传媒签约三年（至 2028 年 6 月），"
                                "合同可在物业服务中心查阅。",
                           actor=admin)
+
+
+DEMO_COMMENTS = ["报修响应很快，师傅态度好。", "楼道保洁还可以，垃圾清运偶尔不及时。", "公共收益有公示，比以前透明。",
+                 "管家能及时回复微信。", "停车管理有点乱，希望改进。", "", "", ""]
+
+
+def _demo_ratings(company: Company, rng: random.Random) -> None:
+    """24 owners of 红山小区 (accounts bound to their homes three months ago) rate 红山物业 this quarter, then the
+    red/black list job runs, so /ratings/ shows a scored company with its reviews and figures."""
+    from saas.clock import local_today
+    from saas.ratings import job
+    from saas.ratings import services as ratings
+    from saas.ratings.models import DIMENSIONS
+
+    since = utcnow() - timedelta(days=90)
+    with company_context(company.id):
+        community = db.session.execute(select(Community).where(Community.name == "红山小区")).scalar_one()
+        owned = set(db.session.execute(select(HouseholdOwner.household_id)).scalars())
+        homes = db.session.execute(
+            select(Household).join(Household.building).where(
+                Building.community_id == community.id, Household.owner_phone != "", Household.id.not_in(owned))
+            .order_by(Household.created_at, Household.id).limit(24)).scalars().all()
+        raters = []
+        for home in homes:
+            user = _user(home.owner_phone, home.owner_name)
+            user.created_at = since
+            membership = Membership(user_id=user.id, role=Role.OWNER)
+            db.session.add(membership)
+            db.session.flush()
+            db.session.add(HouseholdOwner(household_id=home.id, membership_id=membership.id, verified_at=since,
+                                          created_at=since))
+            raters.append((home, user))
+        db.session.commit()
+    for home, user in raters:
+        scores = {name: str(rng.choices([3, 4, 5], weights=[1, 4, 5])[0]) for name in DIMENSIONS}
+        ratings.submit_rating(company_id=company.id, household_id=home.id, user=user,
+                              owner_since=local_today(since), community_name=community.name, is_staff=False,
+                              former_staff=False, scores=scores, comment=rng.choice(DEMO_COMMENTS),
+                              ip=f"10.0.{rng.randint(0, 255)}.{rng.randint(1, 254)}",
+                              user_agent="Mozilla/5.0 (iPhone) MicroMessenger")
+    db.session.commit()
+    job.run_all()
+    db.session.commit()
