@@ -21,6 +21,9 @@ run: install
 	$(FLASK) seed-demo
 	$(FLASK) run --host 127.0.0.1 --port 5000
 
+# In parallel (pytest-xdist; each worker gets its own database, see tests/conftest.py), at most 4 workers.
+PYTEST_ARGS ?= -n auto --maxprocesses=4
+
 test: install
 	$(BIN)/pytest $(PYTEST_ARGS)
 
