@@ -371,5 +371,7 @@ def test_random_signup_input_never_500s_and_only_valid_input_creates(app, client
     assert _count(app, Company) == before + (1 if response.status_code == 303 else 0)
     slug_page = client.get("/signup/slug", query_string={k: data[k] for k in ("company_name", "slug",
                                                                               "slug_suggested")}, headers=HX)
-    assert slug_page.status_code in (200, 429)
+    query = "".join(data[k] for k in ("company_name", "slug", "slug_suggested"))
+    # A NUL in a query string is refused before any view runs (saas/security.py: PostgreSQL cannot store it).
+    assert slug_page.status_code in (200, 429) or ("\x00" in query and slug_page.status_code == 400)
     client.post("/logout")
