@@ -235,7 +235,7 @@ def test_folding_keeps_the_review_listed_and_is_audited(app, two_companies, logi
 def test_replies_are_versioned_and_appeals_have_a_deadline_and_a_public_decision(app, two_companies, login_as,
                                                                                make_user, client):
     from saas.ratings.models import RatingReply
-    from saas.ratings.services import add_working_days
+    from saas.workdays import add_working_days
 
     a, b = two_companies
     rating_id = a.ids["rating_id"]
@@ -274,11 +274,13 @@ def test_replies_are_versioned_and_appeals_have_a_deadline_and_a_public_decision
         assert secret not in own
 
 
-def test_working_days_skip_weekends():
-    from saas.ratings.services import add_working_days
+def test_working_days_skip_weekends_and_public_holidays():
+    from saas.workdays import add_working_days, is_working_day
 
     assert add_working_days(date(2026, 12, 4), 1) == date(2026, 12, 7)    # Friday → Monday
     assert add_working_days(date(2026, 12, 7), 15) == date(2026, 12, 28)  # three working weeks
+    after_national_day = add_working_days(date(2026, 9, 30), 1)  # 国庆: 1 October is a public holiday
+    assert after_national_day > date(2026, 10, 2) and is_working_day(after_national_day)
 
 
 def test_a_violation_lists_on_black_whatever_the_score(app, a, login_as, make_user, client):

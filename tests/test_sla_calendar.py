@@ -6,8 +6,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from saas import workdays
 from saas.clock import SHANGHAI
-from tenants.work_orders import sla
 from tenants.work_orders.sla import TimeLeft, WorkCalendar, format_time_left, time_left, urgency
 
 
@@ -87,13 +87,13 @@ def test_broken_holiday_data_degrades_to_monday_to_friday(monkeypatch):
     def broken(*args, **kwargs):
         raise RuntimeError("no data")
 
-    monkeypatch.setattr(sla.holidays, "country_holidays", broken)
-    sla._china_year.cache_clear()
+    monkeypatch.setattr(workdays.holidays, "country_holidays", broken)
+    workdays.china_year.cache_clear()
     try:
         assert OFFICE.is_working_day(date(2026, 10, 1)) is True  # a Thursday
         assert OFFICE.is_working_day(date(2026, 10, 10)) is False  # a Saturday
     finally:
-        sla._china_year.cache_clear()
+        workdays.china_year.cache_clear()
 
 
 def test_is_working_day_refuses_a_datetime():

@@ -10,6 +10,7 @@ from datetime import date, datetime, timedelta
 
 from sqlalchemy import func, select
 
+from saas import workdays
 from saas.audit import record
 from saas.clock import local_today, utcnow
 from saas.errors import ServiceError
@@ -209,16 +210,6 @@ def reply(rating: OwnerRating, *, company_id: uuid.UUID, body: str, actor: User)
     return item
 
 
-def add_working_days(day: date, days: int) -> date:
-    """``days`` working days (Monday to Friday) after ``day``. Public holidays are not counted out: the deadline is
-    at worst a little earlier than the law's, never later."""
-    while days > 0:
-        day += timedelta(days=1)
-        if day.weekday() < 5:
-            days -= 1
-    return day
-
-
 def file_appeal(*, company_id: uuid.UUID, statement: str, evidence: str, actor: User,
                 rating: OwnerRating | None = None, entry: ListEntry | None = None,
                 today: date | None = None) -> Appeal:
@@ -247,7 +238,7 @@ def file_appeal(*, company_id: uuid.UUID, statement: str, evidence: str, actor: 
     appeal = Appeal(company_id=company_id, rating_id=rating.id if rating else None,
                     entry_id=entry.id if entry else None, statement=statement, evidence=evidence,
                     filed_by_id=actor.id,
-                    due_on=add_working_days(today or local_today(), params["appeal_working_days"]))
+                    due_on=workdays.add_working_days(today or local_today(), params["appeal_working_days"]))
     db.session.add(appeal)
     db.session.flush()
     details = {"appeal": str(appeal.id), "due_on": appeal.due_on.isoformat()}

@@ -11,8 +11,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, timedelta
 
+from saas.workdays import is_working_day
 from tenants.disclosures.models import Kind
-from tenants.work_orders.sla import WorkCalendar
 
 GRACE_DAYS = 30
 SOON_DAYS = 14  # "due soon" on the editor, and when the admins are reminded
@@ -21,7 +21,6 @@ MAX_PERIODS = 200  # a bound on the walk: 50 years of quarters
 MONTHS = {Kind.COMMON_INCOME: 3, Kind.SHARED_ENERGY: 3, Kind.MAINTENANCE_FUND: 6, Kind.PARKING: 6,
           Kind.SERVICE_ACCOUNTS: 12, Kind.ANNUAL_REPORT: 12}
 
-_CALENDAR = WorkCalendar()
 
 
 def _add_months(day: date, months: int) -> date:
@@ -38,7 +37,7 @@ def period_containing(kind: Kind, day: date) -> tuple[date, date]:
 
 def next_working_day(day: date) -> date:
     for _ in range(30):
-        if _CALENDAR.is_working_day(day):
+        if is_working_day(day):
             return day
         day += timedelta(days=1)
     return day

@@ -19,6 +19,7 @@ from saas.i18n import _l
 from saas.models import Company, User
 from saas.money import parse_yuan
 from saas.tenancy import new_id
+from saas.workdays import add_working_days
 from tenants.disclosures import board as board_module
 from tenants.disclosures.models import (
     MAX_FEN,
@@ -33,7 +34,6 @@ from tenants.disclosures.models import (
     Status,
 )
 from tenants.roster.models import Building, Community, Household
-from tenants.work_orders.sla import WorkCalendar
 
 NOTICE_DAYS = 30  # a rate change is announced at least this long before it takes effect
 REPLY_WORKING_DAYS = 15
@@ -362,14 +362,8 @@ def install_rate_rule() -> None:
 
 
 def reply_due(day: date) -> date:
-    """``REPLY_WORKING_DAYS`` working days after ``day`` on the SLA calendar (weekends, holidays, 调休)."""
-    calendar = WorkCalendar()
-    left = REPLY_WORKING_DAYS
-    while left:
-        day += timedelta(days=1)
-        if calendar.is_working_day(day):
-            left -= 1
-    return day
+    """``REPLY_WORKING_DAYS`` Chinese working days after ``day`` (weekends, holidays, 调休: saas/workdays.py)."""
+    return add_working_days(day, REPLY_WORKING_DAYS)
 
 
 _LONG_NUMBER = re.compile(r"\d[\d\s-]{5,}\d")

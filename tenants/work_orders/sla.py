@@ -7,15 +7,13 @@ carry yet it still knows the statutory holidays (with its own estimate of substi
 weekends), and outside 1950–2100 it knows nothing, which leaves plain Monday–Friday working days.
 """
 
-import functools
 import logging
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Literal, NamedTuple
 
-import holidays
-
 from saas.clock import SHANGHAI
+from saas.workdays import china_year as _china_year
 
 # Longest deadline or span the calendar walks: it steps a day at a time, so this bounds the work per call, and
 # anything further away is a bad policy or a bad timestamp rather than a real deadline.
@@ -31,20 +29,6 @@ _DAY = timedelta(days=1)
 _ZERO = timedelta(0)
 
 log = logging.getLogger(__name__)
-
-
-@functools.lru_cache(maxsize=64)
-def _china_year(year: int) -> tuple[frozenset[date], frozenset[date]]:
-    """(days off, make-up working weekend days) of one year."""
-    try:
-        calendar = holidays.country_holidays("CN", years=year)
-        days_off = frozenset(d for d in calendar if d.year == year)
-        weekend_workdays = frozenset(d for d in calendar.weekend_workdays if d.year == year)
-    except Exception:
-        # A deadline must still come out: a missing or broken year degrades to Monday–Friday.
-        log.exception("no Chinese holiday data for %s; treating Monday-Friday as working days", year)
-        return frozenset(), frozenset()
-    return days_off, weekend_workdays
 
 
 def _utc(value: datetime, name: str) -> datetime:
