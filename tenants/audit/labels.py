@@ -169,6 +169,8 @@ ACTIONS = {
     "disclosure.draft": _l("Disclosure drafted"),
     "disclosure.publish": _l("Disclosure published"),
     "disclosure.correct": _l("Disclosure correction drafted"),
+    "disclosure.attach": _l("File attached to a disclosure"),
+    "disclosure.detach": _l("File removed from a disclosure draft"),
     "disclosure.objection": _l("Objection raised on a disclosure"),
     "disclosure.reply": _l("Objection answered publicly"),
     "disclosure.objection_close": _l("Objection closed"),

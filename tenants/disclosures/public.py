@@ -119,6 +119,7 @@ def _community_context(community: Community) -> dict:
     calendar = queries.calendar(profile, today, published) if profile else []
     return {"company": current_company._get_current_object(), "community": community, "board": board,
             "current": current, "lines": lines, "objections": queries.objections_by_line(ids),
+            "attachments": queries.attachments_by_publication(ids),
             "calendar": calendar, "overdue": [s for s in calendar if s.state == "overdue"], "Kind": Kind,
             "charts": _charts(current, lines)}
 
@@ -175,11 +176,35 @@ def publication(community_id, publication_id):
         abort(404)  # a draft never reaches a public page
     versions = queries.versions(pub.series_id)
     lines = queries.lines_by_publication([v.id for v in versions])
+    files = queries.attachments_by_publication([v.id for v in versions])
     diffs = {older.id: diff(lines[older.id], lines[newer.id], older, newer)
              for newer, older in zip(versions, versions[1:], strict=False)}
     return render("tenants/disclosures/public/publication.html", company=current_company._get_current_object(),
-                  community=community, pub=pub, versions=versions, lines=lines, diffs=diffs,
+                  community=community, pub=pub, versions=versions, lines=lines, diffs=diffs, attachments=files,
                   objections=queries.objections_by_line([pub.id]), Kind=Kind, objection_link=objection_link)
+
+
+@public_bp.get("/attachments/<attachment_id>")
+def attachment(attachment_id):
+    """A file of a published (or superseded, still public in the history) version of this company: a draft's
+    files, another company's ids and removed files are 404. A file never changes once its version is published,
+    so its validators are its id and its version's publish time; a correction's copy is a new row (a new URL)."""
+    from tenants.disclosures.models import Attachment
+    from tenants.disclosures.routes import serve
+
+    att = db.session.get(Attachment, (current_company.id, parse_uuid_or_404(attachment_id)))
+    pub = att and db.session.get(Publication, (current_company.id, att.publication_id))
+    if att is None or att.removed_at is not None or pub is None or pub.status == Status.DRAFT:
+        abort(404)
+    etag = hashlib.sha256(f"{att.id}:{pub.published_at.isoformat()}".encode()).hexdigest()[:32]
+    if _client_has(etag):
+        response = make_response("", 304)
+    else:
+        response = serve(att)
+    response.set_etag(etag)
+    response.last_modified = pub.published_at
+    response.headers["Cache-Control"] = f"public, max-age={MAX_AGE}"
+    return response
 
 
 def objection_link(line) -> str:
