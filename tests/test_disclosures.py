@@ -700,3 +700,37 @@ def test_attachments_are_immutable_once_published_and_a_correction_carries_them_
         attachments.remove(new, copied[0], actor=admin)
         assert attachments.attachments_of(new.id) == []
         assert [x.id for x in attachments.attachments_of(pub.id)] == [a.ids["attachment_id"]]
+
+
+# --- the maintenance fund over time --------------------------------------------------------------------------------
+
+
+@pytest.mark.world("disclosures")
+def test_the_fund_balance_is_the_running_sum_of_the_published_current_versions_in_period_order(app, two_companies):
+    from tenants.disclosures import services
+
+    a, _ = two_companies
+    with _ctx(app, a):
+        admin, community = _objects(a)
+
+        def statement(start, end, income, spending):
+            pub = services.create_draft(community, kind="maintenance_fund", title=f"维修资金 {start.isoformat()}",
+                                        period_start=start, period_end=end, actor=admin)
+            services.add_line(pub, label="业主缴存", direction="income", amount=income, actor=admin)
+            services.add_line(pub, label="电梯维修", direction="spending", amount=spending, actor=admin)
+            return pub
+
+        # Published out of order: the second half first. The first half is then corrected (only the current
+        # version counts) and the world's draft (¥99) never does.
+        services.publish(statement(date(2025, 7, 1), date(2025, 12, 31), "2000", "5000.50"), actor=admin)
+        first = services.publish(statement(date(2025, 1, 1), date(2025, 6, 30), "9000", "3000"), actor=admin)
+        fixed = services.correct(first, reason="缴存金额更正", actor=admin)
+        services.add_line(fixed, label="补缴", direction="income", amount="1000", actor=admin)
+        services.publish(fixed, actor=admin)
+    body = app.test_client().get(_public(a, f"{a.ids['community_id']}")).get_data(as_text=True)
+    chart = body.split("fund-chart", 1)[1].split("</ul>", 1)[0]
+    assert chart.index("2025-01-01 – 2025-06-30") < chart.index("2025-07-01 – 2025-12-31")
+    # 10,000 − 3,000 = 7,000 after the first half; 7,000 + 2,000 − 5,000.50 = 3,999.50 after the second.
+    assert re.findall(r"¥[\d,.-]+(?=</span>)", chart) == ["¥7,000", "¥3,999.50"]
+    assert "width=\"100\"" in chart and "width=\"57\"" in chart  # 3,999.50 / 7,000
+    assert "sum of what was published" in body

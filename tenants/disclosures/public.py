@@ -136,7 +136,25 @@ def _charts(current, lines) -> dict:
         top = max(income, spending, 1)
         bars.append({"pub": pub, "income": income, "spending": spending, "cost": cost, "share": share,
                      "income_pct": round(income * 100 / top), "spending_pct": round(spending * 100 / top)})
-    return {"bars": [b for b in bars if b["income"] or b["spending"]]}
+    return {"bars": [b for b in bars if b["income"] or b["spending"]], "fund": fund_balance(current, lines)}
+
+
+def fund_balance(current, lines) -> list[dict]:
+    """The maintenance fund (维修资金) after each published period. Its statements carry only income and
+    spending lines, not the account's balance, so this is a running sum of the current published versions in
+    period order, from zero: the sum of what was published (the page says so), not the bank balance."""
+    rows, balance = [], 0
+    statements = sorted((p for p in current if p.kind == Kind.MAINTENANCE_FUND),
+                        key=lambda p: (p.period_end, p.period_start))
+    for pub in statements:
+        income = sum(x.amount_fen for x in lines[pub.id] if x.direction.value == "income")
+        spending = sum(x.amount_fen for x in lines[pub.id] if x.direction.value == "spending")
+        balance += income - spending
+        rows.append({"pub": pub, "income": income, "spending": spending, "balance": balance})
+    top = max((abs(r["balance"]) for r in rows), default=0) or 1
+    for r in rows:
+        r["pct"] = round(abs(r["balance"]) * 100 / top)
+    return rows
 
 
 @public_bp.get("/<community_id>")
