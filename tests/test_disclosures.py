@@ -603,6 +603,10 @@ def test_images_are_re_encoded_without_exif_and_pdfs_kept_as_uploaded(app, two_c
             assert reread.format == "JPEG" and not reread.getexif() and "exif" not in reread.info
         assert document.content_type == "application/pdf" and attachments.file_of(document).read_bytes() == pdf
         document_id = document.id
+    # The editor lists both, each with its remove button (a draft), and sizes in KB.
+    page = client.get(f"/c/{a.company.slug}/disclosures/publications/{draft_id}").get_data(as_text=True)
+    assert "收据b.jpg" in page and "合同.pdf" in page and " KB)" in page
+    assert page.count(f"/disclosures/publications/{draft_id}/attachments/") == 2
     # The admin's copy of a draft's PDF: a download, never sniffed, never cached by others.
     response = client.get(f"/c/{a.company.slug}/disclosures/attachments/{document_id}")
     assert response.status_code == 200 and response.data == pdf
