@@ -261,6 +261,7 @@ FIELDS = {
     "work_phone": _l("Work phone"),
     "working_hours": _l("Working hours"),
     "photo": _l("Photo"),
+    "files": _l("Files"),
     "batch_id": _l("Import batch"),
     "rows": _l("Rows"),
     "created": _l("Households added"),
