@@ -512,3 +512,229 @@ def test_unknown_slugs_and_ids_are_404_on_public_pages(app, two_companies):
                 f"/p/{a.company.slug}/disclosures/{c}/publications/{b.ids['publication_id']}",
                 f"/p/{a.company.slug}/disclosures/{b.ids['community_id']}/print"):
         assert client.get(url).status_code == 404, url
+
+
+# --- scanned attachments -------------------------------------------------------------------------------------------
+
+
+def _draft(app, world):
+    from tenants.disclosures import services
+
+    with _ctx(app, world):
+        admin, community = _objects(world)
+        return services.create_draft(community, kind="maintenance_fund", title="2026 上半年维修资金",
+                                     period_start=date(2026, 1, 1), period_end=date(2026, 6, 30), actor=admin).id
+
+
+def _attachment_count(app, world, pub_id) -> int:
+    from tenants.disclosures import attachments
+
+    with _ctx(app, world):
+        return len(attachments.attachments_of(pub_id))
+
+
+@pytest.mark.world("disclosures")
+@pytest.mark.parametrize(("name", "data", "message"), [
+    ("发票.pdf", b"MZ\x90\x00\x03\x00\x00\x00\x04\x00" + b"\x00" * 200, "is not a PDF, JPEG, PNG or WebP file"),
+    ("scan.pdf", b"%PDF-1.4\n" + b"0" * (10 * 1024 * 1024), "is larger than 10 MB"),
+    ("photo.png", b"\x89PNG\r\n\x1a\n" + b"broken" * 50, "is not an image we can read"),
+    ("empty.pdf", b"", "is empty"),
+])
+def test_bad_files_are_refused_with_a_clear_message_and_nothing_is_attached(app, two_companies, login_as, name,
+                                                                             data, message):
+    import io
+
+    a, _ = two_companies
+    draft_id = _draft(app, a)
+    client = login_as(a.admin)
+    response = client.post(f"/c/{a.company.slug}/disclosures/publications/{draft_id}/attachments",
+                           data={"files": [(io.BytesIO(data), name)]}, content_type="multipart/form-data")
+    assert response.status_code == 422 and message in response.get_data(as_text=True)
+    assert _attachment_count(app, a, draft_id) == 0
+
+
+@pytest.mark.world("disclosures")
+def test_more_than_five_files_are_refused(app, two_companies, login_as):
+    import io
+
+    from tests.world.disclosures import pdf_bytes
+
+    a, _ = two_companies
+    draft_id = _draft(app, a)
+    client = login_as(a.admin)
+    files = [(io.BytesIO(pdf_bytes("x")), f"{n}.pdf") for n in range(6)]
+    response = client.post(f"/c/{a.company.slug}/disclosures/publications/{draft_id}/attachments",
+                           data={"files": files}, content_type="multipart/form-data")
+    assert response.status_code == 422 and "at most 5 files" in response.get_data(as_text=True)
+    assert _attachment_count(app, a, draft_id) == 0
+
+
+@pytest.mark.world("disclosures")
+def test_images_are_re_encoded_without_exif_and_pdfs_kept_as_uploaded(app, two_companies, login_as):
+    import io
+
+    from PIL import Image
+
+    from tenants.disclosures import attachments
+    from tests.world.disclosures import pdf_bytes
+
+    a, _ = two_companies
+    draft_id = _draft(app, a)
+    exif = Image.Exif()
+    exif[0x010F] = "PhoneMaker"  # Make
+    exif[0x013B] = "张三"  # Artist: a name in the metadata
+    exif[0x8825] = {2: (43.0, 49.0, 0.0), 1: "N"}  # GPS position
+    photo = io.BytesIO()
+    Image.new("RGB", (300, 200), (20, 120, 200)).save(photo, format="JPEG", exif=exif)
+    assert b"PhoneMaker" in photo.getvalue()
+    pdf = pdf_bytes("合同")
+    client = login_as(a.admin)
+    response = client.post(f"/c/{a.company.slug}/disclosures/publications/{draft_id}/attachments",
+                           data={"files": [(io.BytesIO(photo.getvalue()), "../../etc/收据<b>.png"),
+                                           (io.BytesIO(pdf), "合同.PDF")]},
+                           content_type="multipart/form-data")
+    assert response.status_code in (200, 303) or response.headers.get("HX-Redirect"), response.status_code
+    with _ctx(app, a):
+        image, document = attachments.attachments_of(draft_id)
+        stored = attachments.file_of(image).read_bytes()
+        assert image.content_type == "image/jpeg" and image.filename == "收据b.jpg"
+        assert b"PhoneMaker" not in stored and "张三".encode() not in stored and b"Exif" not in stored
+        with Image.open(io.BytesIO(stored)) as reread:
+            assert reread.format == "JPEG" and not reread.getexif() and "exif" not in reread.info
+        assert document.content_type == "application/pdf" and attachments.file_of(document).read_bytes() == pdf
+        document_id = document.id
+    # The editor lists both, each with its remove button (a draft), and sizes in KB.
+    page = client.get(f"/c/{a.company.slug}/disclosures/publications/{draft_id}").get_data(as_text=True)
+    assert "收据b.jpg" in page and "合同.pdf" in page and " KB)" in page
+    assert page.count(f"/disclosures/publications/{draft_id}/attachments/") == 2
+    # The admin's copy of a draft's PDF: a download, never sniffed, never cached by others.
+    response = client.get(f"/c/{a.company.slug}/disclosures/attachments/{document_id}")
+    assert response.status_code == 200 and response.data == pdf
+    assert response.headers["Content-Disposition"].startswith("attachment")
+    assert response.headers["X-Content-Type-Options"] == "nosniff"
+    assert "no-store" in response.headers["Cache-Control"]
+
+
+@pytest.mark.world("disclosures")
+def test_public_files_are_only_those_of_published_versions_of_that_company(app, two_companies):
+    import io
+
+    from werkzeug.datastructures import FileStorage
+
+    from tenants.disclosures import attachments
+    from tests.world.disclosures import pdf_bytes
+
+    a, b = two_companies
+    draft_id = _draft(app, a)
+    with _ctx(app, a):
+        admin, _community = _objects(a)
+        from saas.extensions import db
+        from tenants.disclosures.models import Publication
+
+        draft = db.session.get(Publication, (a.company.id, draft_id))
+        draft_file = attachments.add(draft, [FileStorage(io.BytesIO(pdf_bytes("草稿")), filename="草稿.pdf")],
+                                     actor=admin)[0].id
+        current = db.session.get(Publication, (a.company.id, a.ids["publication_id"]))
+        first = db.session.execute(select(Publication).where(Publication.series_id == current.series_id,
+                                                             Publication.version == 1)).scalar_one()
+        superseded_file = attachments.attachments_of(first.id)[0].id
+    client = app.test_client()
+    url = _public(a, f"attachments/{a.ids['attachment_id']}")
+    response = client.get(url)
+    assert response.status_code == 200 and response.data.startswith(b"%PDF-")
+    assert response.headers["Content-Disposition"].startswith("attachment")
+    assert response.headers["X-Content-Type-Options"] == "nosniff"
+    assert "Set-Cookie" not in response.headers
+    assert response.headers["Cache-Control"].startswith("public") and response.headers.get("Last-Modified")
+    again = client.get(url, headers={"If-None-Match": response.headers["ETag"]})
+    assert again.status_code == 304 and not again.data and "Set-Cookie" not in again.headers
+    # The earlier version stays public with its file (history); a draft's file, another company's id: 404.
+    assert client.get(_public(a, f"attachments/{superseded_file}")).status_code == 200
+    assert client.get(_public(a, f"attachments/{draft_file}")).status_code == 404
+    assert client.get(_public(b, f"attachments/{a.ids['attachment_id']}")).status_code == 404
+    assert client.get(_public(a, "attachments/not-a-uuid")).status_code == 404
+    # Listed with a link on the community page and the statement's page; the draft's file nowhere.
+    for page in (_public(a, f"{a.ids['community_id']}"),
+                 _public(a, f"{a.ids['community_id']}/publications/{a.ids['publication_id']}")):
+        body = client.get(page).get_data(as_text=True)
+        assert f"attachments/{a.ids['attachment_id']}" in body and "广告合同.pdf" in body, page
+        assert str(draft_file) not in body and "草稿.pdf" not in body
+
+
+@pytest.mark.world("disclosures")
+def test_attachments_are_immutable_once_published_and_a_correction_carries_them_over(app, two_companies):
+    import io
+
+    from werkzeug.datastructures import FileStorage
+
+    from saas.extensions import db
+    from tenants.disclosures import attachments, services
+    from tenants.disclosures.models import Attachment, Publication
+    from tests.world.disclosures import pdf_bytes
+
+    a, _ = two_companies
+    with _ctx(app, a):
+        admin, _community = _objects(a)
+        pub = db.session.get(Publication, (a.company.id, a.ids["publication_id"]))
+        with pytest.raises(services.DisclosureError):
+            attachments.add(pub, [FileStorage(io.BytesIO(pdf_bytes("补")), filename="补.pdf")], actor=admin)
+        att = db.session.get(Attachment, (a.company.id, a.ids["attachment_id"]))
+        with pytest.raises(services.DisclosureError):
+            attachments.remove(pub, att, actor=admin)
+        # Any code path, not only the services: the flush guard refuses it.
+        att.filename = "换了.pdf"
+        with pytest.raises(services.DisclosureError):
+            db.session.flush()
+        db.session.rollback()
+        db.session.add(Attachment(publication_id=pub.id, position=9, filename="x.pdf", content_type="application/pdf",
+                                  size=1, file_path="x"))
+        with pytest.raises(services.DisclosureError):
+            db.session.flush()
+        db.session.rollback()
+        att = db.session.get(Attachment, (a.company.id, a.ids["attachment_id"]))
+        db.session.delete(att)
+        with pytest.raises(services.DisclosureError):
+            db.session.flush()
+        db.session.rollback()
+        # A correction starts with the same files; removing one from the draft leaves the published version's.
+        pub = db.session.get(Publication, (a.company.id, a.ids["publication_id"]))
+        new = services.correct(pub, reason="补充合同扫描件", actor=admin)
+        copied = attachments.attachments_of(new.id)
+        assert [(c.filename, c.file_path) for c in copied] == [("广告合同.pdf", att.file_path)]
+        attachments.remove(new, copied[0], actor=admin)
+        assert attachments.attachments_of(new.id) == []
+        assert [x.id for x in attachments.attachments_of(pub.id)] == [a.ids["attachment_id"]]
+
+
+# --- the maintenance fund over time --------------------------------------------------------------------------------
+
+
+@pytest.mark.world("disclosures")
+def test_the_fund_balance_is_the_running_sum_of_the_published_current_versions_in_period_order(app, two_companies):
+    from tenants.disclosures import services
+
+    a, _ = two_companies
+    with _ctx(app, a):
+        admin, community = _objects(a)
+
+        def statement(start, end, income, spending):
+            pub = services.create_draft(community, kind="maintenance_fund", title=f"维修资金 {start.isoformat()}",
+                                        period_start=start, period_end=end, actor=admin)
+            services.add_line(pub, label="业主缴存", direction="income", amount=income, actor=admin)
+            services.add_line(pub, label="电梯维修", direction="spending", amount=spending, actor=admin)
+            return pub
+
+        # Published out of order: the second half first. The first half is then corrected (only the current
+        # version counts) and the world's draft (¥99) never does.
+        services.publish(statement(date(2025, 7, 1), date(2025, 12, 31), "2000", "5000.50"), actor=admin)
+        first = services.publish(statement(date(2025, 1, 1), date(2025, 6, 30), "9000", "3000"), actor=admin)
+        fixed = services.correct(first, reason="缴存金额更正", actor=admin)
+        services.add_line(fixed, label="补缴", direction="income", amount="1000", actor=admin)
+        services.publish(fixed, actor=admin)
+    body = app.test_client().get(_public(a, f"{a.ids['community_id']}")).get_data(as_text=True)
+    chart = body.split("fund-chart", 1)[1].split("</ul>", 1)[0]
+    assert chart.index("2025-01-01 – 2025-06-30") < chart.index("2025-07-01 – 2025-12-31")
+    # 10,000 − 3,000 = 7,000 after the first half; 7,000 + 2,000 − 5,000.50 = 3,999.50 after the second.
+    assert re.findall(r"¥[\d,.-]+(?=</span>)", chart) == ["¥7,000", "¥3,999.50"]
+    assert "width=\"100\"" in chart and "width=\"57\"" in chart  # 3,999.50 / 7,000
+    assert "sum of what was published" in body

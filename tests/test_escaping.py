@@ -74,6 +74,7 @@ PLANTED = {
     ("rating_profiles", "name"), ("rating_profiles", "city"),
     ("rating_weekly_ranks", "city"), ("rating_weekly_ranks", "company_name"),
     ("rating_appeals", "statement"), ("rating_appeals", "evidence"), ("rating_appeals", "decision_reason"),
+    ("disclosure_attachments", "filename"),  # cleaned of markup on upload, planted here all the same
 }
 # Codes, secrets, checked formats (slugs, phones, e-mail addresses) and machine references: not free text.
 NOT_TYPED = {
@@ -111,6 +112,7 @@ NOT_TYPED = {
     ("payment_refunds", "out_refund_no"), ("payment_refunds", "wechat_refund_id"),
     ("invoice_requests", "tax_number"), ("invoice_requests", "email"), ("invoice_requests", "file_path"),
     ("disclosure_profiles", "complaint_phone"), ("disclosure_objections", "photo_path"),
+    ("disclosure_attachments", "content_type"), ("disclosure_attachments", "file_path"),
 }
 # JSON keys whose values the app reads as codes (kept, or the page could not be drawn at all).
 JSON_CODE_KEYS = {"kind", "message", "action", "object_type"}

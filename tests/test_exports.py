@@ -186,7 +186,7 @@ def test_a_failing_export_is_marked_failed_and_leaves_no_file(app, a, admin, upl
     assert admin.post(f"/c/{a.company.slug}/exports").status_code == 303
     job = newest(app, a.company.id)
     assert job.status == ExportStatus.FAILED and "The export failed" in job.message
-    assert not [p for p in uploads.rglob("*") if p.is_file() and not {"work_orders", "invoices"} & set(p.parts)]  # the world's photo and invoice
+    assert not [p for p in uploads.rglob("*") if p.is_file() and not {"work_orders", "invoices", "disclosures"} & set(p.parts)]  # the world's photo, invoice, scan
     assert admin.get(f"/c/{a.company.slug}/exports/{job.id}/download").status_code == 303
 
 

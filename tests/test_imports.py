@@ -406,7 +406,7 @@ def test_a_file_that_cannot_be_imported_gets_a_clear_message_and_leaves_nothing(
     body = response.get_data(as_text=True)
     assert message in body, body[body.find("import-form"):][:3000]
     assert len(batches(app, a.company.id)) == 1  # the world's own batch only
-    assert not [p for p in uploads.rglob("*") if p.is_file() and not {"work_orders", "invoices"} & set(p.parts)]  # the world's photo and invoice
+    assert not [p for p in uploads.rglob("*") if p.is_file() and not {"work_orders", "invoices", "disclosures"} & set(p.parts)]  # the world's photo, invoice, scan
 
 
 def test_no_file_chosen_is_a_field_error(a, admin):
@@ -424,7 +424,7 @@ def test_a_file_over_the_size_limit_is_refused(app, a, admin, monkeypatch, uploa
     response = upload(admin, a.company.slug, b"x" * 200_000)
     assert response.status_code == 422 and "The file is larger than" in response.get_data(as_text=True)
     assert len(batches(app, a.company.id)) == 1  # the world's own batch only
-    assert not [p for p in uploads.rglob("*") if p.is_file() and not {"work_orders", "invoices"} & set(p.parts)]  # the world's photo and invoice
+    assert not [p for p in uploads.rglob("*") if p.is_file() and not {"work_orders", "invoices", "disclosures"} & set(p.parts)]  # the world's photo, invoice, scan
 
 
 @pytest.mark.parametrize("kind", ["csv", "xlsx"])

@@ -4,7 +4,7 @@ say what is wrong (negative, too many decimals, absurdly large) at the field."""
 from __future__ import annotations
 
 from flask_wtf import FlaskForm
-from flask_wtf.file import FileField
+from flask_wtf.file import FileField, MultipleFileField
 from wtforms import DateField, SelectField, StringField, TextAreaField
 from wtforms.validators import InputRequired, Optional
 
@@ -70,3 +70,10 @@ class ObjectionForm(FlaskForm):
                              description=_l("Shown publicly with the company's reply, as “owner in building X”: "
                                             "your name, phone and room are never shown."))
     photo = FileField(_l("Photo (optional)"))
+
+
+class AttachForm(FlaskForm):
+    files = MultipleFileField(_l("Scanned files"),
+                              description=_l("PDF, JPEG, PNG or WebP; at most 5 files, a PDF up to 10 MB, an image up "
+                                             "to 8 MB. Images are re-encoded and their metadata (EXIF, location) "
+                                             "removed."))

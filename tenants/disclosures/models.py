@@ -256,3 +256,27 @@ class DisclosureReminder(CompanyScoped, db.Model):
     community_id: Mapped[uuid.UUID] = mapped_column(Uuid)
     kind: Mapped[Kind] = mapped_column(_enum(Kind, "disclosure_reminder_kind"))
     period_start: Mapped[date] = mapped_column(Date)
+
+
+class Attachment(CompanyScoped, db.Model):
+    """A scanned document on a statement (an invoice, a contract, the approval of a fund use): a PDF kept as
+    uploaded, or an image re-encoded as JPEG without its metadata. Immutable with its publication; a correction
+    copies the rows (the files are shared: a file is never rewritten). Removed from a draft = ``removed_at``."""
+
+    __tablename__ = "disclosure_attachments"
+    __table_args__ = (
+        _fk("publication_id", "disclosure_publications"),
+        Index("ix_disclosure_attachments_publication", "company_id", "publication_id", "position"),
+    )
+
+    publication_id: Mapped[uuid.UUID] = mapped_column(Uuid)
+    position: Mapped[int] = mapped_column(Integer, default=0)
+    filename: Mapped[str] = mapped_column(String(100))  # as shown and offered on download (cleaned)
+    content_type: Mapped[str] = mapped_column(String(40))  # application/pdf or image/jpeg, from the content
+    size: Mapped[int] = mapped_column(Integer)
+    file_path: Mapped[str] = mapped_column(String(300))  # under UPLOAD_FOLDER, from our own ids only
+    removed_at: Mapped[datetime | None] = mapped_column(AwareDateTime())
+
+    @property
+    def is_pdf(self) -> bool:
+        return self.content_type == "application/pdf"

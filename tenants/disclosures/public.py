@@ -119,6 +119,7 @@ def _community_context(community: Community) -> dict:
     calendar = queries.calendar(profile, today, published) if profile else []
     return {"company": current_company._get_current_object(), "community": community, "board": board,
             "current": current, "lines": lines, "objections": queries.objections_by_line(ids),
+            "attachments": queries.attachments_by_publication(ids),
             "calendar": calendar, "overdue": [s for s in calendar if s.state == "overdue"], "Kind": Kind,
             "charts": _charts(current, lines)}
 
@@ -135,7 +136,25 @@ def _charts(current, lines) -> dict:
         top = max(income, spending, 1)
         bars.append({"pub": pub, "income": income, "spending": spending, "cost": cost, "share": share,
                      "income_pct": round(income * 100 / top), "spending_pct": round(spending * 100 / top)})
-    return {"bars": [b for b in bars if b["income"] or b["spending"]]}
+    return {"bars": [b for b in bars if b["income"] or b["spending"]], "fund": fund_balance(current, lines)}
+
+
+def fund_balance(current, lines) -> list[dict]:
+    """The maintenance fund (维修资金) after each published period. Its statements carry only income and
+    spending lines, not the account's balance, so this is a running sum of the current published versions in
+    period order, from zero: the sum of what was published (the page says so), not the bank balance."""
+    rows, balance = [], 0
+    statements = sorted((p for p in current if p.kind == Kind.MAINTENANCE_FUND),
+                        key=lambda p: (p.period_end, p.period_start))
+    for pub in statements:
+        income = sum(x.amount_fen for x in lines[pub.id] if x.direction.value == "income")
+        spending = sum(x.amount_fen for x in lines[pub.id] if x.direction.value == "spending")
+        balance += income - spending
+        rows.append({"pub": pub, "income": income, "spending": spending, "balance": balance})
+    top = max((abs(r["balance"]) for r in rows), default=0) or 1
+    for r in rows:
+        r["pct"] = round(abs(r["balance"]) * 100 / top)
+    return rows
 
 
 @public_bp.get("/<community_id>")
@@ -175,11 +194,35 @@ def publication(community_id, publication_id):
         abort(404)  # a draft never reaches a public page
     versions = queries.versions(pub.series_id)
     lines = queries.lines_by_publication([v.id for v in versions])
+    files = queries.attachments_by_publication([v.id for v in versions])
     diffs = {older.id: diff(lines[older.id], lines[newer.id], older, newer)
              for newer, older in zip(versions, versions[1:], strict=False)}
     return render("tenants/disclosures/public/publication.html", company=current_company._get_current_object(),
-                  community=community, pub=pub, versions=versions, lines=lines, diffs=diffs,
+                  community=community, pub=pub, versions=versions, lines=lines, diffs=diffs, attachments=files,
                   objections=queries.objections_by_line([pub.id]), Kind=Kind, objection_link=objection_link)
+
+
+@public_bp.get("/attachments/<attachment_id>")
+def attachment(attachment_id):
+    """A file of a published (or superseded, still public in the history) version of this company: a draft's
+    files, another company's ids and removed files are 404. A file never changes once its version is published,
+    so its validators are its id and its version's publish time; a correction's copy is a new row (a new URL)."""
+    from tenants.disclosures.models import Attachment
+    from tenants.disclosures.routes import serve
+
+    att = db.session.get(Attachment, (current_company.id, parse_uuid_or_404(attachment_id)))
+    pub = att and db.session.get(Publication, (current_company.id, att.publication_id))
+    if att is None or att.removed_at is not None or pub is None or pub.status == Status.DRAFT:
+        abort(404)
+    etag = hashlib.sha256(f"{att.id}:{pub.published_at.isoformat()}".encode()).hexdigest()[:32]
+    if _client_has(etag):
+        response = make_response("", 304)
+    else:
+        response = serve(att)
+    response.set_etag(etag)
+    response.last_modified = pub.published_at
+    response.headers["Cache-Control"] = f"public, max-age={MAX_AGE}"
+    return response
 
 
 def objection_link(line) -> str:

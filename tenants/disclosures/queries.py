@@ -13,6 +13,7 @@ from saas.clock import local_today
 from saas.extensions import db
 from tenants.disclosures import schedule
 from tenants.disclosures.models import (
+    Attachment,
     DisclosureProfile,
     Kind,
     Objection,
@@ -69,6 +70,16 @@ def lines_by_publication(pub_ids) -> dict:
                                                                      PublicationLine.removed_at.is_(None))
                                        .order_by(PublicationLine.position, PublicationLine.id)).scalars():
             out[line.publication_id].append(line)
+    return out
+
+
+def attachments_by_publication(pub_ids) -> dict:
+    out: dict = {pid: [] for pid in pub_ids}
+    if pub_ids:
+        for att in db.session.execute(select(Attachment).where(Attachment.publication_id.in_(pub_ids),
+                                                               Attachment.removed_at.is_(None))
+                                      .order_by(Attachment.position, Attachment.id)).scalars():
+            out[att.publication_id].append(att)
     return out
 
 

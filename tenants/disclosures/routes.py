@@ -16,9 +16,10 @@ from saas.htmx import redirect_to, render
 from saas.models import Role
 from saas.tenancy import get_or_404
 from tenants.access import require_role
+from tenants.disclosures import attachments, bp, queries, services
 from tenants.disclosures import board as board_module
-from tenants.disclosures import bp, queries, services
 from tenants.disclosures.forms import (
+    AttachForm,
     BoardForm,
     CorrectionForm,
     DraftForm,
@@ -27,7 +28,15 @@ from tenants.disclosures.forms import (
     ProfileForm,
     ReplyForm,
 )
-from tenants.disclosures.models import Kind, Objection, ObjectionStatus, Publication, PublicationLine, Status
+from tenants.disclosures.models import (
+    Attachment,
+    Kind,
+    Objection,
+    ObjectionStatus,
+    Publication,
+    PublicationLine,
+    Status,
+)
 from tenants.roster.models import Community
 
 
@@ -127,6 +136,8 @@ def _publication_page(pub: Publication, *, status: int = 200, **forms):
     return render("tenants/disclosures/publication.html", pub=pub, lines=lines,
                   versions=queries.versions(pub.series_id), objections=queries.objections_by_line([pub.id]),
                   line_form=_line_form(pub, forms.get("line_form")),
+                  attachments=attachments.attachments_of(pub.id),
+                  attach_form=forms.get("attach_form") or AttachForm(),
                   correction_form=forms.get("correction_form") or CorrectionForm(),
                   reply_form=ReplyForm(), Kind=Kind, Status=Status, status=status)
 
@@ -157,6 +168,46 @@ def remove_line(publication_id, line_id):
     line = get_or_404(PublicationLine, line_id)
     return attempt(lambda: services.remove_line(pub, line, actor=current_user), success=_("Line removed."),
                    next_url=url_for(".publication", publication_id=pub.id))
+
+
+@bp.post("/publications/<publication_id>/attachments")
+@require_role(Role.ADMIN)
+def attach(publication_id):
+    pub = get_or_404(Publication, publication_id)
+    form = AttachForm()
+    return submit(form, lambda: attachments.add(pub, form.files.data, actor=current_user),
+                  success=_("Attached."), next_url=url_for(".publication", publication_id=pub.id)) \
+        or _publication_page(pub, attach_form=form, status=422)
+
+
+@bp.post("/publications/<publication_id>/attachments/<attachment_id>/remove")
+@require_role(Role.ADMIN)
+def remove_attachment(publication_id, attachment_id):
+    pub = get_or_404(Publication, publication_id)
+    att = get_or_404(Attachment, attachment_id)
+    return attempt(lambda: attachments.remove(pub, att, actor=current_user), success=_("File removed."),
+                   next_url=url_for(".publication", publication_id=pub.id))
+
+
+@bp.get("/attachments/<attachment_id>")
+@require_role(Role.ADMIN)
+def attachment_file(attachment_id):
+    """The admin's copy (drafts included): private, never cached by anyone else."""
+    att = get_or_404(Attachment, attachment_id)
+    response = serve(att)
+    response.headers["Cache-Control"] = "private, no-store"
+    return response
+
+
+def serve(att: Attachment):
+    """A PDF only ever as a download; an image (our own re-encoded JPEG) may show inline. Never sniffed."""
+    path = attachments.file_of(att)
+    if path is None:
+        abort(404)
+    response = send_file(path, mimetype=att.content_type, as_attachment=att.is_pdf, download_name=att.filename,
+                         max_age=0)
+    response.headers["X-Content-Type-Options"] = "nosniff"
+    return response
 
 
 @bp.post("/publications/<publication_id>/publish")

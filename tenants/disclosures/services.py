@@ -23,6 +23,7 @@ from saas.workdays import add_working_days
 from tenants.disclosures import board as board_module
 from tenants.disclosures.models import (
     MAX_FEN,
+    Attachment,
     Direction,
     DisclosureProfile,
     Kind,
@@ -293,6 +294,9 @@ def correct(pub: Publication, *, reason, actor) -> Publication:
             amount_fen=line.amount_fen, cost_fen=line.cost_fen, owners_share_fen=line.owners_share_fen,
             detail=line.detail, fee_item_id=line.fee_item_id, unit_price_cfen=line.unit_price_cfen,
             effective_from=line.effective_from))
+    from tenants.disclosures import attachments
+
+    attachments.copy_to(pub, new)
     audit.record("disclosure.correct", actor=actor, object_type="disclosure", object_id=new.id,
                  object_label=new.title, changes={"version": [pub.version, new.version], "reason": [None, reason]})
     db.session.commit()
@@ -476,7 +480,21 @@ def _refuse_edits_after_publish(session, flush_context, instances) -> None:
             pub = session.get(Publication, (obj.company_id, obj.publication_id))
             if pub is not None and inspect(pub).attrs.status.loaded_value != Status.DRAFT:
                 raise DisclosureError(_l("A published disclosure cannot be changed. Publish a correction instead."))
+    for obj in session.new:
+        # A file added to a published version: refused like a line would be (attachments.add checks first).
+        if isinstance(obj, Attachment):
+            pub = session.get(Publication, (obj.company_id, obj.publication_id))
+            if pub is not None and pub.status != Status.DRAFT:
+                raise DisclosureError(_l("A published disclosure cannot be changed. Publish a correction instead."))
+    for obj in session.deleted:
+        if isinstance(obj, Attachment):
+            raise DisclosureError(_l("A disclosure is never deleted."))
     for obj in session.dirty:
+        if isinstance(obj, Attachment) and inspect(obj).modified:
+            changed = {a.key for a in inspect(obj).attrs if a.history.has_changes()}
+            pub = session.get(Publication, (obj.company_id, obj.publication_id))
+            if changed and pub is not None and inspect(pub).attrs.status.loaded_value != Status.DRAFT:
+                raise DisclosureError(_l("A published disclosure cannot be changed. Publish a correction instead."))
         if isinstance(obj, Publication):
             state = inspect(obj)
             was = state.attrs.status.history.deleted or [obj.status]

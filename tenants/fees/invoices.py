@@ -85,6 +85,11 @@ def file_path(invoice: InvoiceRequest) -> Path | None:
     return path if path.is_relative_to(root) and path.is_file() else None
 
 
+def is_pdf(data: bytes) -> bool:
+    """A PDF by its content (the header every PDF starts with), never by the file's name. Disclosures use it too."""
+    return data.startswith(b"%PDF-")
+
+
 def issue(invoice: InvoiceRequest, *, invoice_number: str, upload, actor) -> InvoiceRequest:
     """The invoice was issued in the tax system: keep its number and PDF, tell the owner."""
     _handled(invoice)
@@ -96,7 +101,7 @@ def issue(invoice: InvoiceRequest, *, invoice_number: str, upload, actor) -> Inv
         raise InvoiceError(_l("Choose the invoice's PDF file."), "file")
     if len(data) > MAX_PDF_BYTES:
         raise InvoiceError(_l("The file is larger than 10 MB."), "file")
-    if not data.startswith(b"%PDF-"):
+    if not is_pdf(data):
         raise InvoiceError(_l("The file is not a PDF."), "file")
     relative = f"{require_company_id()}/invoices/{invoice.id}.pdf"
     target = Path(current_app.config["UPLOAD_FOLDER"]) / relative

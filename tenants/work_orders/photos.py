@@ -52,7 +52,8 @@ def prepare_all(files) -> list[PreparedPhoto]:
     return [prepare(f) for f in files]
 
 
-def prepare(upload) -> PreparedPhoto:
+def prepare(upload, *, long_side: int = LONG_SIDE) -> PreparedPhoto:
+    """``long_side``: a scanned document (disclosures) keeps more pixels than a photo of a leak, to stay legible."""
     from PIL import Image, ImageOps, UnidentifiedImageError
 
     name = getattr(upload, "filename", "") or ""
@@ -69,7 +70,7 @@ def prepare(upload) -> PreparedPhoto:
                 raise PhotoError(_l("The photo “%(name)s” has too many pixels.", name=name))
             image = ImageOps.exif_transpose(image)  # keep the orientation the camera meant, then drop EXIF
             image = image.convert("RGB")
-            image.thumbnail((LONG_SIDE, LONG_SIDE))
+            image.thumbnail((long_side, long_side))
             out = io.BytesIO()
             image.save(out, format="JPEG", quality=82)  # no exif=: none of the original metadata survives
             width, height = image.size
