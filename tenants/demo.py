@@ -355,12 +355,13 @@ def _demo_ratings(company: Company, rng: random.Random) -> None:
             db.session.flush()
             db.session.add(HouseholdOwner(household_id=home.id, membership_id=membership.id, verified_at=since,
                                           created_at=since))
-            raters.append((home, user))
+            raters.append((home.id, user.id))  # ids: the rows are out of reach outside the company's context
+        community_name = community.name
         db.session.commit()
-    for home, user in raters:
+    for household_id, user_id in raters:
         scores = {name: str(rng.choices([3, 4, 5], weights=[1, 4, 5])[0]) for name in DIMENSIONS}
-        ratings.submit_rating(company_id=company.id, household_id=home.id, user=user,
-                              owner_since=local_today(since), community_name=community.name, is_staff=False,
+        ratings.submit_rating(company_id=company.id, household_id=household_id, user=db.session.get(User, user_id),
+                              owner_since=local_today(since), community_name=community_name, is_staff=False,
                               former_staff=False, scores=scores, comment=rng.choice(DEMO_COMMENTS),
                               ip=f"10.0.{rng.randint(0, 255)}.{rng.randint(1, 254)}",
                               user_agent="Mozilla/5.0 (iPhone) MicroMessenger")
