@@ -39,6 +39,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+from stewards_bench import _name  # noqa: E402  (the bench folder is on the path just above)
 
 PERIOD = date(2026, 11, 1)
 ITEMS = (  # name, kind, unit price in hundredths of a fen, vacant homes pay (%)
@@ -326,10 +327,6 @@ def main() -> None:
         print("  " + line)
     print(f"\nTotal {time.perf_counter() - started:.0f} s, {datetime.now(UTC):%Y-%m-%d %H:%M} UTC, "
           f"{os.cpu_count()} CPUs.")
-
-
-def _name(database: str) -> str:
-    return "SQLite" if database == "sqlite" else "PostgreSQL"
 
 
 def _run(database: str, tmp: Path, spec: dict, args) -> dict:
