@@ -336,6 +336,7 @@ def _demo_ratings(company: Company, rng: random.Random) -> None:
     from saas.clock import local_today
     from saas.ratings import job
     from saas.ratings import services as ratings
+    from saas.ratings.figures import quarter_of
     from saas.ratings.models import DIMENSIONS
 
     since = utcnow() - timedelta(days=90)
@@ -358,13 +359,19 @@ def _demo_ratings(company: Company, rng: random.Random) -> None:
             raters.append((home.id, user.id))  # ids: the rows are out of reach outside the company's context
         community_name = community.name
         db.session.commit()
-    for household_id, user_id in raters:
+    quarter_began = quarter_of(local_today())[0]
+    spread = max(1, (local_today() - quarter_began).days)
+    for k, (household_id, user_id) in enumerate(raters):
+        user = db.session.get(User, user_id)
+        user.created_at = since - timedelta(days=3 * k)  # owners joined over months, not on one day
         scores = {name: str(rng.choices([3, 4, 5], weights=[1, 4, 5])[0]) for name in DIMENSIONS}
-        ratings.submit_rating(company_id=company.id, household_id=household_id, user=db.session.get(User, user_id),
-                              owner_since=local_today(since), community_name=community_name, is_staff=False,
-                              former_staff=False, scores=scores, comment=rng.choice(DEMO_COMMENTS),
-                              ip=f"10.0.{rng.randint(0, 255)}.{rng.randint(1, 254)}",
-                              user_agent="Mozilla/5.0 (iPhone) MicroMessenger")
+        rating = ratings.submit_rating(
+            company_id=company.id, household_id=household_id, user=user, owner_since=local_today(since),
+            community_name=community_name, is_staff=False, former_staff=False, scores=scores,
+            comment=rng.choice(DEMO_COMMENTS), ip=f"10.0.{rng.randint(0, 255)}.{rng.randint(1, 254)}",
+            user_agent=f"Mozilla/5.0 (iPhone; CPU iPhone OS 17_{k} like Mac OS X) MicroMessenger/8.0.{40 + k}")
+        # Rated over the quarter so far, a couple a day at most: the moderation queue shows no false burst.
+        rating.created_at = rating.updated_at = utcnow() - timedelta(days=(k * spread) // len(raters))
     db.session.commit()
     job.run_all()
     db.session.commit()
