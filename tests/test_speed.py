@@ -424,3 +424,19 @@ def test_household_pages_follow_the_address_order_across_buildings(app, two_comp
     assert [len(p) for p in shown] == [20, 20, 6, 0]
     assert [h for p in shown for h in p] == expected
     assert "46 in all" in client.get(f"/c/{world.company.slug}/households").get_data(as_text=True)
+
+
+def test_rebuild_writes_in_chunks_and_equals_a_direct_count(app, two_companies, monkeypatch):
+    """A rebuild writes more rows than one statement may carry (PostgreSQL takes at most 65,535 parameters: a
+    two-year company has over 10,000 weekly rows); here the chunk is made tiny so several are needed."""
+    from tenants.work_orders import figures
+
+    world, other = two_companies
+    ids = _setup(app, world)
+    _bulk_jobs(app, world, ids, 60, start=datetime.now(UTC) - timedelta(days=200))
+    monkeypatch.setattr(figures, "_UPSERT_CHUNK", 2)
+    with _ctx(app, world) as session:
+        written = figures.rebuild()
+        session.commit()
+        assert written > 3 * 2
+        assert _stored(session) == _direct(session)

@@ -233,12 +233,18 @@ def _upsert(session: Session, rows: list[tuple[tuple, dict[str, int]]]) -> None:
                "key_id": key, "community_key": community, "revision": 1,
                **{name: counts.get(name, 0) for name in COUNTS}}
               for (company_id, week, kind, key, community), counts in rows]
-    stmt = insert(table).values(values)
-    stmt = stmt.on_conflict_do_update(
-        index_elements=["company_id", "week", "kind", "key_id", "community_key"],
-        set_={**{name: table.c[name] + stmt.excluded[name] for name in COUNTS},
-              "revision": table.c.revision + 1})
-    session.connection().execute(stmt)
+    # In chunks: a statement may carry at most 65,535 parameters on PostgreSQL (32,766 on SQLite), and each row
+    # has twenty (a rebuild of a two-year company writes over 10,000 rows).
+    for start in range(0, len(values), _UPSERT_CHUNK):
+        stmt = insert(table).values(values[start:start + _UPSERT_CHUNK])
+        stmt = stmt.on_conflict_do_update(
+            index_elements=["company_id", "week", "kind", "key_id", "community_key"],
+            set_={**{name: table.c[name] + stmt.excluded[name] for name in COUNTS},
+                  "revision": table.c.revision + 1})
+        session.connection().execute(stmt)
+
+
+_UPSERT_CHUNK = 1000
 
 
 def cached_medians(first_week: date, weeks: int, community_id: uuid.UUID | None, fingerprint: int, compute):
