@@ -56,7 +56,9 @@ SECRET = "pages-bench-secret-key-only-for-this-benchmark-7c1f"
 HOUSEHOLDS, JOBS, STEWARDS, PER_STEWARD = 20_000, 200_000, 400, 50
 OTHER_HOUSEHOLDS, OTHER_JOBS = 2_000, 20_000
 OWNER_PHONE, STEWARD_PHONE, TECHNICIAN_PHONE, ADMIN_PHONE = "13500000000", "13700000000", "13600000000", "13800000000"
-PORT_APP, PORT_FLOOR = 5103, 5104
+# BENCH_PORT moves both servers (the floor on the next port), so two checkouts can measure side by side.
+PORT_APP = int(os.environ.get("BENCH_PORT", "5103"))
+PORT_FLOOR = PORT_APP + 1
 _SET_CONFIG = re.compile(r"\s*SELECT set_config")
 
 # page name → statements per request (asserted after the run; tests/test_speed.py checks they do not grow with the
