@@ -1,7 +1,6 @@
 """Extension singletons, bound to the app in create_app()."""
 
 from flask import request
-from flask_babel import Babel
 from flask_htmx import HTMX
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
@@ -11,6 +10,8 @@ from flask_sqlalchemy import SQLAlchemy
 from flask_wtf.csrf import CSRFProtect
 from sqlalchemy import MetaData
 from sqlalchemy.orm import DeclarativeBase
+
+from saas.i18n import Babel
 
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
@@ -29,7 +30,7 @@ db = SQLAlchemy(model_class=Base)
 migrate = Migrate()
 login_manager = LoginManager()
 csrf = CSRFProtect()
-babel = Babel()
+babel = Babel()  # saas.i18n.Babel: translations found once per request
 htmx = HTMX()
 limiter = Limiter(key_func=get_remote_address, default_limits=[])
 

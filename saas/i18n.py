@@ -12,11 +12,44 @@ extraction (``pybabel extract -k _l``) finds these messages as before.
 
 from __future__ import annotations
 
+from functools import cached_property
+
+import flask_babel
+from babel import support
 from flask_babel import gettext, ngettext, pgettext
 from flask_babel.speaklater import LazyString
 from markupsafe import Markup, escape
 
-__all__ = ["TextLazyString", "_l", "lazy_gettext", "lazy_ngettext", "lazy_pgettext"]
+__all__ = ["Babel", "TextLazyString", "_l", "lazy_gettext", "lazy_ngettext", "lazy_pgettext"]
+
+
+class RequestCachedDomain(flask_babel.Domain):
+    """Flask-Babel's message domain, with the request's translations found once per request.
+
+    Flask-Babel looks them up on every ``gettext``: the request context twice, the locale, its identifier as a
+    string, then a dict (about 15 µs; a list page translates hundreds of labels). Here the answer is kept on the
+    request's Babel namespace with the locale object it was found for, so ``force_locale`` (which swaps that
+    object, e.g. to write a message in its recipient's language) and ``refresh`` (which drops it) still change it.
+    """
+
+    def get_translations(self):
+        ctx = flask_babel._get_current_context()
+        if ctx is None:
+            return support.NullTranslations()
+        cached = getattr(ctx, "gj_translations", None)
+        if cached is not None and cached[0] is getattr(ctx, "babel_locale", None) and cached[1] is self:
+            return cached[2]
+        translations = super().get_translations()  # sets ctx.babel_locale on the way
+        ctx.gj_translations = (getattr(ctx, "babel_locale", None), self, translations)
+        return translations
+
+
+class Babel(flask_babel.Babel):
+    """Flask-Babel with the request-cached domain as its default domain."""
+
+    @cached_property
+    def domain_instance(self):
+        return RequestCachedDomain(domain=self.domain)
 
 
 class TextLazyString(LazyString):

@@ -23,7 +23,7 @@ from contextlib import contextmanager
 from datetime import datetime
 
 from flask import abort
-from sqlalchemy import ForeignKey, Uuid, event, inspect, select, text
+from sqlalchemy import ForeignKey, Text, Uuid, cast, event, func, inspect, select, text
 from sqlalchemy.orm import Mapped, Session, declared_attr, mapped_column, relationship, with_loader_criteria
 from sqlalchemy.sql.util import find_tables
 from uuid6 import uuid7
@@ -87,11 +87,26 @@ def require_company_id() -> uuid.UUID:
     return company_id
 
 
-def set_current_company(company_id: uuid.UUID | None) -> contextvars.Token:
-    """Set the company for the rest of this request (the URL resolver calls this once)."""
+def set_current_company(company_id: uuid.UUID | None, *, database_set: bool = False) -> contextvars.Token:
+    """Set the company for the rest of this request (the URL resolver calls this once). ``database_set``: the
+    open transaction already has the setting (``select_setting_company`` made it in the statement that found
+    the company), so no statement is sent for it."""
     token = _current_company_id.set(company_id)
-    _sync_database_settings()
+    if not database_set:
+        _sync_database_settings()
     return token
+
+
+def select_setting_company(stmt, company_id_column):
+    """``stmt`` (a select that finds at most one company) which, on PostgreSQL, also makes that company the
+    transaction's row-level-security setting in the same statement: one round trip less on every company
+    request. The caller then calls ``set_current_company(id, database_set=True)`` with the row's id; when no row
+    is found nothing was set. The setting is the extra, last column of the row."""
+    from saas.extensions import db
+
+    if db.session.get_bind().dialect.name != "postgresql":
+        return stmt
+    return stmt.add_columns(func.set_config("app.company_id", cast(company_id_column, Text), True))
 
 
 def reset_current_company(token: contextvars.Token) -> None:
@@ -206,8 +221,14 @@ def _settings() -> dict:
 
 @event.listens_for(Session, "after_begin")
 def _set_rls_settings(session: Session, transaction, connection) -> None:
-    if connection.dialect.name == "postgresql":
-        connection.execute(_SET_SETTINGS, _settings())
+    if connection.dialect.name != "postgresql":
+        return
+    settings = _settings()
+    # Nothing to send when no company is set: the settings are transaction-local (set_config(..., true) is the
+    # only way they are ever set), so a new transaction starts with them empty, which row-level security reads
+    # as "no company" (every request begins this way, before its URL's company is known).
+    if settings["company_id"] or settings["all"] == "on":
+        connection.execute(_SET_SETTINGS, settings)
 
 
 def _sync_database_settings() -> None:

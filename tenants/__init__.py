@@ -16,13 +16,14 @@ from flask import Blueprint, Flask, abort, current_app, g, render_template, requ
 from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import select
+from sqlalchemy.orm import lazyload
 from werkzeug.exceptions import Forbidden, HTTPException, MethodNotAllowed
 from werkzeug.routing import BuildError
 
 from saas.extensions import db, htmx
 from saas.htmx import page_path, redirect_to
 from saas.models import Company, Membership, SubscriptionStatus
-from saas.tenancy import reset_current_company, set_current_company
+from saas.tenancy import reset_current_company, select_setting_company, set_current_company
 
 company_bp = Blueprint("company", __name__, url_prefix="/c/<company_slug>")
 
@@ -32,12 +33,15 @@ def resolve_company(endpoint, values) -> None:
     slug = (values or {}).pop("company_slug", None)
     if not current_user.is_authenticated:
         abort(redirect_to(url_for("auth.login", next=page_path()), code=302))
-    company = db.session.execute(select(Company).where(Company.slug == slug)).scalar_one_or_none()
-    if company is None:
+    row = db.session.execute(select_setting_company(select(Company).where(Company.slug == slug), Company.id)).first()
+    if row is None:
         abort(404)
-    g._company_token = set_current_company(company.id)
+    company = row[0]
+    g._company_token = set_current_company(company.id, database_set=True)
+    # The membership's user is the signed-in user, already loaded: no join for it.
     membership = db.session.execute(
-        select(Membership).where(Membership.user_id == current_user.id, Membership.ended_at.is_(None))
+        select(Membership).options(lazyload(Membership.user))
+        .where(Membership.user_id == current_user.id, Membership.ended_at.is_(None))
     ).scalar_one_or_none()
     if membership is None:
         abort(404)
@@ -96,6 +100,9 @@ def add_company_slug(endpoint, values) -> None:
 def _release_company(exc) -> None:
     token = g.pop("_company_token", None)
     if token is not None:
+        # The request is over: end its transaction first (what the session's own teardown would do next), so
+        # putting the company back sends no statement to change the transaction's setting.
+        db.session.close()
         reset_current_company(token)
 
 

@@ -29,6 +29,27 @@ def test_interface_is_chinese_by_default_and_switches_to_english(db_urls):
     assert response.headers["Location"] == "/home"
 
 
+def test_translations_found_once_per_request_still_follow_a_forced_locale(db_urls):
+    """saas.i18n keeps the request's translations with the locale they were found for: a message written in its
+    recipient's language (force_locale) and the page around it each get their own language."""
+    from flask import render_template_string
+    from flask_babel import force_locale, gettext, refresh
+
+    app = make_test_app(db_urls, BABEL_DEFAULT_LOCALE="zh_CN")
+    with app.test_request_context("/"):
+        assert gettext("Sign out") == "退出登录"
+        with force_locale("en"):
+            assert gettext("Sign out") == "Sign out"
+            assert render_template_string("{{ _('Sign out') }}") == "Sign out"
+        assert gettext("Sign out") == "退出登录"
+        assert render_template_string("{{ _('Sign out') }}") == "退出登录"
+        from flask import session
+
+        session["lang"] = "en"
+        refresh()
+        assert gettext("Sign out") == "Sign out"
+
+
 def test_validation_messages_are_chinese_too(db_urls, two_companies):
     from tests.factories import login
 

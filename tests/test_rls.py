@@ -97,3 +97,43 @@ def test_app_role_cannot_hard_delete(app_engine, two_companies):
         with app_engine.begin() as conn:
             _set(conn, a.company.id)
             conn.execute(text("DELETE FROM households"))
+
+
+def test_a_transaction_after_a_companys_one_starts_with_no_company(app_engine, two_companies):
+    """Why no setting is sent when a transaction begins without a company: the settings are transaction-local, so a
+    pooled connection that served company A shows nothing in its next transaction."""
+    a, _ = two_companies
+    with app_engine.connect() as conn:
+        with conn.begin():
+            _set(conn, a.company.id)
+            assert conn.execute(text("SELECT count(*) FROM households")).scalar() > 0
+        with conn.begin():
+            assert conn.execute(text("SELECT current_setting('app.company_id', true)")).scalar() in ("", None)
+            assert conn.execute(text("SELECT count(*) FROM households")).scalar() == 0
+
+
+def test_a_company_request_sets_its_company_in_the_statement_that_finds_it(app, two_companies, login_as):
+    """The URL's company becomes the row-level-security setting inside the statement that looks the company up:
+    no separate set_config round trip at the start or the end of the request. (Without the setting the membership
+    lookup finds nothing and the page is a 404.)"""
+    from sqlalchemy import event
+
+    from saas.extensions import db
+
+    a, b = two_companies
+    sent: list[str] = []
+
+    def before(conn, cursor, statement, parameters, context, executemany):
+        sent.append(" ".join(statement.split()))
+
+    with app.app_context():
+        engine = db.engine
+    client = login_as(a.admin)
+    event.listen(engine, "before_cursor_execute", before)
+    try:
+        response = client.get(f"/c/{a.company.slug}/households")
+    finally:
+        event.remove(engine, "before_cursor_execute", before)
+    assert response.status_code == 200
+    assert not [s for s in sent if s.startswith("SELECT set_config")], sent
+    assert [s for s in sent if "FROM companies" in s and "set_config" in s]

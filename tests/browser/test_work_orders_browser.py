@@ -56,8 +56,12 @@ def test_owner_reports_technician_completes_on_a_phone_owner_rates(page: Page, l
     sign_in(page, live_server, world.technician, slug)
     page.goto(f"{live_server}/c/{slug}/work-orders/mine")
     page.locator(f"a[href$='/work-orders/{order.id}']").click()
-    for action in ("accept", "start"):
+    for action, following in (("accept", "start"), ("start", "complete")):
         page.locator(f"form[action$='/actions/{action}'] button[type=submit]").click()
+        # Wait for the page after the action, not for any success message: the one from the previous action
+        # is still shown while the next one posts, and the navigation would pull the page from under us.
+        expect(page.locator(f"form[action$='/actions/{following}']")).to_have_count(1)
+        expect(page.locator(f"form[action$='/actions/{action}']")).to_have_count(0)
         expect(page.locator(".alert-success").first).to_be_visible()
     assert scroll_width(page) <= PHONE["width"] + 1
     complete = page.locator("form[action$='/actions/complete']")
