@@ -71,6 +71,26 @@ EXPECTED_STATEMENTS: dict[str, int] = {
 }
 
 
+# More pages, each group in its own module beside this one (seeded on first use into the same database): a module
+# has seeded(app) -> bool, seed(app), pages(app) -> {name: (phone or "", path)} and EXPECTED_STATEMENTS; a phone
+# it names signs in with the bench password like the others. A module not there yet is skipped.
+EXTENSIONS = ("pages_fees", "pages_public")
+
+
+def extensions() -> list:
+    import importlib
+
+    sys.path.insert(0, str(BENCH))
+    found = []
+    for name in EXTENSIONS:
+        try:
+            found.append(importlib.import_module(name))
+        except ModuleNotFoundError as error:
+            if error.name != name:
+                raise
+    return found
+
+
 def _urls() -> tuple[str, str]:
     from sqlalchemy.engine import make_url
 
@@ -587,8 +607,17 @@ def main() -> None:
     migrate(app)
     if not seeded(app):
         seed(app)
+    groups = extensions()
+    for group in groups:
+        if not group.seeded(app):
+            group.seed(app)
+            _vacuum(app)
     app.config.update(WTF_CSRF_ENABLED=False)
     table = pages(app)
+    expected = dict(EXPECTED_STATEMENTS)
+    for group in groups:
+        table.update(group.pages(app))
+        expected.update(group.EXPECTED_STATEMENTS)
     if args.only:
         table = {k: v for k, v in table.items() if k in args.only}
     cookie_of = cookies(app, {who for who, _ in table.values() if who})
@@ -604,7 +633,7 @@ def main() -> None:
             print(f"\n===== {name}: {path}")
             profile(app, path, cookie_of.get(who, ""))
         return
-    wrong = {k: (counts[k], v) for k, v in EXPECTED_STATEMENTS.items() if k in counts and counts[k] != v}
+    wrong = {k: (counts[k], v) for k, v in expected.items() if k in counts and counts[k] != v}
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     app_server = _serve("pages_bench:make_app()", PORT_APP, env)
     floor_server = _serve("pages_bench:make_floor()", PORT_FLOOR, env)
