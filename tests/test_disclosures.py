@@ -106,14 +106,17 @@ def test_a_correction_is_a_new_version_and_the_old_one_stays_public_with_the_dif
         services.add_line(draft, label="电梯广告", amount="16000", cost="1600", owners_share="10080",
                           detail="70% 归全体业主", actor=admin)
         # Until the correction is published the public still sees the current version only.
-        assert "16,000" not in client.get(_public(a, f"{community.id}")).get_data(as_text=True)
+        # The public request ends its own session work, so the draft is loaded again after it.
+        draft_key, series_id, community_id = (a.company.id, draft.id), current.series_id, community.id
+        assert "16,000" not in client.get(_public(a, f"{community_id}")).get_data(as_text=True)
+        draft = db.session.get(Publication, draft_key)
         services.publish(draft, actor=admin)
-        versions = db.session.execute(select(Publication).where(Publication.series_id == current.series_id)
+        versions = db.session.execute(select(Publication).where(Publication.series_id == series_id)
                                       .order_by(Publication.version)).scalars().all()
         assert [(v.version, v.status) for v in versions] == [
             (1, Status.SUPERSEDED), (2, Status.SUPERSEDED), (3, Status.PUBLISHED)]
         assert versions[1].superseded_by_id == draft.id
-        old_id, new_id, community_id = versions[1].id, draft.id, community.id
+        old_id, new_id = versions[1].id, draft.id
     page = client.get(_public(a, f"{community_id}/publications/{old_id}")).get_data(as_text=True)
     assert "superseded by a correction" in page and "广告收入少记一个月" in page
     assert "¥12,000" in page and "¥16,000" in page  # the history shows what changed, before → after
