@@ -105,10 +105,12 @@ def test_a_correction_is_a_new_version_and_the_old_one_stays_public_with_the_dif
                 services.remove_line(draft, line, actor=admin)
         services.add_line(draft, label="电梯广告", amount="16000", cost="1600", owners_share="10080",
                           detail="70% 归全体业主", actor=admin)
-        # Until the correction is published the public still sees the current version only.
-        # The public request ends its own session work, so the draft is loaded again after it.
         draft_key, series_id, community_id = (a.company.id, draft.id), current.series_id, community.id
-        assert "16,000" not in client.get(_public(a, f"{community_id}")).get_data(as_text=True)
+    # Until the correction is published the public still sees the current version only (asked outside the company
+    # context: a request inside it would end that context's session and detach its objects).
+    assert "16,000" not in client.get(_public(a, f"{community_id}")).get_data(as_text=True)
+    with _ctx(app, a):
+        admin, _ = _objects(a)
         draft = db.session.get(Publication, draft_key)
         services.publish(draft, actor=admin)
         versions = db.session.execute(select(Publication).where(Publication.series_id == series_id)
