@@ -16,8 +16,8 @@ Each page is requested --requests times in a row through the WSGI app (werkzeug'
 thread: the figure is the cost of the page on the stack, not of a server), after 50 warm-up requests:
 
 - hello: the bare page;
-- community: /p/<slug>/disclosures/<community> as a first visit (no If-None-Match) — the company resolved, the
-  validators computed (three statements), then the page from the per-process page cache by ETag;
+- community: /p/<slug>/disclosures/<community> as a first visit (no If-None-Match) — the company and its public
+  version token resolved (one statement), then the page from the per-process page cache (saas/public_cache.py);
 - community 304: the same with the ETag the browser or a proxy holds;
 - community uncached: the same page with the page cache emptied before every request (every request renders:
   what the first visitor after each publication pays);
@@ -112,7 +112,7 @@ def child(database: str, requests: int) -> dict:
                                               "SESSION_COOKIE_SECURE": False, "RATELIMIT_ENABLED": False})
         app.add_url_rule("/bench-hello", "bench_hello", lambda: "hello")
         slug, community_id = _seed(app)
-        from tenants.disclosures import public
+        from saas import public_cache
 
         client = app.test_client()
         community = f"/p/{slug}/disclosures/{community_id}"
@@ -132,7 +132,7 @@ def child(database: str, requests: int) -> dict:
 
         out = {"hello": run("/bench-hello"), "community": run(community),
                "community 304": run(community, headers={"If-None-Match": etag}),
-               "community uncached": run(community, before=public._PAGES.clear),
+               "community uncached": run(community, before=public_cache.pages.clear),
                "index": run(f"/p/{slug}/disclosures/")}
     return out
 

@@ -88,6 +88,7 @@ def _init_extensions(app: Flask) -> None:
     # Import every model module so metadata (and `flask db`) sees all tables.
     import saas.models  # noqa: F401
     import saas.notifications.models  # noqa: F401
+    import saas.public_cache  # noqa: F401
     import saas.ratings.models  # noqa: F401
     import tenants.exports.models  # noqa: F401
     import tenants.imports.models  # noqa: F401

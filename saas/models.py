@@ -9,6 +9,7 @@ from datetime import datetime
 from flask_login import UserMixin
 from sqlalchemy import (
     JSON,
+    BigInteger,
     Boolean,
     Enum,
     ForeignKey,
@@ -76,6 +77,10 @@ class Company(db.Model):
     notices_printed_at: Mapped[datetime | None] = mapped_column(AwareDateTime())
     # Households one steward looks after unless their own profile says otherwise (物业管家制: about 50).
     steward_capacity: Mapped[int] = mapped_column(Integer, default=50, server_default=text("50"))
+    # The version token of the company's public pages (saas/public_cache.py): moved by every write to what they
+    # show, in the writing transaction; read with the company by the public resolver.
+    public_version: Mapped[int] = mapped_column(BigInteger, default=0, server_default=text("0"))
+    public_changed_at: Mapped[datetime | None] = mapped_column(AwareDateTime())
 
     def is_read_only(self, now: datetime | None = None) -> bool:
         """Expired trial, ended subscription or suspension: every page still reads, nothing writes."""

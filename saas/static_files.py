@@ -53,11 +53,19 @@ class _StaticCache:
         self.data: dict[str, bytes] = {}
 
     def get(self, key: str) -> bytes | None:
+        if ";public:" in key:  # a cached public page: its compressed bodies live with it (saas/public_cache.py)
+            from saas.public_cache import compressed_get
+
+            return compressed_get(key)
         return self.data.get(key)
 
     def set(self, key: str, value: bytes) -> None:
         if ";static:" in key:
             self.data[key] = value
+        elif ";public:" in key:
+            from saas.public_cache import compressed_set
+
+            compressed_set(key, value)
 
 
 def _cache_key(req) -> str:
@@ -66,7 +74,10 @@ def _cache_key(req) -> str:
     if req.endpoint == "static" and req.view_args:
         filename = req.view_args.get("filename", "")
         return f"static:{filename}:{asset_version(current_app.static_folder, filename)}"
-    return "page"  # never stored: _StaticCache.set keeps static keys only
+    from saas.public_cache import compress_key
+
+    # A page from the public cache is compressed once per algorithm; any other page is never stored.
+    return compress_key() or "page"
 
 
 def register(app: Flask) -> None:

@@ -146,14 +146,22 @@ def in_all_companies() -> bool:
 # --- lock 2: the ORM ----------------------------------------------------------------------------
 
 
+_scoped_cache: tuple[int, frozenset[str]] = (-1, frozenset())
+
+
 def _scoped_tables() -> frozenset[str]:
+    """The company-scoped tables' names, computed once per set of mapped classes (asked on every query made with no
+    company set, e.g. by the public pages, so not rebuilt each time; a model mapped later makes it anew)."""
+    global _scoped_cache
     from saas.extensions import db
 
-    return frozenset(
-        mapper.local_table.name
-        for mapper in db.Model.registry.mappers
-        if issubclass(mapper.class_, CompanyScoped)
-    )
+    registry = db.Model.registry
+    # registry.mappers builds a new set on each call; its private dict of classes only counts them.
+    count = len(getattr(registry, "_managers", None) or registry.mappers)
+    if _scoped_cache[0] != count:
+        _scoped_cache = (count, frozenset(
+            mapper.local_table.name for mapper in registry.mappers if issubclass(mapper.class_, CompanyScoped)))
+    return _scoped_cache[1]
 
 
 def _touches_scoped_table(statement) -> bool:

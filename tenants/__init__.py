@@ -223,10 +223,13 @@ def resolve_public_company(endpoint, values) -> None:
     slug = (values or {}).pop("company_slug", None)
     if request.method not in PUBLIC_METHODS:
         abort(405, valid_methods=sorted(PUBLIC_METHODS))
-    company = db.session.execute(select(Company).where(Company.slug == slug)).scalar_one_or_none()
+    # One statement: the company (with its public pages' version token, saas/public_cache.py) and, on PostgreSQL,
+    # the transaction's company setting. A cached page needs nothing more.
+    row = db.session.execute(select_setting_company(select(Company).where(Company.slug == slug), Company.id)).first()
+    company = row[0] if row is not None else None
     if company is None or not is_published(company):
         abort(404)
-    g._company_token = set_current_company(company.id)
+    g._company_token = set_current_company(company.id, database_set=True)
     g.company = company
 
 

@@ -127,6 +127,9 @@ def _clean_database(request, app, owner_engine):
             for table in tables:
                 conn.execute(text(f"DELETE FROM {table}"))
     limiter.reset()
+    from saas.public_cache import pages
+
+    pages.clear()  # the tables were emptied behind the session's back
 
 
 @pytest.fixture

@@ -171,16 +171,21 @@ def test_public_pages_make_a_fixed_number_of_statements(app, client, count_queri
     from tests.world.ratings import seed_profiles
 
     seed_profiles(app, companies)
-    counts = {}
+    counts, cached = {}, {}
     for url in ("/ratings/", "/ratings/?q=物业", "/ratings/c/bench-1", "/ratings/rules"):
         with count_queries() as counter:
             assert client.get(url).status_code == 200
         counts[url] = counter.count
+        with count_queries() as counter:  # the same page again: from the public page cache, the token only
+            assert client.get(url).status_code == 200
+        cached[url] = counter.count
     assert counts == EXPECTED_STATEMENTS, counts
+    assert set(cached.values()) == {1}, cached
     del job
 
 
-EXPECTED_STATEMENTS = {"/ratings/": 5, "/ratings/?q=物业": 6, "/ratings/c/bench-1": 6, "/ratings/rules": 1}
+# Drawing the page (the first request): the "ratings" version token, then the page's own reads.
+EXPECTED_STATEMENTS = {"/ratings/": 6, "/ratings/?q=物业": 7, "/ratings/c/bench-1": 7, "/ratings/rules": 2}
 
 
 # --- moderation, replies, appeals --------------------------------------------------------------------------------
@@ -250,7 +255,10 @@ def test_replies_are_versioned_and_appeals_have_a_deadline_and_a_public_decision
             RatingReply.rating_id == rating_id).order_by(RatingReply.version)).all()
         assert [v for v, _ in versions] == [1, 2] and versions[-1][1] == "已上门处理"
         appeal = db.session.get(Appeal, a.ids["appeal_id"])
-        assert appeal.due_on == add_working_days(appeal.created_at.date(), 15)
+        from saas.clock import local_today
+
+        # The Shanghai day it was filed (the UTC date is the day before from 16:00 UTC on).
+        assert appeal.due_on == add_working_days(local_today(appeal.created_at), 15)
     # A second appeal on the same review while one is open is refused.
     assert admin.post(f"/c/company-a/ratings/reviews/{rating_id}/appeal",
                       data={"statement": "再次申诉", "evidence": "x"}).status_code == 422

@@ -22,6 +22,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
+from saas import public_cache
 from saas.clock import AwareDateTime
 from saas.extensions import db
 from saas.i18n import _l
@@ -284,3 +285,10 @@ class Appeal(db.Model):
     decided_at: Mapped[datetime | None] = mapped_column(AwareDateTime())
     decided_by_id: Mapped[uuid.UUID | None] = mapped_column(Uuid, ForeignKey("users.id"))
     decision_reason: Mapped[str] = mapped_column(String(500), default="")
+
+
+# Every table the public pages of the list (/ratings/) read: a write to any of them moves the platform's "ratings"
+# version token, so the cached pages are drawn again (saas/public_cache.py). Flags are not shown (a flag that hides
+# a review writes the review).
+public_cache.watch_platform_tables(public_cache.RATINGS, RatingRules, OwnerRating, RatingReply, QuarterFigures,
+                                   CompanyRatingProfile, ListEntry, WeeklyRank, Appeal)

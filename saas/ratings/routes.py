@@ -1,6 +1,8 @@
 """The public pages of the red/black list (/ratings/): no login, phone first, cacheable. They read only the
 precomputed platform tables (queries.py), never a company's own tables. The flag form is the one page with a
-session (its CSRF token); everything else sets no cookie and may be cached for a few minutes."""
+session (its CSRF token); everything else sets no cookie and is cached in the process (saas/public_cache.py) under
+the platform's "ratings" version token, which every write to those tables moves (see saas/ratings/__init__.py):
+a cached page costs one statement, and browsers revalidate it with its ETag."""
 
 from __future__ import annotations
 
@@ -8,6 +10,7 @@ from flask import abort, flash, request, url_for
 from flask_babel import gettext as _
 from sqlalchemy import select
 
+from saas import public_cache
 from saas.clock import local_today
 from saas.errors import ServiceError
 from saas.extensions import db, limiter
@@ -17,13 +20,9 @@ from saas.ratings.models import DIMENSION_LABELS, DIMENSIONS, FLAG_REASON_LABELS
 from saas.ratings.rules import COMPONENT_LABELS, default_params
 from saas.tenancy import parse_uuid_or_404
 
-PUBLIC_MAX_AGE = 300
-
-
-def _public(response):
-    # Overrides the app's default no-store for HTML: these pages hold nothing personal.
-    response.headers["Cache-Control"] = f"public, max-age={PUBLIC_MAX_AGE}"
-    return response
+# Cache-Control: public, no-cache with the ETag (public_cache): these pages hold nothing personal, and a browser
+# asks again each time, so nobody sees a list older than the last write.
+cached = public_cache.cached(public_cache.RATINGS, lambda: public_cache.platform_token(public_cache.RATINGS))
 
 
 def _city_arg(cities: list[str]) -> str | None:
@@ -32,6 +31,7 @@ def _city_arg(cities: list[str]) -> str | None:
 
 
 @bp.get("/")
+@cached
 def index():
     cities = queries.cities()
     city = _city_arg(cities)
@@ -39,13 +39,16 @@ def index():
     weeks = queries.weeks()
     # ?week= one of the published weeks (the ranking's history); anything else is the latest.
     week = next((w for w in weeks if w.isoformat() == request.args.get("week")), weeks[0] if weeks else None)
-    return _public(render(
+    red, black = queries.current_entries(ListKind.RED, city), queries.current_entries(ListKind.BLACK, city)
+    # An entry leaves the lists when it expires (queries.current_entries): the page is good until the first does.
+    public_cache.valid_until(min((e.expires_at for e in (*red, *black)), default=None))
+    return render(
         "ratings/index.html", cities=cities, city=city, q=q, results=queries.search(q) if q else None,
-        red=queries.current_entries(ListKind.RED, city), black=queries.current_entries(ListKind.BLACK, city),
-        ranking=queries.weekly_ranking(city, week) if week else [], week=week, weeks=weeks))
+        red=red, black=black, ranking=queries.weekly_ranking(city, week) if week else [], week=week, weeks=weeks)
 
 
 @bp.get("/rules")
+@cached
 def rules():
     from saas.ratings.models import RatingRules
 
@@ -54,12 +57,13 @@ def rules():
     rules = history[0] if history else None
     params = rules.params if rules else default_params()
     connected = set(figures.sources()) | {"owner_ratings"}
-    return _public(render("ratings/rules.html", rules=rules, history=history,
+    return render("ratings/rules.html", rules=rules, history=history,
                           version=rules.version if rules else 1, params=params, labels=COMPONENT_LABELS,
-                          connected=connected))
+                          connected=connected)
 
 
 @bp.get("/c/<company_slug>")
+@cached
 def company(company_slug):
     profile = queries.profile_by_slug(company_slug)
     if profile is None:
@@ -67,11 +71,11 @@ def company(company_slug):
     reviews = queries.reviews(profile.company_id)
     trend = queries.trend(profile.company_id)
     latest = trend[-1] if trend else None
-    return _public(render(
+    return render(
         "ratings/company.html", profile=profile, reviews=reviews, trend=trend, latest=latest,
         appeals=queries.appeals(profile.company_id), entries=queries.company_entries(profile.company_id),
         labels=COMPONENT_LABELS, dimensions=[(d, DIMENSION_LABELS[d]) for d in DIMENSIONS],
-        today=local_today()))
+        today=local_today())
 
 
 def _rating_or_404(rating_id) -> OwnerRating:

@@ -1,86 +1,75 @@
 """The public disclosure pages, /p/<company_slug>/disclosures/…: no login, no session written, no personal data.
 
-Cacheable: ``Cache-Control: public`` with an ETag and Last-Modified taken from the public rows only (published and
-superseded versions, objections and replies), so they change exactly when a publication changes and never because
-of a draft. The ETag also carries the language and the day (the "overdue" marks move with the calendar) and the
-company's published profile. A matching If-None-Match (or If-Modified-Since) answers 304 without rendering."""
+Cached in the process (saas/public_cache.py) under the company's public version token, which every write to what
+these pages show moves (the tables registered below, and the company's own row): the token is read with the company
+by the resolver, so a cached page costs that one statement. The key also carries the language and the day (the
+"overdue" marks move with the calendar). ETag, ``Cache-Control: public, no-cache`` and a 304 for a matching
+If-None-Match come with it."""
 
 from __future__ import annotations
 
 import hashlib
-from collections import OrderedDict
-from datetime import datetime
-from functools import wraps
 
 import segno
 from flask import Blueprint, abort, current_app, make_response, request, url_for
-from flask_babel import get_locale
+from sqlalchemy import inspect
+from sqlalchemy.orm.util import identity_key
 
+from saas import public_cache
 from saas.clock import local_today
 from saas.extensions import db
 from saas.htmx import render
 from saas.tenancy import parse_uuid_or_404
 from tenants.access import current_company
 from tenants.disclosures import queries
-from tenants.disclosures.models import DisclosureProfile, Kind, Publication, Status
+from tenants.disclosures.models import (
+    Attachment,
+    DisclosureProfile,
+    Kind,
+    Objection,
+    Publication,
+    PublicationLine,
+    Status,
+)
 from tenants.roster.models import Community
 
 public_bp = Blueprint("disclosures", __name__, url_prefix="/disclosures")
 
-MAX_AGE = 300  # five minutes in a shared cache; revalidated with the ETag after that
+MAX_AGE = 300  # attachments only: a file never changes once its version is published
+
+
+
+def _public_publication(session, pub: Publication) -> bool:
+    """A publication's change shows publicly unless it is, and was, a draft (publishing moves it off DRAFT)."""
+    was = inspect(pub).attrs.status.history.deleted
+    return pub.status != Status.DRAFT or any(s != Status.DRAFT for s in was)
+
+
+def _on_public_publication(session, row) -> bool:
+    """A line's or file's change shows publicly unless its publication is a draft: known only when the publication
+    is in the session (it is, in the services that edit drafts); otherwise assumed public."""
+    pub = session.identity_map.get(identity_key(Publication, (row.company_id, row.publication_id)))
+    return pub is None or pub.status != Status.DRAFT or _public_publication(session, pub)
+
+
+# Everything the pages below are drawn from, besides the company's row (always watched). A draft is never shown, so
+# drafting does not make the pages be drawn again.
+public_cache.watch_company_tables(Community, DisclosureProfile, Objection)
+public_cache.watch_company_tables(Publication, when=_public_publication)
+public_cache.watch_company_tables(PublicationLine, Attachment, when=_on_public_publication)
+
+cached = public_cache.cached("company", public_cache.company_token)
 
 
 def community_url(community_id) -> str:
     return url_for("public_company.disclosures.community", community_id=community_id)
 
 
-def _validators(*extra) -> tuple[str, datetime | None]:
-    company = current_company._get_current_object()
-    fingerprint = queries.public_fingerprint()
-    key = repr((str(company.id), company.name, company.licence_number, company.service_phone, str(get_locale()),
-                local_today().isoformat(), fingerprint, *extra))
-    return hashlib.sha256(key.encode()).hexdigest()[:32], queries.last_change(fingerprint)
-
-
-# Rendered pages by ETag, in this process: the ETag covers everything a page is drawn from, so an entry is never
-# stale, only unused (and dropped, oldest first). Per process on purpose: nothing to invalidate across machines.
-_PAGES: OrderedDict[str, bytes] = OrderedDict()
-PAGE_CACHE_SIZE = 256
-
-
 def _client_has(etag: str) -> bool:
-    """Whether If-None-Match names this page. Flask-Compress sends the ETag of a compressed body as "<tag>:zstd"
+    """Whether If-None-Match names this file. Flask-Compress sends the ETag of a compressed body as "<tag>:zstd"
     (or :br, :gzip…); the part before the colon is ours."""
     tags = request.if_none_match
     return bool(tags) and (tags.star_tag or any(t.split(":", 1)[0] == etag for t in tags.as_set()))
-
-
-def cached(view):
-    """Answer 304 when the client's copy is current; otherwise the page (rendered once per ETag), stamped with
-    the validators and ``Cache-Control: public``."""
-
-    @wraps(view)
-    def wrapped(*args, **kwargs):
-        etag, last = _validators(request.path)
-        if _client_has(etag):
-            response = make_response("", 304)
-        elif etag in _PAGES:
-            _PAGES.move_to_end(etag)
-            response = make_response(_PAGES[etag])
-        else:
-            response = make_response(view(*args, **kwargs))
-            if response.status_code == 200:
-                _PAGES[etag] = response.get_data()
-                while len(_PAGES) > PAGE_CACHE_SIZE:
-                    _PAGES.popitem(last=False)
-        response.set_etag(etag)
-        if last is not None:
-            response.last_modified = last
-        response.headers["Cache-Control"] = f"public, max-age={MAX_AGE}"
-        response.headers["Vary"] = "Cookie, Accept-Language"
-        return response
-
-    return wrapped
 
 
 def _community_or_404(community_id) -> Community:
@@ -207,7 +196,6 @@ def attachment(attachment_id):
     """A file of a published (or superseded, still public in the history) version of this company: a draft's
     files, another company's ids and removed files are 404. A file never changes once its version is published,
     so its validators are its id and its version's publish time; a correction's copy is a new row (a new URL)."""
-    from tenants.disclosures.models import Attachment
     from tenants.disclosures.routes import serve
 
     att = db.session.get(Attachment, (current_company.id, parse_uuid_or_404(attachment_id)))

@@ -3,11 +3,10 @@ superseded) versions ever reach a public page: every public read goes through ``
 
 from __future__ import annotations
 
-import functools
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 
 from saas.clock import local_today
 from saas.extensions import db
@@ -90,75 +89,6 @@ def objections_by_line(pub_ids) -> dict:
                                     .order_by(Objection.created_at)).scalars():
             out.setdefault(o.line_id, []).append(o)
     return out
-
-
-def _concat(column, dialect: str):
-    """Every value of a column in one text (sorted on PostgreSQL; in SQLite's stable scan order)."""
-    from sqlalchemy import String, cast, literal_column
-    from sqlalchemy.dialects.postgresql import aggregate_order_by
-
-    text = cast(column, String)
-    if dialect == "postgresql":
-        return func.string_agg(text, aggregate_order_by(literal_column("','"), text))
-    return func.group_concat(text)
-
-
-@functools.cache
-def _fingerprint_statement(dialect: str):
-    """Built once per dialect, on the tables' columns, with the company as a bound parameter: every subquery names
-    the company itself (the ORM's company filter does not see a text statement); row-level security applies on
-    PostgreSQL as to any statement."""
-    from sqlalchemy import Integer, String, Uuid, bindparam, column, literal_column, text
-    from sqlalchemy.dialects import postgresql, sqlite
-
-    from saas.clock import AwareDateTime
-
-    # A literal placeholder, not a bind of the composed statement: that would carry the column's type and render
-    # as ":company_id::UUID" on PostgreSQL, which text() does not take for a parameter.
-    company = literal_column(":company_id")
-    pubs, objs = Publication.__table__, Objection.__table__
-    places, profiles = Community.__table__, DisclosureProfile.__table__
-    public = (pubs.c.company_id == company) & (pubs.c.status != literal_column(f"'{Status.DRAFT.value}'"))
-    mine = objs.c.company_id == company
-    statement = select(
-        select(func.count()).select_from(pubs).where(public).scalar_subquery(),
-        select(func.max(pubs.c.published_at)).where(public).scalar_subquery(),
-        select(func.max(pubs.c.superseded_at)).where(public).scalar_subquery(),
-        select(func.count()).select_from(objs).where(mine).scalar_subquery(),
-        select(func.max(objs.c.created_at)).where(mine).scalar_subquery(),
-        select(func.max(objs.c.replied_at)).where(mine).scalar_subquery(),
-        select(func.max(objs.c.closed_at)).where(mine).scalar_subquery(),
-        # A community renamed, added or removed; a calendar start moved: the pages change with them.
-        select(_concat(places.c.name, dialect)).where(places.c.company_id == company,
-                                                      places.c.deleted_at.is_(None)).scalar_subquery(),
-        select(_concat(profiles.c.calendar_from, dialect)).where(profiles.c.company_id == company)
-        .scalar_subquery(),
-    )
-    # As text with one named parameter: SQLAlchemy works out a cache key for a composed statement on every run,
-    # which for this one cost more than the query; a text statement's key is its string.
-    target = (postgresql if dialect == "postgresql" else sqlite).dialect(paramstyle="named")
-    when = AwareDateTime()
-    types = (Integer(), when, when, Integer(), when, when, when, String(), String())
-    return (text(str(statement.compile(dialect=target))).bindparams(bindparam("company_id", type_=Uuid()))
-            .columns(*(column(f"c{n}", t) for n, t in enumerate(types))))
-
-
-def public_fingerprint() -> tuple:
-    """What the public pages are drawn from, in one statement: counts and times of the public rows (drafts don't
-    count), the communities' names and calendar starts. The ETag changes exactly when one of them does."""
-    from saas.tenancy import require_company_id
-
-    statement = _fingerprint_statement(db.engine.dialect.name)
-    return tuple(db.session.execute(statement, {"company_id": require_company_id()}).one())
-
-
-def last_change(fingerprint: tuple) -> datetime | None:
-    """When a public row last changed (Last-Modified): the newest publish, supersede, objection, reply or close."""
-    from saas.clock import aware
-
-    times = [aware(v) for v in (fingerprint[1], fingerprint[2], fingerprint[4], fingerprint[5], fingerprint[6])
-             if v is not None]
-    return max(times) if times else None
 
 
 # --- the calendar ------------------------------------------------------------------------------------------------
