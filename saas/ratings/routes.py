@@ -103,3 +103,10 @@ def flag(rating_id):
         flash(_("Thank you: the platform will check this review."), "success")
         return redirect_to(url_for(".company", company_slug=profile.slug))
     return render("ratings/flag.html", rating=rating, profile=profile, error=None, reasons=FLAG_REASON_LABELS)
+
+
+@bp.app_template_global("review_texts")
+def _review_texts():
+    from saas.ratings.texts import review_texts
+
+    return review_texts()

@@ -80,13 +80,6 @@ def _community_or_404(community_id) -> Community:
     return community
 
 
-def _profile(community_id) -> DisclosureProfile | None:
-    from sqlalchemy import select
-
-    return db.session.execute(select(DisclosureProfile).where(
-        DisclosureProfile.community_id == community_id)).scalar_one_or_none()
-
-
 @public_bp.get("/")
 @cached
 def index():
@@ -98,7 +91,7 @@ def index():
 
 
 def _community_context(community: Community) -> dict:
-    profile = _profile(community.id)
+    profile = queries.profile_of(community.id)
     today = local_today()
     board = queries.current_board(community.id)
     current = queries.current_publications(community.id)

@@ -29,6 +29,11 @@ def communities() -> list[Community]:
     return list(db.session.execute(select(Community).where(Community.live()).order_by(Community.name)).scalars())
 
 
+def profile_of(community_id) -> DisclosureProfile | None:
+    return db.session.execute(select(DisclosureProfile).where(
+        DisclosureProfile.community_id == community_id)).scalar_one_or_none()
+
+
 def profiles_by_community() -> dict:
     return {p.community_id: p for p in db.session.execute(select(DisclosureProfile)).scalars()}
 
@@ -91,6 +96,34 @@ def objections_by_line(pub_ids) -> dict:
     return out
 
 
+@dataclass
+class CommunityPublications:
+    """Every version of a community's disclosures read once, sorted out as the editor's page uses them."""
+
+    board: Publication | None  # the current published board
+    current: list  # current published versions but the board, newest period first (current_publications)
+    drafts: list  # newest first (drafts)
+    published: dict  # first_published_by_period for the community
+    board_published: bool  # a board was ever published (services.board_published)
+
+
+def community_publications(community_id) -> CommunityPublications:
+    """One statement for what current_board, current_publications, drafts, first_published_by_period and
+    services.board_published would read in five: a community's publications (a few dozen a year, not the
+    company's size)."""
+    rows = list(db.session.execute(select(Publication).where(Publication.community_id == community_id)
+                                   .order_by(Publication.version)).scalars())
+    board = next((p for p in rows if p.kind == Kind.BOARD and p.status == Status.PUBLISHED), None)
+    current = sorted((p for p in rows if p.kind != Kind.BOARD and p.status == Status.PUBLISHED),
+                     key=lambda p: (p.period_start, p.published_at), reverse=True)
+    drafts = sorted((p for p in rows if p.status == Status.DRAFT), key=lambda p: p.created_at, reverse=True)
+    return CommunityPublications(
+        board=board, current=current, drafts=drafts,
+        published=_first_published(p for p in rows if p.status in PUBLIC
+                                   and p.kind not in (Kind.BOARD, Kind.RATE_CHANGE)),
+        board_published=any(p.kind == Kind.BOARD and p.status != Status.DRAFT for p in rows))
+
+
 # --- the calendar ------------------------------------------------------------------------------------------------
 
 
@@ -115,6 +148,12 @@ def first_published_by_period(community_ids) -> dict:
         Publication.community_id.in_(community_ids), Publication.status.in_(PUBLIC),
         Publication.kind.not_in((Kind.BOARD, Kind.RATE_CHANGE)))
         .order_by(Publication.version)).scalars()
+    return _first_published(rows)
+
+
+def _first_published(rows) -> dict:
+    """``rows`` public statements in version order → (community, kind, period_start) → [first day, current]."""
+    out: dict = {}
     for pub in rows:
         key = (pub.community_id, pub.kind, pub.period_start)
         if key not in out:

@@ -60,21 +60,25 @@ def index():
 
 
 def _community_page(community: Community, *, status: int = 200, **forms):
-    profile = services.profile_of(community)
-    db.session.commit()  # the profile made with its defaults on the first visit
+    profile = queries.profile_of(community.id)
+    if profile is None:
+        profile = services.profile_of(community)
+        # Made with its defaults on the first visit. Only then: a commit expires every loaded object (the
+        # company, the membership, the user), which the page would read again, five statements more.
+        db.session.commit()
     from saas.models import Company
 
-    company = db.session.get(Company, community.company_id)
+    company = db.session.get(Company, community.company_id)  # the resolver's: no statement
     today = local_today()
     preview = board_module.generate(community, profile, company, today)
-    published = queries.first_published_by_period([community.id])
+    pubs = queries.community_publications(community.id)  # one statement for the five lists below
     pf = forms.get("profile_form") or ProfileForm(obj=profile)
     return render("tenants/disclosures/community.html", community=community, profile=profile, preview=preview,
-                  board=queries.current_board(community.id), current=queries.current_publications(community.id),
-                  drafts=queries.drafts(community.id), calendar=queries.calendar(profile, today, published),
+                  board=pubs.board, current=pubs.current, drafts=pubs.drafts,
+                  calendar=queries.calendar(profile, today, pubs.published),
                   profile_form=pf, board_form=forms.get("board_form") or BoardForm(),
                   draft_form=forms.get("draft_form") or DraftForm(), status=status,
-                  rule_applies=services.board_published(community.id), Kind=Kind)
+                  rule_applies=pubs.board_published, Kind=Kind)
 
 
 @bp.get("/communities/<community_id>")
