@@ -83,6 +83,7 @@ NOT_TYPED = {
     ("rating_profiles", "grade"), ("rating_weekly_ranks", "slug"), ("rating_weekly_ranks", "grade"),
     ("rating_quarter_figures", "figures"), ("rating_quarter_figures", "grade"), ("rating_quarter_figures", "parts"),
     ("rating_rules", "params"),
+    ("public_versions", "name"),  # saas/public_cache.py: a group's name in code ("ratings")
     ("companies", "slug"), ("companies", "licence_number"), ("companies", "plan_code"),
     ("companies", "stripe_customer_id"), ("companies", "stripe_subscription_id"),
     ("users", "phone"), ("users", "email"), ("users", "password_hash"),
