@@ -313,3 +313,62 @@ def test_the_cache_keeps_to_its_bounds():
     assert cache.get("too-big") is None
     cache.add_compressed("e1", "gzip", b"g" * 50)
     assert cache.bytes <= 100
+
+
+# --- the company pages of disclosures and ratings: statements fixed as the data grows --------------------------
+
+
+def _statements(count_queries, client, url) -> int:
+    assert client.get(url).status_code == 200, url  # warm-up
+    with count_queries() as counter:
+        assert client.get(url).status_code == 200, url
+    return counter.count
+
+
+def _more_disclosures_and_ratings(app, world, n: int) -> None:
+    import uuid
+
+    from sqlalchemy import insert
+
+    from saas.clock import local_today
+    from saas.ratings.models import OwnerRating, RatingReply
+    from saas.tenancy import new_id
+    from tenants.disclosures import services
+
+    with _as(app, world):
+        admin, community = _admin_and_community(world)
+        for k in range(n):
+            start = date(2024, 1, 1) + timedelta(days=92 * k)
+            pub = services.create_draft(community, kind="shared_energy", title=f"能耗分摊 {k}", period_start=start,
+                                        period_end=start + timedelta(days=80), actor=admin)
+            services.add_line(pub, label="公共照明", amount="300", actor=admin)
+            services.publish(pub, actor=admin)
+        rows = [{"id": new_id(), "company_id": world.company.id, "household_id": uuid.uuid4(),
+                 "user_id": world.owner.id, "quarter_start": date(2026, 1, 1), "overall": 4, "repairs": 4,
+                 "cleanliness": 4, "communication": 4, "fees": 4, "comment": f"评价 {k}",
+                 "owner_since": local_today() - timedelta(days=400), "community_name": "某小区"}
+                for k in range(n * 10)]
+        db.session.execute(insert(OwnerRating), rows)
+        db.session.execute(insert(RatingReply), [{"id": new_id(), "rating_id": r["id"], "company_id": world.company.id,
+                                                  "version": 1, "body": "谢谢"} for r in rows[::2]])
+        db.session.commit()
+
+
+# The editor's community page: the user, the company, the membership, the community, its disclosure profile, the
+# fee items and rates (the board preview), the community's publications (one read), the notifications badge.
+EDITOR_COMMUNITY_STATEMENTS = 9
+
+
+@pytest.mark.world("disclosures", "ratings")
+def test_company_pages_make_the_same_statements_with_more_data(app, two_companies, login_as, count_queries):
+    a, _ = two_companies
+    admin = login_as(a.admin)
+    slug = a.company.slug
+    urls = [f"/c/{slug}/disclosures/", f"/c/{slug}/disclosures/communities/{a.ids['community_id']}",
+            f"/c/{slug}/disclosures/publications/{a.ids['publication_id']}", f"/c/{slug}/ratings/reviews"]
+    _more_disclosures_and_ratings(app, a, 1)
+    small = {url: _statements(count_queries, admin, url) for url in urls}
+    _more_disclosures_and_ratings(app, a, 10)
+    large = {url: _statements(count_queries, admin, url) for url in urls}
+    assert large == small
+    assert small[urls[1]] == EDITOR_COMMUNITY_STATEMENTS
