@@ -11,11 +11,11 @@ write to those rows moves in the same transaction:
 - ``public_versions`` row ``ratings``: the platform-wide red/black list pages (/ratings/…). Moved by any write to
   a table registered with ``watch_platform_tables("ratings", …)``.
 
-A token is a new random number at each move. The key is (page group, company, token, path, query, language, the
-day in Shanghai), the token read in the very statement that resolves the company (or the one statement that reads
-the platform row) before anything else: a request that sees the new token never finds a page rendered before the
-write, and a page rendered from newer rows under an older token is only ever served to requests that read that
-older token before the write committed. A page may also say it is only
+A token is a new random number at each move. The key is (page group, company, token, scheme and host, path, query,
+language, the day in Shanghai), the token read in the very statement that resolves the company (or the one
+statement that reads the platform row) before anything else: a request that sees the new token never finds a page
+rendered before the write, and a page rendered from newer rows under an older token is only ever served to
+requests that read that older token before the write committed. A page may also say it is only
 good until a moment (``valid_until``: a list entry's expiry) and is then dropped at that moment.
 
 Writes outside the session (raw SQL, COPY, another program) are not seen: call ``bump_company`` / ``bump_all``
@@ -261,8 +261,9 @@ def _key(group: str, token) -> str:
     from flask_babel import get_locale
 
     # The company too: a slug given up by one company and taken by another must not find the first one's pages.
-    raw = repr((group, str(current_company_id()), str(token), request.path, request.query_string.decode("latin-1"),
-                str(get_locale()), local_today().isoformat()))
+    # The scheme and host: a page may link to itself in full (the print view's address).
+    raw = repr((group, str(current_company_id()), str(token), request.host_url, request.path,
+                request.query_string.decode("latin-1"), str(get_locale()), local_today().isoformat()))
     return hashlib.sha256(raw.encode()).hexdigest()[:32]
 
 

@@ -248,6 +248,11 @@ def test_language_and_day_are_in_the_key(app, two_companies, monkeypatch):
     en_etag, en_page = _page(en, url)
     assert zh_etag != en_etag and zh_page != en_page
     assert _page(zh, url) == (zh_etag, zh_page)
+    # The host too (the print view links to itself in full).
+    print_url = url + "/print"
+    here = en.get(print_url)
+    there = en.get(print_url, base_url="https://elsewhere.example")
+    assert here.headers["ETag"] != there.headers["ETag"] and "elsewhere.example" in there.get_data(as_text=True)
     real_today = public_cache.local_today
     monkeypatch.setattr(public_cache, "local_today", lambda now=None: real_today() + timedelta(days=1))
     assert _page(zh, url)[0] != zh_etag  # tomorrow's page (its "overdue" marks) is drawn anew

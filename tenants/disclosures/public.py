@@ -35,9 +35,6 @@ from tenants.roster.models import Community
 
 public_bp = Blueprint("disclosures", __name__, url_prefix="/disclosures")
 
-MAX_AGE = 300  # attachments only: a file never changes once its version is published
-
-
 
 def _public_publication(session, pub: Publication) -> bool:
     """A publication's change shows publicly unless it is, and was, a draft (publishing moves it off DRAFT)."""
@@ -202,7 +199,9 @@ def attachment(attachment_id):
         response = serve(att)
     response.set_etag(etag)
     response.last_modified = pub.published_at
-    response.headers["Cache-Control"] = f"public, max-age={MAX_AGE}"
+    # Revalidated each time (a 304 by its ETag): the file never changes, but a suspended company's files are gone
+    # at once, not after a cache's max-age.
+    response.headers["Cache-Control"] = "public, no-cache"
     return response
 
 
