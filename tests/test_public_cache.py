@@ -377,3 +377,13 @@ def test_company_pages_make_the_same_statements_with_more_data(app, two_companie
     large = {url: _statements(count_queries, admin, url) for url in urls}
     assert large == small
     assert small[urls[1]] == EDITOR_COMMUNITY_STATEMENTS
+
+
+def test_a_reviews_day_is_the_shanghai_day(app):
+    from datetime import UTC, datetime
+
+    with app.test_request_context("/"):
+        local_day = app.jinja_env.filters["local_day"]
+        assert local_day(datetime(2026, 3, 31, 17, 0, tzinfo=UTC)) == "2026-04-01"  # 01:00 in Shanghai
+        assert local_day(datetime(2026, 3, 31, 15, 59)) == "2026-03-31"  # naive UTC, as SQLite hands it back
+        assert local_day(None) == ""

@@ -110,3 +110,10 @@ def _review_texts():
     from saas.ratings.texts import review_texts
 
     return review_texts()
+
+
+@bp.app_template_filter("local_day")
+def _local_day(value) -> str:
+    """A moment's day in Shanghai as YYYY-MM-DD: what ``localtime('yyyy-MM-dd')`` shows, without Babel's pattern
+    formatting (about 25 µs a call, once per review on a page of 50)."""
+    return local_today(value).isoformat() if value is not None else ""
