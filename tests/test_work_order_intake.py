@@ -124,6 +124,9 @@ def test_a_scan_creates_a_common_area_job_at_the_poster_with_an_sms_receipt(app,
                                  .where(WorkOrderPhoto.work_order_id == order.id)) == 1
         sms = db.session.execute(select(OutboxMessage).where(OutboxMessage.recipient == PHONE)).scalar_one()
         assert sms.channel == Channel.SMS and sms.kind == "work_order_received" and order.number in sms.body
+        from tenants.work_orders.figures import status_counts
+
+        assert status_counts() == {Status.ASSIGNED: 1}  # the board's and lists' totals count the QR report too
 
     receipt = client.get(response.headers["Location"])
     body = receipt.get_data(as_text=True)
