@@ -618,3 +618,22 @@ def test_technician_tabs_total_is_the_badge_and_matches_the_list(app, two_compan
     while (link := re.search(r'href="([^"]*page=\d+)"[^>]*>Next', pages[-1])):
         pages.append(client.get(link.group(1).replace("&amp;", "&")).get_data(as_text=True))
     assert sum(p.count('class="list-group-item wo-row"') for p in pages) == 24
+
+
+_OLD_DURATION = """{%- if seconds is none -%}—{%- else -%}
+  {%- set minutes = (seconds / 60)|round|int -%}
+  {%- set days, hours, mins = minutes // 1440, minutes % 1440 // 60, minutes % 60 -%}
+  {%- if days -%}<span class="text-nowrap">{{ _('%(n)dd', n=days) }}</span> <span class="text-nowrap">{{ _('%(n)dh', n=hours) }}</span>
+  {%- elif hours -%}<span class="text-nowrap">{{ _('%(n)dh', n=hours) }}</span> <span class="text-nowrap">{{ _('%(n)dm', n=mins) }}</span>
+  {%- else -%}<span class="text-nowrap">{{ _('%(n)dm', n=mins) }}</span>{%- endif -%}
+{%- endif -%}"""  # noqa: E501
+
+
+@pytest.mark.parametrize("lang", ["zh", "en"])
+def test_dashboard_durations_equal_the_macro_they_replace(app, lang):
+    from tenants.work_orders.badges import page_badges
+
+    template = app.jinja_env.from_string(_OLD_DURATION)
+    with app.test_request_context(headers={"Accept-Language": lang}):
+        for seconds in (None, 0.0, 29.9, 30.0, 90.0, 150.0, 3599.0, 3600.0, 86399.0, 86400.0, 90061.5, 10 ** 7):
+            assert page_badges().duration(seconds) == template.render(seconds=seconds), seconds

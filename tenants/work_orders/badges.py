@@ -76,6 +76,20 @@ class Badges:
             level, title, Markup("").join(parts))
 
 
+    def duration(self, seconds: float | None) -> Markup:
+        """A median time on the dashboard: "1d 17h", "3h 5m" or "12m", each unit unbroken; "—" for none."""
+        if seconds is None:
+            return Markup("—")
+        minutes = round(seconds / 60)
+        days, hours, mins = minutes // 1440, minutes % 1440 // 60, minutes % 60
+        unit = Markup('<span class="text-nowrap">{}</span>')
+        if days:
+            return unit.format(self._days % {"n": days}) + " " + unit.format(self._hours % {"n": hours})
+        if hours:
+            return unit.format(self._hours % {"n": hours}) + " " + unit.format(self._minutes % {"n": mins})
+        return unit.format(self._minutes % {"n": mins})
+
+
 def page_badges() -> Badges:
     """This request's badges (built on first use, again if the locale changes)."""
     locale = str(get_locale())
