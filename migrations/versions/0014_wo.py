@@ -1,5 +1,6 @@
 """work-order pages at ten times a small company: per-company status counts kept by the writes
-(work_order_status_counts, filled here from the existing jobs) and a partial index of the open jobs' deadlines
+(work_order_status_counts, filled here from the existing jobs), partial indexes of the open jobs' deadlines and of
+the grab pool
 
 Revision ID: 0014_wo
 Revises: 0013
@@ -26,6 +27,9 @@ OPEN = ('new', 'assigned', 'accepted', 'on_the_way', 'in_progress', 'waiting_own
 # this index alone, whatever the length of the history.
 OPEN_DUE_COLUMNS = ['company_id', 'resolution_due_at', 'response_due_at', 'accepted_at', 'paused_at', 'assignee_id']
 OPEN_WHERE = "status IN ({})".format(", ".join(f"'{s}'" for s in OPEN))
+# The grab pool: a technician's pool tab and its badge, without reading every new job's row.
+POOL_COLUMNS = ['company_id', 'category_id', 'response_due_at']
+POOL_WHERE = "status = 'new' AND in_pool"
 
 
 def upgrade():
@@ -44,10 +48,13 @@ def upgrade():
     rls.enable(op, 'work_order_status_counts')
     op.create_index('ix_work_orders_open_due', 'work_orders', OPEN_DUE_COLUMNS, unique=False,
                     postgresql_where=sa.text(OPEN_WHERE), sqlite_where=sa.text(OPEN_WHERE))
+    op.create_index('ix_work_orders_pool', 'work_orders', POOL_COLUMNS, unique=False,
+                    postgresql_where=sa.text(POOL_WHERE), sqlite_where=sa.text(POOL_WHERE))
     _backfill()
 
 
 def downgrade():
+    op.drop_index('ix_work_orders_pool', table_name='work_orders')
     op.drop_index('ix_work_orders_open_due', table_name='work_orders')
     rls.disable(op, 'work_order_status_counts')
     with op.batch_alter_table('work_order_status_counts', schema=None) as batch_op:

@@ -96,6 +96,13 @@ def open_clause():
     return WorkOrder.status.in_([literal_column(f"'{status.value}'") for status in sorted(OPEN)])
 
 
+def pool_clause(membership: Membership):
+    """New jobs in the grab pool of the member's categories. The status written into the SQL, as in open_clause,
+    so that the pool's partial index (ix_work_orders_pool) serves the tab and its count."""
+    return and_(WorkOrder.status == literal_column("'new'"), WorkOrder.in_pool,
+                WorkOrder.category_id.in_(qualified_category_ids(membership)))
+
+
 def overdue_clause(now: datetime):
     """Open, the clock running, and past its response deadline (not yet accepted) or its resolution deadline."""
     return and_(open_clause(), WorkOrder.paused_at.is_(None),

@@ -202,8 +202,7 @@ def mine():
         stmt = base.where(WorkOrder.assignee_id == me.id, WorkOrder.status.in_(OPEN)).order_by(
             WorkOrder.resolution_due_at, WorkOrder.id)
     elif tab == "pool":
-        stmt = base.where(WorkOrder.in_pool, WorkOrder.status == Status.NEW,
-                          WorkOrder.category_id.in_(queries.qualified_category_ids(me))).order_by(
+        stmt = base.where(queries.pool_clause(me)).order_by(
             WorkOrder.response_due_at, WorkOrder.id)
     elif tab == "homes":
         stmt = base.where(WorkOrder.household_id.in_(queries.stewarded_household_ids(me))).order_by(
@@ -226,8 +225,7 @@ def _mine_counts(me: Membership) -> dict:
 
     row = db.session.execute(select(
         count(WorkOrder.assignee_id == me.id, WorkOrder.status.in_(OPEN)),
-        count(WorkOrder.status == Status.NEW, WorkOrder.in_pool,
-              WorkOrder.category_id.in_(queries.qualified_category_ids(me))),
+        count(queries.pool_clause(me)),
         count(WorkOrder.status.in_(OPEN), WorkOrder.household_id.in_(queries.stewarded_household_ids(me))),
     )).one()
     return {"todo": row[0], "pool": row[1], "homes": row[2]}
