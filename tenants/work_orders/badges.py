@@ -36,11 +36,12 @@ class Badges:
         }
         self._paused = Markup('<span class="badge text-bg-secondary" title="{}">{}</span>').format(
             _("Clock paused while waiting for the owner"), _("Paused"))
-        # Markup of the raw translations, filled in with % as Jinja's i18n extension does (values escaped).
-        self._due = {"response": Markup(_("Response due %(t)s")), "resolution": Markup(_("Resolution due %(t)s"))}
-        self._days, self._hours, self._minutes = (Markup(_(s)) for s in ("%(n)dd", "%(n)dh", "%(n)dm"))
-        self._overdue = escape(_("Overdue"))
-        self._to = {"response": escape(_("to accept")), "resolution": escape(_("to finish"))}
+        # The raw translations, filled in with % (values escaped): what Jinja's i18n extension did with them. Plain
+        # strings here, made Markup once per badge (Markup's own % and format cost several times more per row).
+        self._due = {"response": _("Response due %(t)s"), "resolution": _("Resolution due %(t)s")}
+        self._days, self._hours, self._minutes = (_(s) for s in ("%(n)dd", "%(n)dh", "%(n)dm"))
+        self._overdue = str(escape(_("Overdue")))
+        self._to = {"response": str(escape(_("to accept"))), "resolution": str(escape(_("to finish")))}
         self.in_pool = escape(_("In the grab pool"))
         self.nobody = escape(_("Nobody assigned"))
 
@@ -60,21 +61,19 @@ class Badges:
             return self._paused
         left = format_time_left(time_left(due, now))
         level = urgency(due, now, max(due - aware(order.created_at), timedelta(0)))  # created_at: naive on SQLite
-        parts = []
+        text = ""
         if left.overdue:
-            parts.append(self._overdue + " ")
+            text += self._overdue + " "
         if left.days:
-            parts.append(self._days % {"n": left.days} + " ")
+            text += self._days % {"n": left.days} + " "
         if left.days or left.hours:
-            parts.append(self._hours % {"n": left.hours} + " ")
+            text += self._hours % {"n": left.hours} + " "
         if not left.days:
-            parts.append(self._minutes % {"n": left.minutes})
+            text += self._minutes % {"n": left.minutes}
         if not left.overdue:
-            parts.append(" " + self._to[which])
-        title = self._due[which] % {"t": localtime(due)}
-        return Markup('<span class="badge wo-sla wo-sla-{}" title="{}">{}</span>').format(
-            level, title, Markup("").join(parts))
-
+            text += " " + self._to[which]
+        title = self._due[which] % {"t": escape(localtime(due))}
+        return Markup(f'<span class="badge wo-sla wo-sla-{level}" title="{title}">{text}</span>')
 
     def duration(self, seconds: float | None) -> Markup:
         """A median time on the dashboard: "1d 17h", "3h 5m" or "12m", each unit unbroken; "—" for none."""
@@ -82,12 +81,12 @@ class Badges:
             return Markup("—")
         minutes = round(seconds / 60)
         days, hours, mins = minutes // 1440, minutes % 1440 // 60, minutes % 60
-        unit = Markup('<span class="text-nowrap">{}</span>')
+        unit = '<span class="text-nowrap">{}</span>'.format
         if days:
-            return unit.format(self._days % {"n": days}) + " " + unit.format(self._hours % {"n": hours})
+            return Markup(unit(self._days % {"n": days}) + " " + unit(self._hours % {"n": hours}))
         if hours:
-            return unit.format(self._hours % {"n": hours}) + " " + unit.format(self._minutes % {"n": mins})
-        return unit.format(self._minutes % {"n": mins})
+            return Markup(unit(self._hours % {"n": hours}) + " " + unit(self._minutes % {"n": mins}))
+        return Markup(unit(self._minutes % {"n": mins}))
 
 
 def page_badges() -> Badges:

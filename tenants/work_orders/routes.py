@@ -15,7 +15,7 @@ from datetime import datetime, timedelta
 from flask import abort, flash, request, send_file, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
-from markupsafe import Markup
+from markupsafe import Markup, escape
 from sqlalchemy import func, or_, select, union_all
 
 from saas.clock import aware
@@ -154,9 +154,9 @@ def _staff_options() -> list[tuple[str, str]]:
 def staff_option_tags(staff: list[tuple[str, str]], selected: str) -> Markup:
     """The <option>s of every staff member, joined in Python: a busy company has hundreds of stewards, and a Jinja
     loop over them was a sixth of the list page's time. Names escaped as the template would."""
-    return Markup("").join(
-        Markup('<option value="{}"{}>{}</option>').format(m_id, Markup(" selected") if m_id == selected else "", label)
-        for m_id, label in staff)
+    return Markup("".join(
+        f'<option value="{escape(m_id)}"{" selected" if m_id == selected else ""}>{escape(label)}</option>'
+        for m_id, label in staff))
 
 
 @bp.get("/work-orders/board")
