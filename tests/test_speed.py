@@ -6,7 +6,11 @@
 - the dashboard's weekly figures (work_order_weeks, kept by the writes) equal a direct count of the jobs after
   reports, dispatch, acceptance, completion, rating, reopening, reassignment and cancellation, and the medians'
   cache never serves medians a write has changed;
-- the owner's list is their own jobs: reported by them, or of their home since they own it.
+- the owner's list is their own jobs: reported by them, or of their home since they own it;
+- the status counts (work_order_status_counts, kept by the writes) equal a direct count after every way a job's
+  status changes, and give the lists' and the board's totals;
+- the per-row work moved to Python (badges.py, saas.templating.localtime) writes exactly what the templates and
+  Babel wrote.
 
 Runs on SQLite, and on PostgreSQL with TEST_DATABASE_URL (row-level security applying, as in production)."""
 
