@@ -28,8 +28,15 @@ def page_number() -> int:
     return min(max(request.args.get("page", 1, type=int) or 1, 1), MAX_PAGE)
 
 
-def paginate(stmt, *, per_page: int, max_per_page: int | None = None):
-    return db.paginate(stmt, page=page_number(), per_page=per_page, max_per_page=max_per_page, error_out=False)
+def paginate(stmt, *, per_page: int, max_per_page: int | None = None, total: int | None = None):
+    """One page of ``stmt``; ``total``, when the caller already knows how many rows the list has (a figure kept
+    by the writes, a tab's count), replaces the COUNT statement."""
+    if total is None:
+        return db.paginate(stmt, page=page_number(), per_page=per_page, max_per_page=max_per_page, error_out=False)
+    page = db.paginate(stmt, page=page_number(), per_page=per_page, max_per_page=max_per_page, error_out=False,
+                       count=False)
+    page.total = total
+    return page
 
 
 # --- keyset pagination: deep pages cost what the first one costs ----------------------------------------------
@@ -74,20 +81,22 @@ class KeysetPage:
     items: list
     page: int
     per_page: int
-    total: int  # capped: COUNT_CAP + 1 means "more than COUNT_CAP"
+    total: int  # counted: capped, COUNT_CAP + 1 means "more than COUNT_CAP"; given (exact): the true number
     has_prev: bool
     has_next: bool
     prev_token: str | None  # None with has_prev: the previous page is the first one (no cursor)
     next_token: str | None
     keyset: bool = True
+    exact: bool = False  # the total was given by the caller, never capped
 
     @property
     def total_capped(self) -> bool:
-        return self.total > COUNT_CAP
+        return not self.exact and self.total > COUNT_CAP
 
     @property
     def pages(self) -> int:
-        return max(1, -(-min(self.total, COUNT_CAP) // self.per_page)) + (1 if self.total_capped else 0)
+        shown = self.total if self.exact else min(self.total, COUNT_CAP)
+        return max(1, -(-shown // self.per_page)) + (1 if self.total_capped else 0)
 
     @property
     def prev_num(self) -> int:
@@ -98,11 +107,12 @@ class KeysetPage:
         return self.page + 1
 
 
-def keyset_paginate(stmt, columns, *, per_page: int) -> KeysetPage:
+def keyset_paginate(stmt, columns, *, per_page: int, total: int | None = None) -> KeysetPage:
     """Page ``stmt`` (an ORM select, not yet ordered) by ``columns`` descending, the last of them unique (an id).
 
     ?after=<cursor> reads the page after a row, ?before=<cursor> the page before one, neither the first page;
-    ?page= is only the number shown. The count is one index-only walk of at most COUNT_CAP + 1 rows."""
+    ?page= is only the number shown. The count is one index-only walk of at most COUNT_CAP + 1 rows, or none when
+    the caller gives the exact ``total`` (a figure kept by the writes)."""
     after = _read_token(request.args.get("after", ""), columns) if request.args.get("after") else None
     before = _read_token(request.args.get("before", ""), columns) if request.args.get("before") else None
     key = tuple_(*columns)
@@ -125,14 +135,16 @@ def keyset_paginate(stmt, columns, *, per_page: int) -> KeysetPage:
     page = page_number() if (after or before) else 1
     if before is not None and not has_prev:
         page = 1
-    total = db.session.execute(
-        select(func.count()).select_from(stmt.with_only_columns(columns[-1]).order_by(None)
-                                         .limit(COUNT_CAP + 1).subquery())).scalar_one()
+    exact = total is not None
+    if not exact:
+        total = db.session.execute(
+            select(func.count()).select_from(stmt.with_only_columns(columns[-1]).order_by(None)
+                                             .limit(COUNT_CAP + 1).subquery())).scalar_one()
 
     def token(row):
         return keyset_token(tuple(getattr(row, c.key) for c in columns))
 
     return KeysetPage(
-        items=items, page=page, per_page=per_page, total=total, has_prev=has_prev, has_next=has_next,
+        items=items, page=page, per_page=per_page, total=total, has_prev=has_prev, has_next=has_next, exact=exact,
         prev_token=token(items[0]) if items and has_prev and page > 2 else None,
         next_token=token(items[-1]) if items and has_next else None)

@@ -102,6 +102,7 @@ NOT_TYPED = {
     ("work_order_photos", "path"),
     ("work_order_weeks", "kind"),  # "c" or "a": which key a row of the dashboard's weekly figures counts by
     ("work_order_median_cache", "payload"),  # computed medians (JSON numbers and ids), never typed by a person
+    ("work_order_status_counts", "status"),  # a Status value the status counts are kept by
     ("alembic_version", "version_num"),
     ("companies", "wechat_sub_mchid"), ("fee_payment_routes", "out_trade_no"),
     ("bill_runs", "job_id"), ("bills", "charge_key"), ("collection_reminders", "channel"),

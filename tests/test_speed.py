@@ -6,17 +6,21 @@
 - the dashboard's weekly figures (work_order_weeks, kept by the writes) equal a direct count of the jobs after
   reports, dispatch, acceptance, completion, rating, reopening, reassignment and cancellation, and the medians'
   cache never serves medians a write has changed;
-- the owner's list is their own jobs: reported by them, or of their home since they own it.
+- the owner's list is their own jobs: reported by them, or of their home since they own it;
+- the status counts (work_order_status_counts, kept by the writes) equal a direct count after every way a job's
+  status changes, and give the lists' and the board's totals;
+- the per-row work moved to Python (badges.py, saas.templating.localtime) writes exactly what the templates and
+  Babel wrote.
 
 Runs on SQLite, and on PostgreSQL with TEST_DATABASE_URL (row-level security applying, as in production)."""
 
 from __future__ import annotations
 
 import re
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
-from sqlalchemy import func, insert, select
+from sqlalchemy import func, insert, select, update
 
 from saas.models import Role
 
@@ -230,8 +234,15 @@ def test_a_long_list_counts_up_to_the_cap(app, two_companies, login_as, monkeypa
     ids = _setup(app, world)
     _bulk_jobs(app, world, ids, 40, start=datetime.now(UTC) - timedelta(days=30))
     monkeypatch.setattr(saas.pagination, "COUNT_CAP", 30)
-    body = login_as(world.admin).get(f"/c/{world.company.slug}/work-orders").get_data(as_text=True)
+    client = login_as(world.admin)
+    # A filter the status counts cannot answer is counted, up to the cap.
+    body = client.get(f"/c/{world.company.slug}/work-orders?community={world.ids['community_id']}").get_data(
+        as_text=True)
     assert "More than 30 in all" in body
+    # No filter, or the status alone: the exact number from the status counts, never capped.
+    assert "40 in all" in client.get(f"/c/{world.company.slug}/work-orders").get_data(as_text=True)
+    assert "8 in all" in client.get(f"/c/{world.company.slug}/work-orders?status=done").get_data(as_text=True)
+    assert "24 in all" in client.get(f"/c/{world.company.slug}/work-orders?status=open").get_data(as_text=True)
 
 
 # --- the weekly figures stay exact ---------------------------------------------------------------------------------
@@ -262,6 +273,15 @@ def _direct(session) -> dict:
                 out[key][name] += n
     return {key: {k: v for k, v in counts.items() if v} for key, counts in out.items()
             if any(counts.values())}
+
+
+def _status_counts_exact(session) -> None:
+    """The status counts the writes keep (figures.py) equal a direct count of the company's jobs."""
+    from tenants.work_orders.figures import status_counts
+    from tenants.work_orders.models import WorkOrder
+
+    direct = dict(session.execute(select(WorkOrder.status, func.count()).group_by(WorkOrder.status)).all())
+    assert status_counts() == direct
 
 
 def _dashboard_totals(session, now) -> tuple:
@@ -299,6 +319,7 @@ def test_weekly_figures_equal_a_direct_count_through_a_jobs_whole_life(app, two_
 
     def check(session):
         assert _stored(session) == _direct(session)
+        _status_counts_exact(session)
         shown, direct, _ = _dashboard_totals(session, datetime.now(UTC) + timedelta(hours=1))
         assert shown == direct
 
@@ -343,6 +364,66 @@ def test_weekly_figures_equal_a_direct_count_through_a_jobs_whole_life(app, two_
         check(session)
     with _ctx(app, other) as session:
         assert _stored(session) == {}  # the other company's figures are untouched
+        _status_counts_exact(session)
+
+
+def test_status_counts_stay_exact_through_phone_reports_releases_auto_close_and_a_rebuild(app, two_companies):
+    """The paths the whole-life test above does not take: a job entered from a phone call, a leaver's jobs put
+    back to dispatch, the SLA job closing done jobs, a status set without being loaded, a rolled-back move, and
+    rebuild() over counts gone wrong."""
+    from saas.models import Membership
+    from tenants.work_orders import figures, services, sla_jobs
+    from tenants.work_orders.figures import WorkOrderStatusCount
+    from tenants.work_orders.models import Area, Source, WorkOrder
+    from tenants.work_orders.states import Status
+
+    world, _ = two_companies
+    ids = _setup(app, world)
+    with _ctx(app, world) as session:
+        admin = session.execute(select(Membership).where(Membership.user_id == world.admin.id)).scalar_one()
+        technician = session.get(Membership, (world.company.id, ids["technician"]))
+        made = [services.create_order(services.Report(
+            source=Source.PHONE, area=Area.COMMON, category_id=category_id, community_id=world.ids["community_id"],
+            description=f"来电{k}", reporter_name="王阿姨", reporter_phone="13911112222"),
+            actor=admin.user, membership=admin) for k, category_id in enumerate(ids["categories"][:3])]
+        _status_counts_exact(session)
+        for order in made[:2]:
+            if order.status == Status.NEW:
+                services.perform(order, "assign", actor=admin.user, membership=admin, assignee_id=technician.id)
+        _status_counts_exact(session)
+        services.release_jobs_of(technician, actor=admin.user)
+        session.commit()
+        _status_counts_exact(session)
+        # Done long ago: the SLA job closes it.
+        job = made[2]
+        for action in ("assign", "accept", "start", "complete"):
+            kwargs = {"assignee_id": technician.id} if action == "assign" else {}
+            if action == "assign" and job.status != Status.NEW:
+                continue
+            services.perform(job, action, actor=admin.user, membership=admin if action == "assign" else None,
+                             **kwargs)
+        _status_counts_exact(session)
+        assert sla_jobs.check_company(datetime.now(UTC) + timedelta(days=30))["closed"] == 1
+        session.expire_all()
+        assert session.get(WorkOrder, (world.company.id, job.id)).status == Status.CLOSED
+        _status_counts_exact(session)
+        # A status set on an object whose status was never loaded: the old one is read from the database.
+        stale = session.get(WorkOrder, (world.company.id, made[0].id))
+        session.expire(stale, ["status"])
+        stale.status = Status.CANCELLED
+        session.commit()
+        _status_counts_exact(session)
+        # A rolled-back move changes nothing.
+        job = session.get(WorkOrder, (world.company.id, made[1].id))
+        job.status = Status.CANCELLED
+        session.flush()
+        session.rollback()
+        _status_counts_exact(session)
+        # Counts gone wrong (bulk SQL would bypass the listeners) are set right by rebuild().
+        session.execute(update(WorkOrderStatusCount).values(n=99))
+        figures.rebuild()
+        session.commit()
+        _status_counts_exact(session)
 
 
 def test_medians_change_with_the_jobs_even_when_no_count_does(app, two_companies, login_as):
@@ -440,3 +521,123 @@ def test_rebuild_writes_in_chunks_and_equals_a_direct_count(app, two_companies, 
         session.commit()
         assert written > 3 * 2
         assert _stored(session) == _direct(session)
+
+
+# --- per-row work done once per page, with the same output -------------------------------------------------------
+
+
+@pytest.mark.parametrize("lang", ["zh", "en"])
+def test_localtime_fast_patterns_equal_babels_formatting(app, lang):
+    from flask_babel import format_datetime
+
+    from saas.templating import _PATTERNS, localtime
+
+    moments = [datetime(2026, 1, 1, 0, 0, tzinfo=UTC), datetime(2025, 12, 31, 15, 59, 59, tzinfo=UTC),
+               datetime(2025, 12, 31, 16, 0, tzinfo=UTC),  # midnight of New Year's Day in Shanghai
+               datetime(2026, 3, 8, 15, 59, tzinfo=UTC), datetime(2026, 3, 8, 16, 0, tzinfo=UTC),  # local midnight
+               datetime(2024, 2, 28, 23, 30, tzinfo=UTC), datetime(2026, 7, 9, 4, 5, 6, tzinfo=UTC),
+               datetime(1988, 6, 1, 12, 0, tzinfo=UTC),  # Shanghai kept summer time in 1986–1991
+               datetime(2026, 10, 1, 8, 7),  # naive: SQLite's UTC
+               datetime(2026, 10, 1, 8, 7, tzinfo=timezone(timedelta(hours=-5)))]
+    with app.test_request_context(headers={"Accept-Language": lang}):
+        for fmt in [*_PATTERNS, "yyyy年M月d日 EEEE"]:
+            for moment in moments:
+                aware = moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+                assert localtime(moment, fmt) == format_datetime(aware, fmt), (fmt, moment)
+        assert localtime(None) == ""
+        assert localtime(moments[0]) == "2026-01-01 08:00"
+
+
+_OLD_TIME_LEFT = """{%- set deadline = order.active_deadline() -%}
+{%- if deadline -%}
+  {%- set which, due = deadline -%}
+  {%- if order.paused_at -%}
+    <span class="badge text-bg-secondary" title="{{ _('Clock paused while waiting for the owner') }}">{{ _('Paused') }}</span>
+  {%- else -%}
+    {%- set left = sla_time_left(due, now) -%}
+    {%- set level = sla_urgency(order, which, now) -%}
+    <span class="badge wo-sla wo-sla-{{ level }}" title="{{ _('Response due %(t)s', t=due|localtime) if which == 'response' else _('Resolution due %(t)s', t=due|localtime) }}">
+      {%- if left.overdue -%}{{ _('Overdue') }} {% endif -%}
+      {%- if left.days %}{{ _('%(n)dd', n=left.days) }} {% endif -%}
+      {%- if left.days or left.hours %}{{ _('%(n)dh', n=left.hours) }} {% endif -%}
+      {%- if not left.days %}{{ _('%(n)dm', n=left.minutes) }}{% endif -%}
+      {%- if not left.overdue %} {{ _('to accept') if which == 'response' else _('to finish') }}{% endif -%}
+    </span>
+  {%- endif -%}
+{%- endif -%}
+|<span class="badge wo-status wo-status-{{ order.status.value }}">{{ order.status.label }}</span>|
+{%- if order.priority.value == 'urgent' %}<span class="badge text-bg-danger">{{ order.priority.label }}</span>{% elif order.priority.value == 'low' %}<span class="badge text-bg-light">{{ order.priority.label }}</span>{% endif -%}"""  # noqa: E501
+
+
+@pytest.mark.parametrize("lang", ["zh", "en"])
+def test_badges_built_once_per_page_equal_the_templates_they_replace(app, lang):
+    """tenants/work_orders/badges.py writes what the macros wrote per row: the same words, escaping and spaces."""
+    from tenants.work_orders.badges import page_badges
+    from tenants.work_orders.models import Priority, WorkOrder
+    from tenants.work_orders.states import Status
+
+    now = datetime(2026, 5, 6, 3, 0, tzinfo=UTC)
+    created = now - timedelta(hours=2)
+    cases = []
+    for status in Status:
+        for accepted in (None, created + timedelta(minutes=5)):
+            for due in (timedelta(minutes=-3), timedelta(minutes=10), timedelta(hours=5, minutes=7),
+                        timedelta(days=3, hours=2), timedelta(days=-2, hours=-1), timedelta(hours=-4)):
+                for paused in (None, now - timedelta(minutes=1)):
+                    cases.append(WorkOrder(status=status, accepted_at=accepted, paused_at=paused,
+                                           created_at=created.replace(tzinfo=None),
+                                           response_due_at=now + due, resolution_due_at=now + due * 2,
+                                           priority=list(Priority)[len(cases) % 3]))
+    template = app.jinja_env.from_string(_OLD_TIME_LEFT)
+    with app.test_request_context(headers={"Accept-Language": lang}):
+        badges = page_badges()
+        assert page_badges() is badges  # once per request
+        for order in cases:
+            new = f"{badges.time_left(order, now)}|{badges.status(order.status)}|{badges.priority(order.priority)}"
+            assert new == template.render(order=order, now=now), order.__dict__
+
+
+def test_board_columns_show_ten_cards_the_full_count_and_a_link_to_all(app, two_companies, login_as):
+    world, _ = two_companies
+    ids = _setup(app, world)
+    _bulk_jobs(app, world, ids, 60, start=datetime.now(UTC) - timedelta(days=3))  # 12 of each of five statuses
+    body = login_as(world.admin).get(f"/c/{world.company.slug}/work-orders/board").get_data(as_text=True)
+    columns = re.findall(r'<section class="wo-column.*?</section>', body, re.S)
+    by_status = {re.search(r'status=(\w+)"', c).group(1): c for c in columns if "status=" in c}
+    assert set(by_status) == {"new", "assigned", "accepted", "done"}  # closed jobs have no column
+    for column in by_status.values():
+        assert column.count('<a class="text-decoration-none"') == 10
+        assert '<span class="badge text-bg-secondary">12</span>' in column
+        assert "All 12" in column
+
+
+def test_technician_tabs_total_is_the_badge_and_matches_the_list(app, two_companies, login_as):
+    world, _ = two_companies
+    ids = _setup(app, world)
+    _bulk_jobs(app, world, ids, 60, start=datetime.now(UTC) - timedelta(days=3))
+    client = login_as(world.technician)
+    body = client.get(f"/c/{world.company.slug}/work-orders/mine").get_data(as_text=True)
+    assert "24 in all" in body  # assigned + accepted of the technician's: open, given to them
+    pages = [body]
+    while (link := re.search(r'href="([^"]*page=\d+)"[^>]*>Next', pages[-1])):
+        pages.append(client.get(link.group(1).replace("&amp;", "&")).get_data(as_text=True))
+    assert sum(p.count('class="list-group-item wo-row"') for p in pages) == 24
+
+
+_OLD_DURATION = """{%- if seconds is none -%}—{%- else -%}
+  {%- set minutes = (seconds / 60)|round|int -%}
+  {%- set days, hours, mins = minutes // 1440, minutes % 1440 // 60, minutes % 60 -%}
+  {%- if days -%}<span class="text-nowrap">{{ _('%(n)dd', n=days) }}</span> <span class="text-nowrap">{{ _('%(n)dh', n=hours) }}</span>
+  {%- elif hours -%}<span class="text-nowrap">{{ _('%(n)dh', n=hours) }}</span> <span class="text-nowrap">{{ _('%(n)dm', n=mins) }}</span>
+  {%- else -%}<span class="text-nowrap">{{ _('%(n)dm', n=mins) }}</span>{%- endif -%}
+{%- endif -%}"""  # noqa: E501
+
+
+@pytest.mark.parametrize("lang", ["zh", "en"])
+def test_dashboard_durations_equal_the_macro_they_replace(app, lang):
+    from tenants.work_orders.badges import page_badges
+
+    template = app.jinja_env.from_string(_OLD_DURATION)
+    with app.test_request_context(headers={"Accept-Language": lang}):
+        for seconds in (None, 0.0, 29.9, 30.0, 90.0, 150.0, 3599.0, 3600.0, 86399.0, 86400.0, 90061.5, 10 ** 7):
+            assert page_badges().duration(seconds) == template.render(seconds=seconds), seconds

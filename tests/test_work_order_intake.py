@@ -124,6 +124,12 @@ def test_a_scan_creates_a_common_area_job_at_the_poster_with_an_sms_receipt(app,
                                  .where(WorkOrderPhoto.work_order_id == order.id)) == 1
         sms = db.session.execute(select(OutboxMessage).where(OutboxMessage.recipient == PHONE)).scalar_one()
         assert sms.channel == Channel.SMS and sms.kind == "work_order_received" and order.number in sms.body
+        from tenants.work_orders.figures import status_counts
+
+        # The board's and lists' totals (kept by the writes) count the QR report too.
+        assert status_counts() == dict(db.session.execute(
+            select(WorkOrder.status, func.count()).group_by(WorkOrder.status)).all())
+        assert status_counts()[Status.ASSIGNED] >= 1
 
     receipt = client.get(response.headers["Location"])
     body = receipt.get_data(as_text=True)

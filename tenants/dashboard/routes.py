@@ -12,7 +12,7 @@ from saas.models import AuditEvent, Membership, Role
 from tenants.access import current_membership, require_role
 from tenants.dashboard import bp
 from tenants.roster.models import Building, Community, Household, Occupancy
-from tenants.work_orders.queries import repair_figures
+from tenants.work_orders.queries import repair_figures_columns
 
 
 @bp.get("/")
@@ -34,24 +34,29 @@ def index():
             .group_by(Household.occupancy)
         ).all()
     )
-    counts = {
-        "communities": db.session.scalar(
-            select(func.count()).select_from(Community).where(Community.live())),
-        "buildings": db.session.scalar(
-            select(func.count()).select_from(Building).where(Building.live())),
-        "households": sum(occupancy.values()),
-    }
-    members = dict(
-        db.session.execute(
-            select(Membership.role, func.count()).where(Membership.ended_at.is_(None)).group_by(Membership.role)
-        ).all()
-    )
+    # The figures in one statement: live communities and buildings, current members by role, and the morning's
+    # repair figures (each a link to the all-jobs list filtered the same way), each an indexed scalar subquery.
+    figures = _figures(utcnow())
+    counts = {"communities": figures["communities"], "buildings": figures["buildings"],
+              "households": sum(occupancy.values())}
+    members = {role: figures[f"members_{role.value}"] for role in Role if figures[f"members_{role.value}"]}
+    repairs = {key: figures[key] for key in ("open", "overdue", "today", "waiting")}
     recent = []
     if current_membership.role == Role.ADMIN:
         recent = db.session.execute(
             select(AuditEvent).order_by(AuditEvent.created_at.desc()).limit(8)
         ).scalars().all()
-    # The morning's repair figures: one query, each number a link to the all-jobs list filtered the same way.
-    repairs = repair_figures(utcnow())
     return render("tenants/dashboard/index.html", counts=counts, occupancy=occupancy, members=members,
                   recent=recent, Occupancy=Occupancy, Role=Role, repairs=repairs)
+
+
+def _figures(now) -> dict:
+    def count(model, *where):
+        return select(func.count()).select_from(model).where(*where).scalar_subquery()
+
+    columns = [count(Community, Community.live()).label("communities"),
+               count(Building, Building.live()).label("buildings"),
+               *(count(Membership, Membership.ended_at.is_(None), Membership.role == role)
+                 .label(f"members_{role.value}") for role in Role),
+               *repair_figures_columns(now)]
+    return dict(db.session.execute(select(*columns)).one()._mapping)

@@ -15,6 +15,11 @@ back its figures too. The deltas are written at commit (see ``_write``). Bulk SQ
 (``update(WorkOrder)``, ``session.execute(insert(WorkOrder), rows)``) would bypass this: the app has none, and
 ``rebuild()`` recomputes a company's rows from its jobs (the migration's backfill does the same).
 
+The same listeners keep ``work_order_status_counts``: how many of a company's jobs are in each status (the board's
+column totals, the lists' "N in all" without a COUNT over 200,000 rows). A job's old status is the one loaded
+under ``services.lock`` (SELECT … FOR UPDATE, then the change): read before the lock, a concurrent move of the
+same job would be counted from a stale status.
+
 ``revision`` goes up on every change to a row, even one that leaves the counts as they were (a job moving between
 two assignees in the same week, a changed acceptance time): the medians' cache (``cached_medians``) keys on it.
 """
@@ -26,7 +31,7 @@ import uuid
 from collections import defaultdict
 from datetime import UTC, date, datetime, timedelta
 
-from sqlalchemy import BigInteger, Date, Index, Integer, String, Text, Uuid, event, select, update
+from sqlalchemy import BigInteger, Date, Index, Integer, String, Text, Uuid, event, func, select, update
 from sqlalchemy.orm import Mapped, Session, attributes, mapped_column
 
 from saas.clock import SHANGHAI
@@ -43,6 +48,8 @@ FIELDS = ("created_at", "accepted_at", "response_due_at", "completed_at", "resol
           "category_id", "assignee_id", "community_id", "rating_overall", "rating_speed", "rating_attitude")
 _OLD = "work_order_figures_old"
 _PENDING = "work_order_figures_pending"
+_OLD_STATUS = "work_order_status_old"
+_PENDING_STATUS = "work_order_status_pending"
 
 
 class WorkOrderWeek(CompanyScoped, db.Model):
@@ -86,6 +93,24 @@ class WorkOrderMedianCache(CompanyScoped, db.Model):
     community_key: Mapped[uuid.UUID] = mapped_column(Uuid)  # NIL: every community
     fingerprint: Mapped[int] = mapped_column(BigInteger)
     payload: Mapped[str] = mapped_column(Text)  # JSON: [[kind, key or null, response s, resolution s], …]
+
+
+class WorkOrderStatusCount(CompanyScoped, db.Model):
+    """How many of the company's jobs are in one status, kept exact by the writes (see the module's docstring)."""
+
+    __tablename__ = "work_order_status_counts"
+    __table_args__ = (Index("uq_work_order_status_counts_key", "company_id", "status", unique=True),)
+
+    status: Mapped[str] = mapped_column(String(20))  # a Status value
+    n: Mapped[int] = mapped_column(Integer, default=0)
+
+
+def status_counts() -> dict:
+    """{Status: jobs} of the current company (statuses with none are missing): one read of at most nine rows."""
+    from tenants.work_orders.states import Status
+
+    return {Status(status): n for status, n in db.session.execute(
+        select(WorkOrderStatusCount.status, WorkOrderStatusCount.n).where(WorkOrderStatusCount.n != 0))}
 
 
 def week_of(moment: datetime) -> date:
@@ -151,6 +176,7 @@ def _remember_old(session: Session, flush_context, instances) -> None:
     """The old contribution of every changed (or deleted) job, before the flush overwrites the row."""
     work_order = _work_order_class()
     old: dict = session.info.setdefault(_OLD, {})
+    _remember_old_status(session, work_order)
     unknown = []
     for obj in list(session.dirty) + list(session.deleted):
         if not isinstance(obj, work_order) or id(obj) in old:
@@ -178,10 +204,45 @@ def _remember_old(session: Session, flush_context, instances) -> None:
         old[id(obj)] = (obj, dict(zip(FIELDS, row, strict=True)))
 
 
+def _remember_old_status(session: Session, work_order) -> None:
+    """The status each changed (or deleted) job had before this flush; a changed job's first old status in a
+    flush is kept (a job changed twice before one flush moves once, from the status it was loaded with)."""
+    old: dict = session.info.setdefault(_OLD_STATUS, {})
+    for obj in list(session.dirty) + list(session.deleted):
+        if not isinstance(obj, work_order) or id(obj) in old:
+            continue
+        state = attributes.instance_state(obj)
+        if obj in session.deleted:
+            before = state.committed_state.get("status", obj.status)
+        elif "status" in state.committed_state:
+            before = state.committed_state["status"]
+        else:
+            continue
+        if before is attributes.NO_VALUE:  # set without being loaded first: ask the database
+            before = session.connection().execute(
+                select(work_order.status).where(work_order.company_id == obj.company_id,
+                                                work_order.id == obj.id)).scalar_one()
+        old[id(obj)] = (obj, before)
+
+
+def _collect_status(session: Session, work_order) -> None:
+    old: dict = session.info.pop(_OLD_STATUS, {})
+    pending: dict = session.info.setdefault(_PENDING_STATUS, defaultdict(int))
+    for obj, before in old.values():
+        if before is not None:
+            pending[(obj.company_id, str(before))] -= 1
+        if obj not in session.deleted:
+            pending[(obj.company_id, str(obj.status))] += 1
+    for obj in session.new:
+        if isinstance(obj, work_order):
+            pending[(obj.company_id, str(obj.status))] += 1
+
+
 @event.listens_for(Session, "after_flush")
 def _collect(session: Session, flush_context) -> None:
     """The difference this flush makes, added to the transaction's pending deltas (written at commit)."""
     work_order = _work_order_class()
+    _collect_status(session, work_order)
     old: dict = session.info.pop(_OLD, {})
     pending: dict = session.info.setdefault(_PENDING, {})
 
@@ -210,13 +271,17 @@ def _write(session: Session) -> None:
     pending: dict = session.info.pop(_PENDING, {})
     if pending:
         _upsert(session, sorted(pending.items(), key=lambda kv: tuple(str(k) for k in kv[0])))  # one lock order
+    statuses: dict = session.info.pop(_PENDING_STATUS, {})
+    changed = sorted((key, n) for key, n in statuses.items() if n)  # a move there and back changes nothing
+    if changed:
+        _add_status_counts(session, [(company_id, status, n) for (company_id, status), n in changed])
 
 
 @event.listens_for(Session, "after_transaction_end")
 def _forget(session: Session, transaction) -> None:
     if transaction.parent is None:  # the outermost transaction ended (committed or rolled back)
-        session.info.pop(_PENDING, None)
-        session.info.pop(_OLD, None)
+        for key in (_PENDING, _OLD, _PENDING_STATUS, _OLD_STATUS):
+            session.info.pop(key, None)
 
 
 def _upsert(session: Session, rows: list[tuple[tuple, dict[str, int]]]) -> None:
@@ -245,6 +310,27 @@ def _upsert(session: Session, rows: list[tuple[tuple, dict[str, int]]]) -> None:
 
 
 _UPSERT_CHUNK = 1000
+
+
+def _insert_for(session: Session):
+    if session.get_bind().dialect.name == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert
+    else:
+        from sqlalchemy.dialects.sqlite import insert
+    return insert
+
+
+def _add_status_counts(session: Session, rows: list[tuple]) -> None:
+    """Add (company, status, n) to the status counts: one upsert, rows in a fixed order (one lock order)."""
+    from saas.tenancy import new_id, utcnow
+
+    table = WorkOrderStatusCount.__table__
+    now = utcnow()
+    stmt = _insert_for(session)(table).values([
+        {"company_id": company_id, "id": new_id(), "created_at": now, "status": status, "n": n}
+        for company_id, status, n in rows])
+    session.connection().execute(stmt.on_conflict_do_update(
+        index_elements=["company_id", "status"], set_={"n": table.c.n + stmt.excluded.n}))
 
 
 def cached_medians(first_week: date, weeks: int, community_id: uuid.UUID | None, fingerprint: int, compute):
@@ -302,4 +388,16 @@ def rebuild() -> int:
                 totals[(company_id, *key)][name] += n
     if totals:
         _upsert(db.session, list(totals.items()))
+    _rebuild_status_counts(work_order)
     return len(totals)
+
+
+def _rebuild_status_counts(work_order) -> None:
+    """The current company's status counts set to a direct count of its jobs (zeroed first, as above)."""
+    from saas.tenancy import require_company_id
+
+    db.session.execute(update(WorkOrderStatusCount).values(n=0), execution_options={"synchronize_session": False})
+    counted = db.session.execute(select(work_order.status, func.count()).group_by(work_order.status)).all()
+    if counted:
+        company_id = require_company_id()
+        _add_status_counts(db.session, [(company_id, str(status), n) for status, n in sorted(counted)])

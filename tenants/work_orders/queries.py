@@ -11,7 +11,7 @@ import uuid
 from datetime import datetime
 
 from flask import abort
-from sqlalchemy import and_, false, func, or_, select, union
+from sqlalchemy import and_, false, func, literal_column, or_, select, union
 
 from saas.clock import local_midnight, local_today
 from saas.extensions import db
@@ -89,9 +89,23 @@ def visible_or_404(order_id, membership: Membership) -> WorkOrder:
     return order
 
 
+def open_clause():
+    """Open (states.OPEN), the statuses written into the SQL: the partial index ix_work_orders_open_due (migration
+    0014_wo) is then usable whatever plan PostgreSQL caches for the statement (a bound list proves nothing about a
+    generic plan's values)."""
+    return WorkOrder.status.in_([literal_column(f"'{status.value}'") for status in sorted(OPEN)])
+
+
+def pool_clause(membership: Membership):
+    """New jobs in the grab pool of the member's categories. The status written into the SQL, as in open_clause,
+    so that the pool's partial index (ix_work_orders_pool) serves the tab and its count."""
+    return and_(WorkOrder.status == literal_column("'new'"), WorkOrder.in_pool,
+                WorkOrder.category_id.in_(qualified_category_ids(membership)))
+
+
 def overdue_clause(now: datetime):
     """Open, the clock running, and past its response deadline (not yet accepted) or its resolution deadline."""
-    return and_(WorkOrder.status.in_(OPEN), WorkOrder.paused_at.is_(None),
+    return and_(open_clause(), WorkOrder.paused_at.is_(None),
                 or_(and_(WorkOrder.accepted_at.is_(None), WorkOrder.response_due_at <= now),
                     WorkOrder.resolution_due_at <= now))
 
@@ -103,23 +117,29 @@ def reported_today_clause(now: datetime):
 
 def waiting_for_dispatch_clause():
     """Open with nobody on it: not yet dispatched, in the grab pool, or handed back by someone who left."""
-    return and_(WorkOrder.status.in_(OPEN), WorkOrder.assignee_id.is_(None))
+    return and_(open_clause(), WorkOrder.assignee_id.is_(None))
+
+
+def repair_figures_columns(now: datetime) -> list:
+    """The company overview's repair figures as four labelled scalar subqueries (the overview puts them into its
+    one statement); each matches a filter of the all-jobs list, so the number and the list it links to agree.
+    Open jobs: the status counts kept by the writes; overdue and waiting: the open jobs' partial index alone;
+    today: the (company, created_at) index. None of them grows with the history."""
+    from tenants.work_orders.figures import WorkOrderStatusCount
+
+    def count(*where):
+        return select(func.count()).select_from(WorkOrder).where(*where).scalar_subquery()
+
+    open_jobs = (select(func.coalesce(func.sum(WorkOrderStatusCount.n), 0))
+                 .where(WorkOrderStatusCount.status.in_([s.value for s in sorted(OPEN)])).scalar_subquery())
+    return [open_jobs.label("open"), count(overdue_clause(now)).label("overdue"),
+            count(reported_today_clause(now)).label("today"), count(waiting_for_dispatch_clause()).label("waiting")]
 
 
 def repair_figures(now: datetime) -> dict:
-    """The company overview's repair figures in one query; each matches a filter of the all-jobs list, so the
-    number and the list it links to always agree."""
-    row = db.session.execute(
-        select(func.count().filter(WorkOrder.status.in_(OPEN)),
-               func.count().filter(overdue_clause(now)),
-               func.count().filter(reported_today_clause(now)),
-               func.count().filter(waiting_for_dispatch_clause()))
-        .select_from(WorkOrder)
-        # Closed jobs of earlier days can count for nothing: the (company, status) and (company, created_at)
-        # indexes keep this to today's and the open jobs however long the history is.
-        .where(or_(WorkOrder.status.in_(OPEN), reported_today_clause(now)))
-    ).one()
-    return dict(zip(("open", "overdue", "today", "waiting"), row, strict=True))
+    """The repair figures of repair_figures_columns in one statement of their own."""
+    row = db.session.execute(select(*repair_figures_columns(now))).one()
+    return dict(row._mapping)
 
 
 def open_jobs_of_steward(membership: Membership) -> dict:
