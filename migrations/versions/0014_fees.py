@@ -57,7 +57,7 @@ def upgrade():
         sa.Column('community_id', sa.Uuid(), nullable=False),
         sa.Column('building_id', sa.Uuid(), nullable=False),
         *(sa.Column(name, sa.BigInteger(), nullable=False) for name in BUCKETS),
-        sa.Column('oldest_due', sa.Date(), nullable=False),
+        sa.Column('oldest_due', sa.Date(), nullable=True),  # NULL: owes nothing now (a row of zeros)
         sa.PrimaryKeyConstraint('company_id', 'household_id', name=op.f('pk_fee_household_arrears')),
     )
     op.create_index('ix_fee_household_arrears_total', 'fee_household_arrears',
@@ -138,7 +138,8 @@ BEGIN
   PERFORM 1 FROM households h WHERE (h.company_id, h.id) IN (SELECT company_id, household_id FROM ({keys}) k)
    ORDER BY h.id FOR NO KEY UPDATE;
   -- The buildings lose what their touched households counted, the households are counted again, and the
-  -- buildings gain what they count now (increments: writes to two homes of one building add up).
+  -- buildings gain what they count now (increments: writes to two homes of one building add up). Nothing is
+  -- deleted (the app's role may not delete): a household that no longer owes keeps a row of zeros.
   UPDATE fee_building_arrears b
      SET d30 = b.d30 - x.d30, d90 = b.d90 - x.d90, d365 = b.d365 - x.d365, older = b.older - x.older,
          total = b.total - x.total, households = b.households - x.n, flagged = b.flagged - x.flagged
@@ -147,12 +148,13 @@ BEGIN
                  sum(CASE WHEN a.oldest_due <= s.flag_cutoff THEN 1 ELSE 0 END) AS flagged
             FROM fee_household_arrears a JOIN fee_arrears_state s ON s.company_id = a.company_id
            WHERE (a.company_id, a.household_id) IN (SELECT company_id, household_id FROM ({keys}) k)
+             AND a.total > 0
            GROUP BY 1, 2) x
    WHERE b.company_id = x.company_id AND b.building_id = x.building_id;
-  DELETE FROM fee_household_arrears a
-   WHERE (a.company_id, a.household_id) IN (SELECT company_id, household_id FROM ({keys}) k);
-  INSERT INTO fee_household_arrears (company_id, household_id, community_id, building_id, d30, d90, d365, older,
-                                     total, oldest_due)
+  UPDATE fee_household_arrears a SET d30 = 0, d90 = 0, d365 = 0, older = 0, total = 0, oldest_due = NULL
+   WHERE (a.company_id, a.household_id) IN (SELECT company_id, household_id FROM ({keys}) k) AND a.total > 0;
+  INSERT INTO fee_household_arrears AS f (company_id, household_id, community_id, building_id, d30, d90, d365,
+                                          older, total, oldest_due)
   SELECT b.company_id, b.household_id, b.community_id, b.building_id,
          sum(CASE WHEN b.due_on >= s.d30_from THEN b.amount_fen - b.paid_fen - b.credited_fen ELSE 0 END),
          sum(CASE WHEN b.due_on < s.d30_from AND b.due_on >= s.d90_from
@@ -164,13 +166,17 @@ BEGIN
     FROM bills b JOIN fee_arrears_state s ON s.company_id = b.company_id
    WHERE (b.company_id, b.household_id) IN (SELECT company_id, household_id FROM ({keys}) k)
      AND b.amount_fen > b.paid_fen + b.credited_fen AND b.due_on < s.as_of
-   GROUP BY b.company_id, b.household_id, b.community_id, b.building_id;
+   GROUP BY b.company_id, b.household_id, b.community_id, b.building_id
+  ON CONFLICT (company_id, household_id) DO UPDATE
+    SET community_id = excluded.community_id, building_id = excluded.building_id, d30 = excluded.d30,
+        d90 = excluded.d90, d365 = excluded.d365, older = excluded.older, total = excluded.total,
+        oldest_due = excluded.oldest_due;
   INSERT INTO fee_building_arrears AS f (company_id, building_id, community_id, d30, d90, d365, older, total,
                                          households, flagged)
   SELECT a.company_id, a.building_id, a.community_id, sum(a.d30), sum(a.d90), sum(a.d365), sum(a.older),
          sum(a.total), count(*), sum(CASE WHEN a.oldest_due <= s.flag_cutoff THEN 1 ELSE 0 END)
     FROM fee_household_arrears a JOIN fee_arrears_state s ON s.company_id = a.company_id
-   WHERE (a.company_id, a.household_id) IN (SELECT company_id, household_id FROM ({keys}) k)
+   WHERE (a.company_id, a.household_id) IN (SELECT company_id, household_id FROM ({keys}) k) AND a.total > 0
    GROUP BY 1, 2, 3
   ON CONFLICT (company_id, building_id) DO UPDATE
     SET d30 = f.d30 + excluded.d30, d90 = f.d90 + excluded.d90, d365 = f.d365 + excluded.d365,
@@ -253,7 +259,7 @@ def _sqlite_arrears(row: str) -> str:
   SELECT a.company_id, a.building_id, a.community_id, sum(a.d30), sum(a.d90), sum(a.d365), sum(a.older),
          sum(a.total), count(*), sum(CASE WHEN a.oldest_due <= s.flag_cutoff THEN 1 ELSE 0 END)
     FROM fee_household_arrears a JOIN fee_arrears_state s ON s.company_id = a.company_id
-   WHERE a.company_id = {row}.company_id AND a.building_id = {row}.building_id
+   WHERE a.company_id = {row}.company_id AND a.building_id = {row}.building_id AND a.total > 0
    GROUP BY a.company_id, a.building_id, a.community_id;"""
 
 

@@ -125,7 +125,7 @@ def scope_totals(today: date, *, community_id=None, building_id=None) -> Totals:
     if building_id is not None:
         t = FeeHouseholdArrears.__table__
         stmt = select(*_sums(t, limitation_cutoff(today))).where(t.c.company_id == company_id,
-                                                                 t.c.building_id == building_id)
+                                                                 t.c.building_id == building_id, t.c.total > 0)
     else:
         t = FeeBuildingArrears.__table__
         stmt = select(*_sums(t)).where(t.c.company_id == company_id, t.c.households > 0)
@@ -204,7 +204,7 @@ def households(today: date, *, community_id=None, building_id=None, sort: str = 
     50 rows and not every household that owes."""
     _fresh(today)
     a = FeeHouseholdArrears.__table__
-    where = [a.c.company_id == require_company_id()]
+    where = [a.c.company_id == require_company_id(), a.c.total > 0]
     if community_id is not None:
         where.append(a.c.community_id == community_id)
     if building_id is not None:

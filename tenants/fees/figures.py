@@ -75,6 +75,10 @@ SELECT b.company_id, b.household_id, b.community_id, b.building_id,
 FROM bills b
 WHERE b.company_id = :company_id AND b.amount_fen > b.paid_fen + b.credited_fen AND b.due_on < :as_of
 GROUP BY b.company_id, b.household_id, b.community_id, b.building_id
+ON CONFLICT (company_id, household_id) DO UPDATE
+  SET community_id = excluded.community_id, building_id = excluded.building_id, d30 = excluded.d30,
+      d90 = excluded.d90, d365 = excluded.d365, older = excluded.older, total = excluded.total,
+      oldest_due = excluded.oldest_due
 """
 
 _BUILDINGS = """
@@ -82,9 +86,18 @@ INSERT INTO fee_building_arrears (company_id, building_id, community_id, d30, d9
                                   flagged)
 SELECT company_id, building_id, community_id, sum(d30), sum(d90), sum(d365), sum(older), sum(total), count(*),
        sum(CASE WHEN oldest_due <= :flag_cutoff THEN 1 ELSE 0 END)
-FROM fee_household_arrears WHERE company_id = :company_id
+FROM fee_household_arrears WHERE company_id = :company_id AND total > 0
 GROUP BY company_id, building_id, community_id
+ON CONFLICT (company_id, building_id) DO UPDATE
+  SET community_id = excluded.community_id, d30 = excluded.d30, d90 = excluded.d90, d365 = excluded.d365,
+      older = excluded.older, total = excluded.total, households = excluded.households, flagged = excluded.flagged
 """
+
+# Nothing is deleted (the app's database role may not delete): a recount sets the company's rows to zero first.
+_ZERO_HOUSEHOLDS = ("UPDATE fee_household_arrears SET d30 = 0, d90 = 0, d365 = 0, older = 0, total = 0, "
+                    "oldest_due = NULL WHERE company_id = :company_id AND (total <> 0 OR oldest_due IS NOT NULL)")
+_ZERO_BUILDINGS = ("UPDATE fee_building_arrears SET d30 = 0, d90 = 0, d365 = 0, older = 0, total = 0, "
+                   "households = 0, flagged = 0 WHERE company_id = :company_id")
 
 
 def _recount_arrears(company_id, today: date, *, force: bool = False) -> None:
@@ -102,8 +115,8 @@ def _recount_arrears(company_id, today: date, *, force: bool = False) -> None:
         for key, value in boundaries(today).items():
             setattr(state, key, value)
         db.session.flush()
-    db.session.execute(_sql("DELETE FROM fee_household_arrears WHERE company_id = :company_id"), params)
-    db.session.execute(_sql("DELETE FROM fee_building_arrears WHERE company_id = :company_id"), params)
+    db.session.execute(_sql(_ZERO_HOUSEHOLDS), params)
+    db.session.execute(_sql(_ZERO_BUILDINGS), params)
     db.session.execute(_sql(_HOUSEHOLDS), params)
     db.session.execute(_sql(_BUILDINGS), params)
 
@@ -117,12 +130,16 @@ def rebuild(today: date | None = None) -> None:
     postgres = _postgres()
     month = "date_trunc('month', period_start)::date" if postgres else "strftime('%Y-%m-01', period_start)"
     day = "(p.paid_at AT TIME ZONE 'Asia/Shanghai')::date" if postgres else "date(p.paid_at, '+8 hours')"
-    db.session.execute(_sql("DELETE FROM fee_month_figures WHERE company_id = :company_id"), params)
+    db.session.execute(_sql("UPDATE fee_month_figures SET billed_fen = 0, paid_fen = 0 "
+                            "WHERE company_id = :company_id"), params)
     db.session.execute(_sql(
         "INSERT INTO fee_month_figures (company_id, community_id, month, billed_fen, paid_fen) "
         f"SELECT company_id, community_id, {month}, sum(amount_fen - credited_fen), sum(paid_fen) FROM bills "
-        "WHERE company_id = :company_id AND kind <> 'late_fee' GROUP BY 1, 2, 3"), params)
-    db.session.execute(_sql("DELETE FROM fee_payment_days WHERE company_id = :company_id"), params)
+        "WHERE company_id = :company_id AND kind <> 'late_fee' GROUP BY 1, 2, 3 "
+        "ON CONFLICT (company_id, community_id, month) DO UPDATE "
+        "SET billed_fen = excluded.billed_fen, paid_fen = excluded.paid_fen"), params)
+    db.session.execute(_sql("UPDATE fee_payment_days SET payments = 0, amount_fen = 0, refunded_fen = 0 "
+                            "WHERE company_id = :company_id"), params)
     db.session.execute(_sql(
         "INSERT INTO fee_payment_days (company_id, day, community_id, method, status, payments, amount_fen, "
         f"refunded_fen) SELECT p.company_id, {day}, bd.community_id, p.method, p.status, count(*), "
@@ -130,5 +147,7 @@ def rebuild(today: date | None = None) -> None:
         "JOIN households h ON h.company_id = p.company_id AND h.id = p.household_id "
         "JOIN buildings bd ON bd.company_id = h.company_id AND bd.id = h.building_id "
         "WHERE p.company_id = :company_id AND p.receipt_number IS NOT NULL AND p.paid_at IS NOT NULL "
-        "GROUP BY 1, 2, 3, 4, 5"), params)
+        "GROUP BY 1, 2, 3, 4, 5 ON CONFLICT (company_id, day, community_id, method, status) DO UPDATE "
+        "SET payments = excluded.payments, amount_fen = excluded.amount_fen, refunded_fen = excluded.refunded_fen"),
+        params)
     _recount_arrears(company_id, today or local_today(), force=True)

@@ -705,7 +705,8 @@ class FeeArrearsState(db.Model):
 
 
 class FeeHouseholdArrears(db.Model):
-    """What one household owes past due on ``fee_arrears_state.as_of``, by age; only households that owe."""
+    """What one household owes past due on ``fee_arrears_state.as_of``, by age. A household that no longer owes
+    keeps a row of zeros (the app's database role may not delete): read with ``total > 0``."""
 
     __tablename__ = "fee_household_arrears"
     __table_args__ = (
@@ -724,7 +725,7 @@ class FeeHouseholdArrears(db.Model):
     d365: Mapped[int] = mapped_column(BigInteger)
     older: Mapped[int] = mapped_column(BigInteger)
     total: Mapped[int] = mapped_column(BigInteger)
-    oldest_due: Mapped[date] = mapped_column(Date)
+    oldest_due: Mapped[date | None] = mapped_column(Date)  # None: owes nothing now
 
 
 class FeeBuildingArrears(db.Model):
