@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 
 from flask_sqlalchemy.pagination import Pagination
-from sqlalchemy import case, func, literal, or_, select
+from sqlalchemy import case, func, literal, select
 
 from saas.extensions import db
 from saas.pagination import page_number
@@ -224,9 +224,12 @@ def households(today: date, *, community_id=None, building_id=None, sort: str = 
     room_order = (Community.name, Building.name, Household.unit, Household.room)
     if sort in ("owed", "oldest") and reach <= 10_000:  # deeper: the plain order (nobody pages that far)
         column, descending = (a.c.total, True) if sort == "owed" else (a.c.oldest_due, False)
-        edge = (select(column).where(*where).order_by(column.desc() if descending else column)
-                .offset(reach - 1).limit(1).scalar_subquery())
-        stmt = stmt.where(or_(edge.is_(None), column >= edge if descending else column <= edge))
+        # The last of the first ``reach`` values (all of them when fewer). A plain comparison with it, no
+        # COALESCE: only leakproof operators reach the index under row-level security.
+        first = (select(column.label("v")).where(*where).order_by(column.desc() if descending else column)
+                 .limit(reach).subquery())
+        edge = select(func.min(first.c.v) if descending else func.max(first.c.v)).scalar_subquery()
+        stmt = stmt.where(column >= edge if descending else column <= edge)
     if sort == "room":
         stmt = stmt.order_by(*room_order)
     elif sort == "oldest":
