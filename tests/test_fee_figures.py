@@ -31,6 +31,7 @@ from tenants.fees.models import (
 from tenants.roster.models import Building, Household
 from tests.conftest import ON_POSTGRES
 from tests.test_fee_imports import opening_file, opening_row, upload_ok
+from tests.test_rls import app_engine  # noqa: F401  (fixture)
 from tests.test_wechat_pay import _paid, _refund, setup  # noqa: F401  (fixture)
 from tests.wechatpay_fake import fake_wechatpay, post_notice  # noqa: F401  (fixture)
 
@@ -256,7 +257,7 @@ def test_the_triggers_exist_at_head(app, owner_engine):
 
 @pytest.mark.skipif(not ON_POSTGRES, reason="row-level security is PostgreSQL's")
 def test_the_figure_tables_have_forced_row_level_security_and_show_only_the_own_company(app, two_companies,
-                                                                                      owner_engine, app_engine):
+                                                                                      owner_engine, app_engine):  # noqa: F811
     a, b = two_companies
     with owner_engine.connect() as conn:
         rows = conn.execute(text("SELECT relname, relrowsecurity, relforcerowsecurity FROM pg_class "
