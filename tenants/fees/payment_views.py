@@ -4,7 +4,7 @@ against its open bills (or pay ahead), list payments, refund one. Every write go
 from __future__ import annotations
 
 import uuid
-from datetime import date, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 
 from flask import request, url_for
 from flask_babel import gettext as _
@@ -247,7 +247,18 @@ def payments():
     block = "results" if htmx and htmx.target == "payment-results" else None
     return render("tenants/fees/payments/index.html", block, page=page, filters=filters, communities=communities,
                   totals={"count": count, "amount": amount, "refunded": refunded},
-                  methods=list(PaymentMethod), statuses=list(PaymentStatus))
+                  methods=list(PaymentMethod), statuses=list(PaymentStatus), local_minute=local_minute,
+                  method_names={m: str(m.label) for m in PaymentMethod},
+                  status_names={s: str(s.label) for s in PaymentStatus})
+
+
+def local_minute(moment: datetime | None) -> str:
+    """A UTC time as Shanghai's "2026-12-06 14:05" (the localtime filter's default pattern), without Babel's
+    formatter per row."""
+    if moment is None:
+        return ""
+    moment = moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+    return moment.astimezone(SHANGHAI).strftime("%Y-%m-%d %H:%M")
 
 
 # --- refunds --------------------------------------------------------------------------------------------------
