@@ -119,8 +119,12 @@ def _sums(table, cutoff=None) -> list:
 
 def scope_totals(today: date, *, community_id=None, building_id=None) -> Totals:
     """The whole scope's arrears by age, how many households owe and how many are flagged (one statement, over the
-    buildings' figures, or a building's households')."""
-    _fresh(today)
+    buildings' figures, or a building's households'; it also asks which day they count for, and on a new day they
+    are recounted first and asked again)."""
+    from flask import g
+
+    from tenants.fees.models import FeeArrearsState
+
     company_id = require_company_id()
     if building_id is not None:
         t = FeeHouseholdArrears.__table__
@@ -131,7 +135,15 @@ def scope_totals(today: date, *, community_id=None, building_id=None) -> Totals:
         stmt = select(*_sums(t)).where(t.c.company_id == company_id, t.c.households > 0)
         if community_id is not None:
             stmt = stmt.where(t.c.community_id == community_id)
-    return _totals(db.session.execute(stmt).one())
+    if getattr(g, "fee_arrears_fresh", None) == (company_id, today):
+        return _totals(db.session.execute(stmt).one())
+    as_of = select(FeeArrearsState.as_of).where(FeeArrearsState.company_id == company_id).scalar_subquery()
+    row = db.session.execute(stmt.add_columns(as_of)).one()
+    if row[-1] != today:
+        _fresh(today)  # recounts, then the totals again
+        return _totals(db.session.execute(stmt).one())
+    g.fee_arrears_fresh = (company_id, today)
+    return _totals(row[:-1])
 
 
 @dataclass
