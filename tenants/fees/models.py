@@ -303,6 +303,9 @@ class Bill(CompanyScoped, db.Model):
     "once:<uuid>", "late:<bill>", "opening". A reissue is the same charge and period with ``generation`` + 1."""
 
     __tablename__ = "bills"
+    # Database triggers on this table keep the fee figures (migration 0014_fees, tenants/fees/figures.py). A SQLite
+    # batch migration (op.batch_alter_table) rebuilds the table and DROPS them: such a migration must create them
+    # again (tests/test_fee_figures.py checks they exist at head).
     __table_args__ = (
         _fk("household_id", "households"),
         _fk("community_id", "communities"),
@@ -443,6 +446,9 @@ class Payment(CompanyScoped, db.Model):
     """Money from (or for) one household: recorded by staff (offline) or paid through WeChat Pay (online)."""
 
     __tablename__ = "payments"
+    # Database triggers on this table keep the fee figures (migration 0014_fees, tenants/fees/figures.py). A SQLite
+    # batch migration (op.batch_alter_table) rebuilds the table and DROPS them: such a migration must create them
+    # again (tests/test_fee_figures.py checks they exist at head).
     __table_args__ = (
         _fk("household_id", "households"),
         Index("ix_payments_household", "company_id", "household_id", "created_at"),
