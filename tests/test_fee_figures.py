@@ -317,3 +317,16 @@ def test_the_payments_page_totals_come_from_the_figures_and_its_statements_do_no
     today = local_today()
     filtered = admin.get(f"{url}?method=cash&date_from={today - timedelta(days=1)}&date_to={today}")
     assert f"{1 + n} payments, ¥{80 + 50 * n} received" in filtered.get_data(as_text=True)  # the world's cash ¥80
+
+
+def test_the_nightly_job_counts_every_company_for_the_new_day(app, two_companies):
+    from saas.jobs import PERIODIC_JOBS
+
+    assert ("count-fee-arrears", "tenants.fees.figures:recount_all_companies", "1 16 * * *") in PERIODIC_JOBS
+    tomorrow = local_today() + timedelta(days=1)
+    with app.app_context():
+        assert figures.recount_all_companies(tomorrow) == {"companies": 2, "failed": 0}
+        for world in two_companies:
+            with company_context(world.company.id):
+                assert db.session.get(FeeArrearsState, world.company.id).as_of == tomorrow
+        db.session.remove()

@@ -151,3 +151,27 @@ def rebuild(today: date | None = None) -> None:
         "SET payments = excluded.payments, amount_fen = excluded.amount_fen, refunded_fen = excluded.refunded_fen"),
         params)
     _recount_arrears(company_id, today or local_today(), force=True)
+
+
+def recount_all_companies(today: date | None = None) -> dict[str, int]:
+    """Job (just after midnight, Shanghai): ``ensure_fresh`` in each active company, so the day's first arrears page
+    does not pay for the recount (about a second for 20,000 homes)."""
+    import logging
+
+    from saas.clock import local_today, utcnow
+    from saas.tenancy import company_context
+    from tenants.work_orders.sla_jobs import companies_to_check
+
+    today = today or local_today()
+    totals = {"companies": 0, "failed": 0}
+    for company_id in companies_to_check(utcnow()):
+        with company_context(company_id):
+            try:
+                ensure_fresh(today)
+            except Exception:  # one company's failure must not stop the others
+                db.session.rollback()
+                logging.getLogger(__name__).exception("fee arrears recount failed for company %s", company_id)
+                totals["failed"] += 1
+                continue
+        totals["companies"] += 1
+    return totals
