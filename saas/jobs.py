@@ -73,6 +73,8 @@ PERIODIC_JOBS: tuple[tuple[str, str, str], ...] = (
     # 02:00 UTC is 10:00 in Beijing: a reminder arrives in the morning, never at night.
     ("send-fee-reminders", "tenants.fees.collection:remind_all_companies", "0 2 * * *"),
     ("remind-disclosures", "tenants.disclosures.jobs:remind_all_companies", "15 2 * * *"),
+    # 16:01 UTC is 00:01 in China: the arrears figures count the new day before anyone looks.
+    ("count-fee-arrears", "tenants.fees.figures:recount_all_companies", "1 16 * * *"),
     # 19:00 UTC is 03:00 in China: the red/black list is computed while nobody rates.
     ("compute-ratings", "saas.ratings.job:run_all", "0 19 * * *"),
 )

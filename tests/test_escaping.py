@@ -115,6 +115,7 @@ NOT_TYPED = {
     ("invoice_requests", "tax_number"), ("invoice_requests", "email"), ("invoice_requests", "file_path"),
     ("disclosure_profiles", "complaint_phone"), ("disclosure_objections", "photo_path"),
     ("disclosure_attachments", "content_type"), ("disclosure_attachments", "file_path"),
+    ("fee_payment_days", "method"), ("fee_payment_days", "status"),  # copies of payments' enum values
 }
 # JSON keys whose values the app reads as codes (kept, or the page could not be drawn at all).
 JSON_CODE_KEYS = {"kind", "message", "action", "object_type"}

@@ -19,7 +19,8 @@ from sqlalchemy import case, func, literal, select
 
 from saas.extensions import db
 from saas.pagination import page_number
-from tenants.fees.models import Bill
+from saas.tenancy import require_company_id
+from tenants.fees.models import Bill, FeeBuildingArrears, FeeHouseholdArrears
 from tenants.roster.models import Building, Community, Household
 
 BUCKETS = ("d30", "d90", "d365", "older")
@@ -94,17 +95,55 @@ def _totals(row) -> Totals:
     return Totals(*(int(row[i] or 0) for i in range(7)))
 
 
+def _fresh(today: date) -> None:
+    """The figures count for ``today`` (once per request: the first call checks, and recounts on a new day)."""
+    from flask import g
+
+    from saas.tenancy import require_company_id
+    from tenants.fees import figures
+
+    key = (require_company_id(), today)
+    if getattr(g, "fee_arrears_fresh", None) != key:
+        figures.ensure_fresh(today)
+        g.fee_arrears_fresh = key
+
+
+def _sums(table, cutoff=None) -> list:
+    """The buckets, households and flagged of rows of fee_building_arrears, or of fee_household_arrears (then
+    flagged counts the rows whose oldest due date is on or before ``cutoff``)."""
+    sums = [func.coalesce(func.sum(table.c[name]), 0) for name in (*BUCKETS, "total")]
+    if cutoff is None:
+        return [*sums, func.coalesce(func.sum(table.c.households), 0), func.coalesce(func.sum(table.c.flagged), 0)]
+    return [*sums, func.count(), func.coalesce(func.sum(case((table.c.oldest_due <= cutoff, 1), else_=0)), 0)]
+
+
 def scope_totals(today: date, *, community_id=None, building_id=None) -> Totals:
-    """The whole scope's arrears by age, how many households owe and how many are flagged (one statement)."""
-    per_household = (select(Bill.household_id, *_columns(today))
-                     .where(*_overdue(today, community_id, building_id))
-                     .group_by(Bill.household_id).subquery())
-    cutoff = limitation_cutoff(today)
-    row = db.session.execute(select(
-        *(func.coalesce(func.sum(per_household.c[name]), 0) for name in (*BUCKETS, "total")),
-        func.count(), func.coalesce(func.sum(case((per_household.c.oldest_due <= cutoff, 1), else_=0)), 0),
-    )).one()
-    return _totals(row)
+    """The whole scope's arrears by age, how many households owe and how many are flagged (one statement, over the
+    buildings' figures, or a building's households'; it also asks which day they count for, and on a new day they
+    are recounted first and asked again)."""
+    from flask import g
+
+    from tenants.fees.models import FeeArrearsState
+
+    company_id = require_company_id()
+    if building_id is not None:
+        t = FeeHouseholdArrears.__table__
+        stmt = select(*_sums(t, limitation_cutoff(today))).where(t.c.company_id == company_id,
+                                                                 t.c.building_id == building_id, t.c.total > 0)
+    else:
+        t = FeeBuildingArrears.__table__
+        stmt = select(*_sums(t)).where(t.c.company_id == company_id, t.c.households > 0)
+        if community_id is not None:
+            stmt = stmt.where(t.c.community_id == community_id)
+    if getattr(g, "fee_arrears_fresh", None) == (company_id, today):
+        return _totals(db.session.execute(stmt).one())
+    as_of = select(FeeArrearsState.as_of).where(FeeArrearsState.company_id == company_id).scalar_subquery()
+    row = db.session.execute(stmt.add_columns(as_of)).one()
+    if row[-1] != today:
+        _fresh(today)  # recounts, then the totals again
+        return _totals(db.session.execute(stmt).one())
+    g.fee_arrears_fresh = (company_id, today)
+    return _totals(row[:-1])
 
 
 @dataclass
@@ -115,23 +154,23 @@ class GroupRow:
 
 
 def by_group(today: date, *, community_id=None, building_id=None) -> list[GroupRow]:
-    """One row per community, or per building when a community is chosen (one statement), most owed first."""
+    """One row per community, or per building when a community is chosen (one statement over the buildings'
+    figures), most owed first."""
+    _fresh(today)
+    t = FeeBuildingArrears.__table__
     per_building = community_id is not None
-    key = Bill.building_id if per_building else Bill.community_id
-    per_household = (select(key.label("key"), Bill.household_id, *_columns(today))
-                     .where(*_overdue(today, community_id, building_id))
-                     .group_by(key, Bill.household_id).subquery())
-    cutoff = limitation_cutoff(today)
+    key = t.c.building_id if per_building else t.c.community_id
     target = Building if per_building else Community
-    rows = db.session.execute(
-        select(per_household.c.key, target.name,
-               *(func.coalesce(func.sum(per_household.c[name]), 0) for name in (*BUCKETS, "total")),
-               func.count(), func.coalesce(func.sum(case((per_household.c.oldest_due <= cutoff, 1), else_=0)), 0))
-        .join(target, target.id == per_household.c.key)
-        .group_by(per_household.c.key, target.name)
-        .order_by(func.sum(per_household.c.total).desc(), target.name)
-    ).all()
-    return [GroupRow(row[0], row[1], _totals(row[2:])) for row in rows]
+    stmt = (select(key, target.name, *_sums(t))
+            .join(target, (target.company_id == t.c.company_id) & (target.id == key))
+            .where(t.c.company_id == require_company_id(), t.c.households > 0)
+            .group_by(key, target.name)
+            .order_by(func.sum(t.c.total).desc(), target.name))
+    if per_building:
+        stmt = stmt.where(t.c.community_id == community_id)
+    if building_id is not None:
+        stmt = stmt.where(t.c.building_id == building_id)
+    return [GroupRow(row[0], row[1], _totals(row[2:])) for row in db.session.execute(stmt).all()]
 
 
 @dataclass
@@ -153,44 +192,91 @@ class HouseholdRow:
 
 
 class _RowPagination(Pagination):
-    """Flask-SQLAlchemy's Pagination over a select of several columns (its own paginate keeps the first only)."""
+    """Flask-SQLAlchemy's Pagination over a select of several columns (its own paginate keeps the first only),
+    with the total known beforehand (the figures count the households) or counted."""
 
     def _query_items(self):
         stmt = self._query_args["select"]
         return db.session.execute(stmt.limit(self.per_page).offset(self._query_offset)).all()
 
     def _query_count(self):
+        if self._query_args.get("total") is not None:
+            return self._query_args["total"]
         stmt = self._query_args["select"]
         return db.session.execute(select(func.count()).select_from(stmt.order_by(None).subquery())).scalar()
 
 
 def households(today: date, *, community_id=None, building_id=None, sort: str = "owed", min_owed_fen: int = 0,
-               per_page: int = PER_PAGE) -> Pagination:
-    """One page of the households that owe (two statements: the count and the page), items as HouseholdRow."""
-    per_household = (select(Bill.household_id, *_columns(today))
-                     .where(*_overdue(today, community_id, building_id))
-                     .group_by(Bill.household_id))
+               per_page: int = PER_PAGE, total: int | None = None) -> Pagination:
+    """One page of the households that owe, items as HouseholdRow: one statement when ``total`` (how many owe in
+    the scope, Totals.households) is given, else two.
+
+    The page is read from fee_household_arrears in its index order: the rows up to the page's last one by amount
+    (or oldest due date), with ties (the room order breaks them), found by a scalar subquery, so page 1 reads about
+    50 rows and not every household that owes."""
+    _fresh(today)
+    a = FeeHouseholdArrears.__table__
+    where = [a.c.company_id == require_company_id(), a.c.total > 0]
+    if community_id is not None:
+        where.append(a.c.community_id == community_id)
+    if building_id is not None:
+        where.append(a.c.building_id == building_id)
     if min_owed_fen:
-        per_household = per_household.having(func.sum(_owed()) > min_owed_fen)
-    sub = per_household.subquery()
+        where.append(a.c.total > min_owed_fen)
+        total = None
+    number = page_number()
+    reach = number * per_page  # rows up to the end of this page
     stmt = (select(Household.id, Community.name, Building.name, Household.unit, Household.room,
-                   Household.owner_name, *(sub.c[name] for name in (*BUCKETS, "total")), sub.c.oldest_due)
-            .join(sub, sub.c.household_id == Household.id)
-            .join(Building, Building.id == Household.building_id)
-            .join(Community, Community.id == Building.community_id))
+                   Household.owner_name, *(a.c[name] for name in (*BUCKETS, "total")), a.c.oldest_due)
+            .select_from(a)
+            .join(Household, (Household.company_id == a.c.company_id) & (Household.id == a.c.household_id))
+            .join(Building, (Building.company_id == Household.company_id) & (Building.id == Household.building_id))
+            .join(Community, (Community.company_id == Building.company_id) & (Community.id == Building.community_id))
+            .where(*where))
     room_order = (Community.name, Building.name, Household.unit, Household.room)
+    if sort in ("owed", "oldest") and reach <= 10_000:  # deeper: the plain order (nobody pages that far)
+        column, descending = (a.c.total, True) if sort == "owed" else (a.c.oldest_due, False)
+        # The last of the first ``reach`` values (all of them when fewer). A plain comparison with it, no
+        # COALESCE: only leakproof operators reach the index under row-level security.
+        first = (select(column.label("v")).where(*where).order_by(column.desc() if descending else column)
+                 .limit(reach).subquery())
+        edge = select(func.min(first.c.v) if descending else func.max(first.c.v)).scalar_subquery()
+        stmt = stmt.where(column >= edge if descending else column <= edge)
     if sort == "room":
         stmt = stmt.order_by(*room_order)
     elif sort == "oldest":
-        stmt = stmt.order_by(sub.c.oldest_due, *room_order)
+        stmt = stmt.order_by(a.c.oldest_due, *room_order)
     else:
-        stmt = stmt.order_by(sub.c.total.desc(), *room_order)
-    page = _RowPagination(select=stmt, page=page_number(), per_page=per_page, max_per_page=None, error_out=False)
+        stmt = stmt.order_by(a.c.total.desc(), *room_order)
+    page = _RowPagination(select=stmt, total=total, page=number, per_page=per_page, max_per_page=None,
+                          error_out=False)
     cutoff = limitation_cutoff(today)
     page.items = [HouseholdRow(r[0], r[1], r[2], r[3], r[4], r[5],
                                Totals(*(int(v or 0) for v in r[6:11])), r[11], r[11] <= cutoff)
                   for r in page.items]
     return page
+
+
+# --- the direct counts over the bills (what the figures must equal; tests compare them) -------------------------
+
+
+def direct_scope_totals(today: date, *, community_id=None, building_id=None) -> Totals:
+    per_household = (select(Bill.household_id, *_columns(today))
+                     .where(*_overdue(today, community_id, building_id))
+                     .group_by(Bill.household_id).subquery())
+    cutoff = limitation_cutoff(today)
+    row = db.session.execute(select(
+        *(func.coalesce(func.sum(per_household.c[name]), 0) for name in (*BUCKETS, "total")),
+        func.count(), func.coalesce(func.sum(case((per_household.c.oldest_due <= cutoff, 1), else_=0)), 0),
+    )).one()
+    return _totals(row)
+
+
+def direct_by_household(today: date) -> dict[uuid.UUID, tuple]:
+    """{household: (d30, d90, d365, older, total, oldest due)} over the bills."""
+    rows = db.session.execute(select(Bill.household_id, *_columns(today))
+                              .where(*_overdue(today)).group_by(Bill.household_id)).all()
+    return {r[0]: (*(int(v) for v in r[1:6]), r[6]) for r in rows}
 
 
 def owed_by_household(today: date, household_ids) -> dict[uuid.UUID, int]:

@@ -79,11 +79,11 @@ def _arrears_page(form=None, status=200):
                                        .order_by(Building.name)).scalars().all()
     if form is None:
         form = RemindForm(community_id=str(kw["community_id"] or ""), building_id=str(kw["building_id"] or ""))
+    totals = arrears.scope_totals(today, **kw)
     return render("tenants/fees/arrears/index.html", status=status, today=today, sort=sort, community=community,
-                  building=building, communities=communities, buildings=buildings, form=form,
-                  totals=arrears.scope_totals(today, **kw),
+                  building=building, communities=communities, buildings=buildings, form=form, totals=totals,
                   groups=[] if building else arrears.by_group(today, **kw),
-                  page=arrears.households(today, sort=sort, **kw),
+                  page=arrears.households(today, sort=sort, total=totals.households, **kw),
                   cutoff=arrears.limitation_cutoff(today), months=arrears.LIMITATION_WARNING_MONTHS,
                   reminder_interval=ledger.settings().reminder_interval_days)
 

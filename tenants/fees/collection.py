@@ -29,7 +29,7 @@ from saas.models import Company, Membership, Role, User
 from saas.money import format_yuan
 from saas.tenancy import company_context, require_company_id
 from tenants.fees import arrears, ledger
-from tenants.fees.models import Bill, BillKind, CollectionReminder
+from tenants.fees.models import Bill, BillKind, CollectionReminder, FeeMonthFigure
 from tenants.inbox.services import notify
 from tenants.roster.models import Household, HouseholdOwner
 from tenants.stewards.models import StewardAssignment
@@ -85,21 +85,18 @@ class PeriodRate:
 
 
 def by_period(today: date, *, months: int = CHART_MONTHS, community_id=None) -> list[PeriodRate]:
-    """The last ``months`` months up to this one: each period's billed, paid and running totals (one statement).
-    Months without bills are shown too (billed 0)."""
+    """The last ``months`` months up to this one: each period's billed, paid and running totals (one statement over
+    fee_month_figures, kept by the bills' triggers: tenants/fees/figures.py). Months without bills are shown too
+    (billed 0)."""
+    f = FeeMonthFigure.__table__
     first = add_months(month_start(today), -(months - 1))
     end = add_months(month_start(today), 1)
-    stmt = (select(Bill.period_start, func.sum(_billed()), func.sum(Bill.paid_fen))
-            .where(Bill.period_start >= first, Bill.period_start < end, Bill.kind != BillKind.LATE_FEE)
-            .group_by(Bill.period_start))
+    stmt = (select(f.c.month, func.sum(f.c.billed_fen), func.sum(f.c.paid_fen))
+            .where(f.c.company_id == require_company_id(), f.c.month >= first, f.c.month < end)
+            .group_by(f.c.month))
     if community_id is not None:
-        stmt = stmt.where(Bill.community_id == community_id)
-    sums: dict[date, list[int]] = {}
-    for start, billed, paid in db.session.execute(stmt):
-        month = month_start(start)
-        sums.setdefault(month, [0, 0])
-        sums[month][0] += int(billed or 0)
-        sums[month][1] += int(paid or 0)
+        stmt = stmt.where(f.c.community_id == community_id)
+    sums = {month: (int(billed or 0), int(paid or 0)) for month, billed, paid in db.session.execute(stmt)}
     out, running_billed, running_paid = [], 0, 0
     for i in range(months):
         month = add_months(first, i)
@@ -108,6 +105,22 @@ def by_period(today: date, *, months: int = CHART_MONTHS, community_id=None) -> 
         running_paid += paid
         out.append(PeriodRate(month, billed, paid, running_billed, running_paid))
     return out
+
+
+def direct_by_period(today: date, *, months: int = CHART_MONTHS, community_id=None) -> dict[date, tuple[int, int]]:
+    """{month: (billed, paid)} counted over the bills themselves (what the figures must equal; tests compare)."""
+    first = add_months(month_start(today), -(months - 1))
+    end = add_months(month_start(today), 1)
+    stmt = (select(Bill.period_start, func.sum(_billed()), func.sum(Bill.paid_fen))
+            .where(Bill.period_start >= first, Bill.period_start < end, Bill.kind != BillKind.LATE_FEE)
+            .group_by(Bill.period_start))
+    if community_id is not None:
+        stmt = stmt.where(Bill.community_id == community_id)
+    sums: dict[date, tuple[int, int]] = {}
+    for start, billed, paid in db.session.execute(stmt):
+        b, p = sums.get(month_start(start), (0, 0))
+        sums[month_start(start)] = (b + int(billed or 0), p + int(paid or 0))
+    return sums
 
 
 @dataclass
@@ -129,20 +142,24 @@ class CommunityRate:
 
 
 def by_community(today: date, *, months: int = CHART_MONTHS) -> list[CommunityRate]:
-    """Each community's rate this month and its running rate over the months shown (one statement)."""
+    """Each community's rate this month and its running rate over the months shown (one statement over
+    fee_month_figures)."""
     from tenants.roster.models import Community
 
+    f = FeeMonthFigure.__table__
     first = add_months(month_start(today), -(months - 1))
     this, end = month_start(today), add_months(month_start(today), 1)
-    now = (Bill.period_start >= this) & (Bill.period_start < end)
+    now = f.c.month == this
     rows = db.session.execute(
         select(Community.id, Community.name,
-               func.coalesce(func.sum(case((now, _billed()), else_=literal(0))), 0),
-               func.coalesce(func.sum(case((now, Bill.paid_fen), else_=literal(0))), 0),
-               func.coalesce(func.sum(_billed()), 0), func.coalesce(func.sum(Bill.paid_fen), 0))
-        .join(Community, Community.id == Bill.community_id)
-        .where(Bill.period_start >= first, Bill.period_start < end, Bill.kind != BillKind.LATE_FEE)
-        .group_by(Community.id, Community.name).order_by(Community.name)
+               func.coalesce(func.sum(case((now, f.c.billed_fen), else_=literal(0))), 0),
+               func.coalesce(func.sum(case((now, f.c.paid_fen), else_=literal(0))), 0),
+               func.coalesce(func.sum(f.c.billed_fen), 0), func.coalesce(func.sum(f.c.paid_fen), 0))
+        .select_from(f)
+        .join(Community, (Community.company_id == f.c.company_id) & (Community.id == f.c.community_id))
+        .where(f.c.company_id == require_company_id(), f.c.month >= first, f.c.month < end)
+        .group_by(Community.id, Community.name)
+        .having(func.count() > 0).order_by(Community.name)
     ).all()
     return [CommunityRate(r[0], r[1], *(int(v) for v in r[2:])) for r in rows]
 

@@ -303,6 +303,9 @@ class Bill(CompanyScoped, db.Model):
     "once:<uuid>", "late:<bill>", "opening". A reissue is the same charge and period with ``generation`` + 1."""
 
     __tablename__ = "bills"
+    # Database triggers on this table keep the fee figures (migration 0014_fees, tenants/fees/figures.py). A SQLite
+    # batch migration (op.batch_alter_table) rebuilds the table and DROPS them: such a migration must create them
+    # again (tests/test_fee_figures.py checks they exist at head).
     __table_args__ = (
         _fk("household_id", "households"),
         _fk("community_id", "communities"),
@@ -443,6 +446,9 @@ class Payment(CompanyScoped, db.Model):
     """Money from (or for) one household: recorded by staff (offline) or paid through WeChat Pay (online)."""
 
     __tablename__ = "payments"
+    # Database triggers on this table keep the fee figures (migration 0014_fees, tenants/fees/figures.py). A SQLite
+    # batch migration (op.batch_alter_table) rebuilds the table and DROPS them: such a migration must create them
+    # again (tests/test_fee_figures.py checks they exist at head).
     __table_args__ = (
         _fk("household_id", "households"),
         Index("ix_payments_household", "company_id", "household_id", "created_at"),
@@ -450,6 +456,8 @@ class Payment(CompanyScoped, db.Model):
         Index("uq_payments_out_trade_no", "out_trade_no", unique=True),
         Index("uq_payments_wechat_transaction", "wechat_transaction_id", unique=True),
         Index("ix_payments_pending", "company_id", "status", "created_at"),
+        Index("ix_payments_paid", "company_id", "paid_at", "id", postgresql_where=text("receipt_number IS NOT NULL"),
+              sqlite_where=text("receipt_number IS NOT NULL")),  # the payments list, newest first
         CheckConstraint("amount_fen > 0 AND amount_fen <= 100000000000", name="amount_range"),
         CheckConstraint("refunded_fen >= 0 AND refunded_fen <= amount_fen", name="refund_within_amount"),
     )
@@ -667,3 +675,94 @@ class PaymentRoute(db.Model):
     out_trade_no: Mapped[str] = mapped_column(String(32), primary_key=True)
     company_id: Mapped[uuid.UUID] = mapped_column(Uuid, ForeignKey("companies.id"), index=True)
     payment_id: Mapped[uuid.UUID] = mapped_column(Uuid)
+
+
+# --- pre-aggregated figures (tenants/fees/figures.py) -----------------------------------------------------------
+# Kept exact by database triggers on bills and payments (migration 0014_fees): any write, the app's or bulk SQL,
+# moves them in the same transaction. Not CompanyScoped (no id of their own: the key is the primary key), so
+# queries name company_id themselves; row-level security applies like everywhere (company_id leads the key).
+
+
+class FeeMonthFigure(db.Model):
+    """Per company, community and month (of ``period_start``): billed (amount − credited) and paid, late fees left
+    out: the collection rate's sums (tenants/fees/collection.py)."""
+
+    __tablename__ = "fee_month_figures"
+
+    company_id: Mapped[uuid.UUID] = mapped_column(Uuid, ForeignKey("companies.id"), primary_key=True)
+    community_id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True)
+    month: Mapped[date] = mapped_column(Date, primary_key=True)  # the 1st
+    billed_fen: Mapped[int] = mapped_column(BigInteger, default=0)
+    paid_fen: Mapped[int] = mapped_column(BigInteger, default=0)
+
+
+class FeeArrearsState(db.Model):
+    """The day the arrears figures below are counted for, and that day's age boundaries (so the triggers compare
+    dates and never compute them). ``figures.ensure_fresh`` moves it to today, recounting once a day."""
+
+    __tablename__ = "fee_arrears_state"
+
+    company_id: Mapped[uuid.UUID] = mapped_column(Uuid, ForeignKey("companies.id"), primary_key=True)
+    as_of: Mapped[date] = mapped_column(Date)  # a bill due before this day is overdue
+    d30_from: Mapped[date] = mapped_column(Date)  # due on or after: up to 30 days overdue
+    d90_from: Mapped[date] = mapped_column(Date)
+    d365_from: Mapped[date] = mapped_column(Date)
+    flag_cutoff: Mapped[date] = mapped_column(Date)  # oldest unpaid due on or before: the limitation flag
+
+
+class FeeHouseholdArrears(db.Model):
+    """What one household owes past due on ``fee_arrears_state.as_of``, by age. A household that no longer owes
+    keeps a row of zeros (the app's database role may not delete): read with ``total > 0``."""
+
+    __tablename__ = "fee_household_arrears"
+    __table_args__ = (
+        Index("ix_fee_household_arrears_total", "company_id", "total", "household_id"),
+        Index("ix_fee_household_arrears_community", "company_id", "community_id", "total", "household_id"),
+        Index("ix_fee_household_arrears_building", "company_id", "building_id", "total", "household_id"),
+        Index("ix_fee_household_arrears_oldest", "company_id", "oldest_due", "household_id"),
+    )
+
+    company_id: Mapped[uuid.UUID] = mapped_column(Uuid, ForeignKey("companies.id"), primary_key=True)
+    household_id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True)
+    community_id: Mapped[uuid.UUID] = mapped_column(Uuid)
+    building_id: Mapped[uuid.UUID] = mapped_column(Uuid)
+    d30: Mapped[int] = mapped_column(BigInteger)
+    d90: Mapped[int] = mapped_column(BigInteger)
+    d365: Mapped[int] = mapped_column(BigInteger)
+    older: Mapped[int] = mapped_column(BigInteger)
+    total: Mapped[int] = mapped_column(BigInteger)
+    oldest_due: Mapped[date | None] = mapped_column(Date)  # None: owes nothing now
+
+
+class FeeBuildingArrears(db.Model):
+    """The sums of a building's FeeHouseholdArrears (a row may stay with households = 0: read with > 0)."""
+
+    __tablename__ = "fee_building_arrears"
+    __table_args__ = (Index("ix_fee_building_arrears_community", "company_id", "community_id"),)
+
+    company_id: Mapped[uuid.UUID] = mapped_column(Uuid, ForeignKey("companies.id"), primary_key=True)
+    building_id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True)
+    community_id: Mapped[uuid.UUID] = mapped_column(Uuid)
+    d30: Mapped[int] = mapped_column(BigInteger, default=0)
+    d90: Mapped[int] = mapped_column(BigInteger, default=0)
+    d365: Mapped[int] = mapped_column(BigInteger, default=0)
+    older: Mapped[int] = mapped_column(BigInteger, default=0)
+    total: Mapped[int] = mapped_column(BigInteger, default=0)
+    households: Mapped[int] = mapped_column(Integer, default=0)
+    flagged: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class FeePaymentDay(db.Model):
+    """Payments with a receipt per company, Shanghai day of ``paid_at``, community, method and status: the
+    payments list's count and sums under any of its filters."""
+
+    __tablename__ = "fee_payment_days"
+
+    company_id: Mapped[uuid.UUID] = mapped_column(Uuid, ForeignKey("companies.id"), primary_key=True)
+    day: Mapped[date] = mapped_column(Date, primary_key=True)
+    community_id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True)
+    method: Mapped[str] = mapped_column(String(20), primary_key=True)
+    status: Mapped[str] = mapped_column(String(20), primary_key=True)
+    payments: Mapped[int] = mapped_column(Integer, default=0)
+    amount_fen: Mapped[int] = mapped_column(BigInteger, default=0)
+    refunded_fen: Mapped[int] = mapped_column(BigInteger, default=0)

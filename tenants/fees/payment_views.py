@@ -4,11 +4,12 @@ against its open bills (or pay ahead), list payments, refund one. Every write go
 from __future__ import annotations
 
 import uuid
-from datetime import date, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 
 from flask import request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
+from flask_sqlalchemy.pagination import SelectPagination
 from flask_wtf import FlaskForm
 from sqlalchemy import func, or_, select
 from sqlalchemy.orm import contains_eager
@@ -23,12 +24,12 @@ from saas.forms import submit
 from saas.htmx import render
 from saas.i18n import _l
 from saas.money import format_yuan, parse_yuan
-from saas.pagination import paginate
-from saas.tenancy import get_or_404, parse_uuid_or_404
+from saas.pagination import page_number
+from saas.tenancy import get_or_404, parse_uuid_or_404, require_company_id
 from saas.validators import CleanText
 from tenants.access import Role, require_role
 from tenants.fees import bp, ledger, receipts
-from tenants.fees.models import Bill, Payment, PaymentMethod, PaymentStatus
+from tenants.fees.models import Bill, FeePaymentDay, Payment, PaymentMethod, PaymentStatus
 from tenants.roster.models import Building, Community, Household
 
 CASHIERS = (Role.ADMIN, Role.CASHIER)
@@ -188,7 +189,8 @@ def _filters() -> dict:
 
 
 def _conditions(filters: dict) -> list:
-    where = [Payment.receipt_number.is_not(None)]
+    # paid_at is set with the receipt number; named too so the list counts what fee_payment_days counts.
+    where = [Payment.receipt_number.is_not(None), Payment.paid_at.is_not(None)]
     if filters["date_from"]:
         where.append(Payment.paid_at >= datetime.combine(filters["date_from"], time(), SHANGHAI))
     if filters["date_to"]:
@@ -202,26 +204,61 @@ def _conditions(filters: dict) -> list:
     return where
 
 
+class _CountedPagination(SelectPagination):
+    """A page of a select whose total is known beforehand (the payment figures count it): no count(*) query."""
+
+    def _query_count(self) -> int:
+        return self._query_args["total"]
+
+
+def _totals(filters: dict) -> tuple[int, int, int]:
+    """How many payments with a receipt match the filters and their sums, from fee_payment_days (kept by the
+    payments' triggers, tenants/fees/figures.py): a few hundred rows a year instead of every payment."""
+    d = FeePaymentDay.__table__
+    where = [d.c.company_id == require_company_id()]
+    if filters["date_from"]:
+        where.append(d.c.day >= filters["date_from"])
+    if filters["date_to"]:
+        where.append(d.c.day <= filters["date_to"])
+    if filters["method"]:
+        where.append(d.c.method == filters["method"])
+    if filters["status"]:
+        where.append(d.c.status == filters["status"])
+    if filters["community_id"]:
+        where.append(d.c.community_id == parse_uuid_or_404(filters["community_id"]))
+    row = db.session.execute(select(*(func.coalesce(func.sum(d.c[name]), 0)
+                                      for name in ("payments", "amount_fen", "refunded_fen"))).where(*where)).one()
+    return int(row[0]), int(row[1]), int(row[2])
+
+
 @bp.get("/fees/payments")
 @require_role(*CASHIERS)
 def payments():
     filters = _filters()
     where = _conditions(filters)
+    count, amount, refunded = _totals(filters)
     stmt = (select(Payment).join(Payment.household).join(Household.building).join(Building.community)
             .options(contains_eager(Payment.household).contains_eager(Household.building)
                      .contains_eager(Building.community))
             .where(*where).order_by(Payment.paid_at.desc(), Payment.id.desc()))
-    page = paginate(stmt, per_page=PER_PAGE, max_per_page=100)
-    totals = db.session.execute(
-        select(func.count(Payment.id), func.coalesce(func.sum(Payment.amount_fen), 0),
-               func.coalesce(func.sum(Payment.refunded_fen), 0))
-        .select_from(Payment).join(Payment.household).join(Household.building).join(Building.community)
-        .where(*where)).one()
+    page = _CountedPagination(select=stmt, session=db.session(), total=count, page=page_number(), per_page=PER_PAGE,
+                              max_per_page=100, error_out=False)
     communities = db.session.execute(select(Community).where(Community.live()).order_by(Community.name)).scalars().all()
     block = "results" if htmx and htmx.target == "payment-results" else None
     return render("tenants/fees/payments/index.html", block, page=page, filters=filters, communities=communities,
-                  totals={"count": totals[0], "amount": int(totals[1]), "refunded": int(totals[2])},
-                  methods=list(PaymentMethod), statuses=list(PaymentStatus))
+                  totals={"count": count, "amount": amount, "refunded": refunded},
+                  methods=list(PaymentMethod), statuses=list(PaymentStatus), local_minute=local_minute,
+                  method_names={m: str(m.label) for m in PaymentMethod},
+                  status_names={s: str(s.label) for s in PaymentStatus})
+
+
+def local_minute(moment: datetime | None) -> str:
+    """A UTC time as Shanghai's "2026-12-06 14:05" (the localtime filter's default pattern), without Babel's
+    formatter per row."""
+    if moment is None:
+        return ""
+    moment = moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+    return moment.astimezone(SHANGHAI).strftime("%Y-%m-%d %H:%M")
 
 
 # --- refunds --------------------------------------------------------------------------------------------------
