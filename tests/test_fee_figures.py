@@ -1,4 +1,4 @@
-"""The fee figures (tenants/fees/figures.py) kept by database triggers (migration 0014_fees) equal direct counts over
+"""The fee figures (tenants/fees/figures.py) kept by database triggers (migration 0016_fees) equal direct counts over
 the bills and payments after every kind of write through the normal services: bill runs, one-off and late-fee
 bills, cash payments, WeChat Pay callbacks and refunds, offline refunds, credits and reissues, opening-balance
 imports; a new day recounts the arrears; the triggers exist at head; row-level security covers the tables; the
@@ -246,7 +246,7 @@ def test_figures_rebuild_gives_what_the_triggers_kept(app, two_companies):
 
 
 def test_the_triggers_exist_at_head(app, owner_engine):
-    """A SQLite batch migration on bills or payments would drop them: this fails then (see 0014_fees)."""
+    """A SQLite batch migration on bills or payments would drop them: this fails then (see 0016_fees)."""
     with owner_engine.connect() as conn:
         if ON_POSTGRES:
             names = set(conn.execute(text("SELECT tgname FROM pg_trigger WHERE NOT tgisinternal")).scalars())

@@ -1,7 +1,7 @@
 """The fee pages' pre-aggregated figures: what the arrears, collection and payments pages add up instead of reading
 every bill or payment of the company (tables in tenants/fees/models.py, "pre-aggregated figures").
 
-How they stay exact: database triggers on bills and payments (migration 0014_fees) move them in the same statement
+How they stay exact: database triggers on bills and payments (migration 0016_fees) move them in the same statement
 as the write, whatever made it (the ledger, a bill run, an import, bulk SQL): a rolled-back write rolls them back.
 - ``fee_month_figures``: per community and month of ``period_start``, billed (amount − credited) and paid, late fees
   left out (the collection rate's definition, tenants/fees/collection.py).

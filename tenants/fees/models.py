@@ -303,7 +303,7 @@ class Bill(CompanyScoped, db.Model):
     "once:<uuid>", "late:<bill>", "opening". A reissue is the same charge and period with ``generation`` + 1."""
 
     __tablename__ = "bills"
-    # Database triggers on this table keep the fee figures (migration 0014_fees, tenants/fees/figures.py). A SQLite
+    # Database triggers on this table keep the fee figures (migration 0016_fees, tenants/fees/figures.py). A SQLite
     # batch migration (op.batch_alter_table) rebuilds the table and DROPS them: such a migration must create them
     # again (tests/test_fee_figures.py checks they exist at head).
     __table_args__ = (
@@ -446,7 +446,7 @@ class Payment(CompanyScoped, db.Model):
     """Money from (or for) one household: recorded by staff (offline) or paid through WeChat Pay (online)."""
 
     __tablename__ = "payments"
-    # Database triggers on this table keep the fee figures (migration 0014_fees, tenants/fees/figures.py). A SQLite
+    # Database triggers on this table keep the fee figures (migration 0016_fees, tenants/fees/figures.py). A SQLite
     # batch migration (op.batch_alter_table) rebuilds the table and DROPS them: such a migration must create them
     # again (tests/test_fee_figures.py checks they exist at head).
     __table_args__ = (
@@ -678,7 +678,7 @@ class PaymentRoute(db.Model):
 
 
 # --- pre-aggregated figures (tenants/fees/figures.py) -----------------------------------------------------------
-# Kept exact by database triggers on bills and payments (migration 0014_fees): any write, the app's or bulk SQL,
+# Kept exact by database triggers on bills and payments (migration 0016_fees): any write, the app's or bulk SQL,
 # moves them in the same transaction. Not CompanyScoped (no id of their own: the key is the primary key), so
 # queries name company_id themselves; row-level security applies like everywhere (company_id leads the key).
 

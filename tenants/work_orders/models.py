@@ -251,10 +251,10 @@ class WorkOrder(CompanyScoped, db.Model):
         Index("ix_work_orders_category", "company_id", "category_id", "created_at"),
         Index("ix_work_orders_community", "company_id", "community_id", "created_at"),
         Index("ix_work_orders_rated", "company_id", "rated_at"),
-        # The open jobs only: the overview's overdue and waiting counts from the index alone (migration 0014_wo).
+        # The open jobs only: the overview's overdue and waiting counts from the index alone (migration 0015_wo).
         Index("ix_work_orders_open_due", "company_id", "resolution_due_at", "response_due_at", "accepted_at",
               "paused_at", "assignee_id", postgresql_where=text(_OPEN_WHERE), sqlite_where=text(_OPEN_WHERE)),
-        # The grab pool (new jobs anyone qualified may take): a technician's pool tab and its count (0014_wo).
+        # The grab pool (new jobs anyone qualified may take): a technician's pool tab and its count (0015_wo).
         Index("ix_work_orders_pool", "company_id", "category_id", "response_due_at",
               postgresql_where=text(_POOL_WHERE), sqlite_where=text(_POOL_WHERE)),
     )

@@ -91,7 +91,7 @@ def visible_or_404(order_id, membership: Membership) -> WorkOrder:
 
 def open_clause():
     """Open (states.OPEN), the statuses written into the SQL: the partial index ix_work_orders_open_due (migration
-    0014_wo) is then usable whatever plan PostgreSQL caches for the statement (a bound list proves nothing about a
+    0015_wo) is then usable whatever plan PostgreSQL caches for the statement (a bound list proves nothing about a
     generic plan's values)."""
     return WorkOrder.status.in_([literal_column(f"'{status.value}'") for status in sorted(OPEN)])
 

@@ -2,8 +2,8 @@
 and building what is owed past due by age (the arrears pages), per day the payments with a receipt (the payments
 list), all kept exact by triggers on bills and payments; an index of the payments list's order
 
-Revision ID: 0014_fees
-Revises: 0013
+Revision ID: 0016_fees
+Revises: 0015_wo
 Create Date: 2026-12-06 20:30:00
 
 The triggers are statement-level with transition tables on PostgreSQL (one bill run's INSERT of 5,000 bills moves
@@ -22,8 +22,8 @@ from saas import rls
 
 
 # revision identifiers, used by Alembic.
-revision = '0014_fees'
-down_revision = '0013'
+revision = '0016_fees'
+down_revision = '0015_wo'
 branch_labels = None
 depends_on = None
 

@@ -2,8 +2,8 @@
 (work_order_status_counts, filled here from the existing jobs), partial indexes of the open jobs' deadlines and of
 the grab pool
 
-Revision ID: 0014_wo
-Revises: 0013
+Revision ID: 0015_wo
+Revises: 0014_public
 Create Date: 2026-12-06 20:10:00
 
 """
@@ -17,8 +17,8 @@ from saas import rls
 
 
 # revision identifiers, used by Alembic.
-revision = '0014_wo'
-down_revision = '0013'
+revision = '0015_wo'
+down_revision = '0014_public'
 branch_labels = None
 depends_on = None
 
