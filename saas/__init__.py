@@ -85,6 +85,10 @@ def _init_extensions(app: Flask) -> None:
     db.init_app(app)
     with app.app_context():
         _sqlite_foreign_keys(db.engine)
+        if db.engine.dialect.name != "sqlite":  # a file on this machine: nothing to lose the connection to
+            from saas import connection_checks
+
+            connection_checks.install(db.engine, app.config["DB_IDLE_PING_SECONDS"])
     # Import every model module so metadata (and `flask db`) sees all tables.
     import saas.models  # noqa: F401
     import saas.notifications.models  # noqa: F401
