@@ -212,6 +212,7 @@ def seed(app) -> None:
     from saas.extensions import db
     from saas.models import Company, Membership, Role, User
     from saas.tenancy import company_context, new_id, utcnow
+    from tenants.roster import figures as roster_figures
     from tenants.roster.models import HouseholdOwner
     from tenants.stewards.models import AssignmentReason, ContactKind, StewardAssignment, StewardContact
     from tenants.work_orders import figures
@@ -263,6 +264,7 @@ def seed(app) -> None:
                     row["reporter_membership_id"] = owner_id
                 _copy(WorkOrder.__table__, batch)
             figures.rebuild()  # the dashboard's weekly figures: COPY bypasses the writes that keep them
+            roster_figures.rebuild()  # the roster's counts and stewards' loads, likewise
             db.session.commit()
         # Someone else's company, so indexes and policies have rows to skip.
         other = Company(slug="bench-other", name="邻居物业", plan_code="bench", trial_ends_at=now + timedelta(days=30))
@@ -279,6 +281,7 @@ def seed(app) -> None:
                                       [(c, other_names[c]) for c in other_communities], now, seed=11):
                 _copy(WorkOrder.__table__, batch)
             figures.rebuild()
+            roster_figures.rebuild()
             db.session.commit()
         db.session.remove()
     _vacuum(app)

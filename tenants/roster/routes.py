@@ -15,9 +15,9 @@ from saas.models import AuditEvent
 from saas.pagination import page_number
 from saas.tenancy import get_or_404, parse_uuid_or_404
 from tenants.access import STAFF, Role, require_role
-from tenants.roster import bp, services
+from tenants.roster import bp, figures, services
 from tenants.roster.forms import BuildingForm, CommunityForm, HouseholdForm
-from tenants.roster.listing import AddressPagination
+from tenants.roster.listing import AddressPagination, counted_by_building
 from tenants.roster.models import Building, Community, Household, Occupancy
 
 ADMIN = (Role.ADMIN,)
@@ -177,14 +177,27 @@ def _household_filters() -> dict:
     return filters
 
 
-def _household_filters_applied(filters: dict):
-    """A function adding the list's filters to a select that joins households to buildings and communities."""
+def like_pattern(q: str) -> str:
+    """``%q%`` for LIKE with q's own % and _ taken literally (escaped with a backslash)."""
+    escaped = q.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return f"%{escaped}%"
+
+
+def _household_filters_applied(filters: dict, buildings_named: list):
+    """A function adding the list's filters to a select that joins households to buildings and communities.
+
+    The search compares the household's own columns (the trigram index ix_households_search serves them on
+    PostgreSQL: one bitmap scan per column, or-ed) and its building among ``buildings_named`` (the ids of the
+    buildings whose name matches, found beforehand), so that no condition on a joined table blocks the index."""
     def apply(stmt):
         stmt = stmt.where(Household.live())
         if filters["q"]:
-            like = f"%{filters['q']}%"
-            stmt = stmt.where(or_(Household.room.ilike(like), Household.owner_name.ilike(like),
-                                  Household.owner_phone.like(like), Building.name.ilike(like)))
+            like = like_pattern(filters["q"])
+            matches = [Household.room.ilike(like, escape="\\"), Household.owner_name.ilike(like, escape="\\"),
+                       Household.owner_phone.like(like, escape="\\")]
+            if buildings_named:
+                matches.append(Household.building_id.in_(buildings_named))
+            stmt = stmt.where(or_(*matches))
         if filters["community_id"]:
             stmt = stmt.where(Community.id == parse_uuid_or_404(filters["community_id"]))
         if filters["building_id"]:
@@ -196,34 +209,68 @@ def _household_filters_applied(filters: dict):
     return apply
 
 
+def _buildings_named(q: str) -> list:
+    """Ids of the buildings whose name contains q (a few hundred buildings at most: one small statement)."""
+    if not q:
+        return []
+    return list(db.session.execute(
+        select(Building.id).where(Building.name.ilike(like_pattern(q), escape="\\"))).scalars())
+
+
 def _household_page(filters: dict) -> AddressPagination:
-    """The page of households in address order (tenants/roster/listing.py: a building at a time)."""
-    filtered = _household_filters_applied(filters)
+    """The page of households in address order (tenants/roster/listing.py: a building at a time). Without a
+    search the per-building counts come from the roster's figures, not from counting the households."""
+    filtered = _household_filters_applied(filters, _buildings_named(filters["q"]))
     rows = filtered(select(Household).join(Household.building).join(Building.community)
                     .options(contains_eager(Household.building).contains_eager(Building.community)))
+    if filters["q"]:
+        def counts():
+            return counted_by_building(filtered)
+    else:
+        def counts():
+            return figures.by_building(
+                occupancy=Occupancy(filters["occupancy"]) if filters["occupancy"] else None,
+                community_id=parse_uuid_or_404(filters["community_id"]) if filters["community_id"] else None,
+                building_id=parse_uuid_or_404(filters["building_id"]) if filters["building_id"] else None)
     return AddressPagination(page=page_number(), per_page=20, max_per_page=100, error_out=False,
-                             filtered=filtered, rows=rows)
+                             counts=counts, rows=rows)
+
+
+def _live_communities() -> list:
+    return list(db.session.execute(select(Community).where(Community.live()).order_by(Community.name)).scalars())
+
+
+def _add_form(form=None, building_id: str = "") -> tuple:
+    """The add-a-household form with every live building as a choice: (form, buildings)."""
+    buildings = _live_buildings()
+    if form is None:
+        form = HouseholdForm()
+        if building_id:
+            form.building_id.data = building_id
+    form.set_building_choices(buildings)
+    return form, buildings
 
 
 def _households_page(form=None, *, status=200, block=None):
+    """The list. The add form (a select of every building) is rendered here only when it shows at once (its
+    errors, or an empty list); otherwise the page loads it when the admin opens it (``?add_form=1``)."""
     filters = _household_filters()
     page = _household_page(filters)
-    buildings = _live_buildings()
-    communities = sorted({b.community.id: b.community for b in buildings}.values(), key=lambda c: c.name)
-    if form is None:
-        form = HouseholdForm()
-        if filters["building_id"]:
-            form.building_id.data = filters["building_id"]
-    form.set_building_choices(buildings)
+    buildings = None
+    if form is not None or (block is None and not page.total and not any(filters.values())):
+        form, buildings = _add_form(form, filters["building_id"])
     return render("tenants/roster/households.html", block, status=status, page=page, filters=filters,
-                  form=form, buildings=buildings, communities=communities,
-                  show_contacts=True)
+                  form=form, buildings=buildings, communities=_live_communities(),
+                  occupancies=[(o.value, o.label) for o in Occupancy], show_contacts=True)
 
 
 # Owners' personal details: admins only. A steward sees their own households on their home page.
 @bp.get("/households")
 @require_role(*ADMIN)
 def households():
+    if request.args.get("add_form") == "1":
+        form, buildings = _add_form(building_id=request.args.get("building_id") or "")
+        return render_partial("tenants/roster/_household_add.html", form=form, buildings=buildings)
     block = "results" if htmx and htmx.target == "household-results" else None
     return _households_page(block=block)
 
