@@ -13,9 +13,10 @@ than from counting the households.
 from __future__ import annotations
 
 from flask_sqlalchemy.pagination import Pagination
-from sqlalchemy import func, select
+from sqlalchemy import and_, func, select
 
 from saas.extensions import db
+from saas.tenancy import require_company_id
 from tenants.roster.models import Building, Community, Household
 
 BUILDING_ORDER = (Community.name, func.length(Building.name), Building.name, Building.id)
@@ -24,10 +25,15 @@ HOME_ORDER = (Household.unit, func.length(Household.room), Household.room, House
 
 def counted_by_building(filtered) -> list[tuple]:
     """[(building id, matching households)] in the buildings' address order, counted over the households."""
+    # Counted per building first, then joined to the buildings for their order: the join is made for the few
+    # hundred counts, not for each of (up to) 20,000 matching households.
+    counts = (filtered(select(Household.building_id, func.count().label("n")).select_from(Household)
+                       .join(Household.building).join(Building.community))
+              .group_by(Household.building_id).subquery())
     return db.session.execute(
-        filtered(select(Household.building_id, func.count()).select_from(Household)
-                 .join(Household.building).join(Building.community))
-        .group_by(Household.building_id, Community.name, Building.name, Building.id)
+        select(counts.c.building_id, counts.c.n)
+        .join(Building, and_(Building.company_id == require_company_id(), Building.id == counts.c.building_id))
+        .join(Building.community)
         .order_by(*BUILDING_ORDER)
     ).all()
 
