@@ -41,17 +41,17 @@ class Band(enum.StrEnum):
 BAND_LABELS = {
     Band.IDLE: _l("No households"),
     Band.ROOM: _l("Room to spare"),
-    Band.NEAR: _l("Nearly full"),
+    Band.NEAR: _l("Full or nearly full"),
     Band.OVER: _l("Over capacity"),
 }
 SORTS = {
-    "name": _l("Name"),
-    "load": _l("Most households"),
-    "free": _l("Most room"),
+    "name": _l("Sort by name"),
+    "load": _l("Most households first"),
+    "free": _l("Most room first"),
 }
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Row:
     id: object  # the steward's membership
     name: str

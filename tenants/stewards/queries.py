@@ -40,6 +40,23 @@ def live_buildings() -> list[Building]:
     ).scalars())
 
 
+@dataclass(frozen=True, slots=True)
+class BuildingChoice:
+    id: object
+    label: str  # "community building"
+    community_id: object
+    community_name: str
+
+
+def building_choices() -> list[BuildingChoice]:
+    """The live buildings for a filter's select, in address order: plain tuples in one statement (the overview
+    only needs their ids and names; ORM objects for 150 buildings were a tenth of its time)."""
+    return [BuildingChoice(b, f"{c_name} {b_name}", c, c_name) for b, b_name, c, c_name in db.session.execute(
+        select(Building.id, Building.name, Community.id, Community.name).join(Building.community)
+        .where(Building.live(), Community.live())
+        .order_by(Community.name, func.length(Building.name), Building.name))]
+
+
 # --- the stewards page -------------------------------------------------------------------------------------
 
 

@@ -70,17 +70,15 @@ def _overview_filters() -> dict:
 def _overview_page(capacity_form=None, status=200, block=None):
     community_id, building_id = _uuid_arg("community_id"), _uuid_arg("building_id")
     filters = _overview_filters()
-    buildings = queries.live_buildings()
+    buildings = queries.building_choices()
     data = overview.overview(current_company, q=filters["q"], band=filters["band"], sort=filters["sort"],
                              page=page_number(), community_id=community_id, building_id=building_id)
     return render("tenants/stewards/index.html", block, status=status, data=data, buildings=buildings,
-                  communities=_communities(buildings), community_id=community_id, building_id=building_id,
-                  filters=filters, bands=list(overview.Band), sorts=overview.SORTS,
+                  communities=sorted({b.community_id: b.community_name for b in buildings}.items(),
+                                     key=lambda c: c[1]),
+                  community_id=community_id, building_id=building_id, filters=filters, bands=list(overview.Band),
+                  sorts=overview.SORTS,
                   capacity_form=capacity_form or CapacityForm(capacity=current_company.steward_capacity))
-
-
-def _communities(buildings):
-    return sorted({b.community.id: b.community for b in buildings}.values(), key=lambda c: c.name)
 
 
 @bp.get("/stewards")
