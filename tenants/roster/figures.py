@@ -101,8 +101,16 @@ def _collect(session: Session, flush_context) -> None:
 def _refresh(session: Session) -> None:
     session.flush()  # the last ORM changes, so their keys are in
     touched = session.info.pop(_TOUCHED, None)
-    if touched and any(touched.values()):
-        recount(session, touched)
+    if not touched or not any(touched.values()):
+        return
+    # Each company's keys as that company (the commit may come after the block that made the changes left its
+    # company, as the demo seed's does; row-level security wants the company's setting anyway).
+    from saas.tenancy import company_context
+
+    companies = {c for keys in touched.values() for c, _ in keys}
+    for company_id in sorted(companies, key=str):
+        with company_context(company_id):
+            recount(session, {name: {k for k in keys if k[0] == company_id} for name, keys in touched.items()})
 
 
 @event.listens_for(Session, "after_transaction_end")
