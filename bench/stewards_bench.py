@@ -236,6 +236,7 @@ def child_auto(database: str, workdir: Path, households: int, stewards: int) -> 
     from saas.extensions import db
     from saas.models import User
     from saas.tenancy import company_context
+    from tenants.roster import figures as roster_figures
     from tenants.stewards import planner, services
     from tenants.stewards.models import StewardAssignment
 
@@ -259,6 +260,7 @@ def child_auto(database: str, workdir: Path, households: int, stewards: int) -> 
             started = time.perf_counter()
             _stewards(company_id, stewards, password_hash)
             (community_id,), _, homes = _roster(company_id, households, per_community=households)
+            roster_figures.rebuild()  # core inserts bypass the writes that keep the roster's counts
             db.session.commit()
             _analyze(app)
             results["setup_s"] = round(time.perf_counter() - started, 2)
@@ -314,6 +316,7 @@ def child_pages(database: str, workdir: Path, households: int, stewards: int, re
     app = _make_app(database, workdir)
     from saas.extensions import db
     from saas.tenancy import company_context, new_id, utcnow
+    from tenants.roster import figures as roster_figures
     from tenants.stewards.models import (
         AssignmentReason,
         ContactKind,
@@ -352,6 +355,7 @@ def child_pages(database: str, workdir: Path, households: int, stewards: int, re
                                    "contacted_on": today - timedelta(days=(n * 7 + c * 150) % 365)})
             _insert(StewardAssignment.__table__, periods)
             _insert(StewardContact.__table__, logged)
+            roster_figures.rebuild()  # core inserts bypass the writes that keep the roster's counts
             db.session.commit()
         db.session.remove()
         _analyze(app)

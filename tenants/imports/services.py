@@ -489,6 +489,10 @@ class _Engine:
             db.session.execute(insert(Household), inserts)
         if updates:
             db.session.execute(update(Household), updates)
+        # Bulk writes bypass the ORM listener: the roster's counts of these buildings are recounted at commit.
+        from tenants.roster import figures
+
+        figures.touch(buildings={building_id for _data, building_id, _new in placed}, company_id=self.company_id)
 
 
     def _unique_codes(self, n: int) -> list[str]:

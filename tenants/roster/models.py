@@ -159,3 +159,6 @@ class HouseholdOwner(CompanyScoped, db.Model):
 
     household: Mapped[Household] = relationship(lazy="joined", innerjoin=True)
     membership: Mapped[Membership] = relationship(viewonly=True)
+
+
+from tenants.roster import figures as _figures  # noqa: E402,F401  (the roster's counts: their table and listeners)

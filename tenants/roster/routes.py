@@ -14,10 +14,10 @@ from saas.htmx import redirect_to, render, render_partial, wants_fragment
 from saas.models import AuditEvent
 from saas.pagination import page_number
 from saas.tenancy import get_or_404, parse_uuid_or_404
-from tenants.access import STAFF, Role, require_role
-from tenants.roster import bp, services
+from tenants.access import STAFF, Role, current_membership, require_role
+from tenants.roster import bp, figures, services
 from tenants.roster.forms import BuildingForm, CommunityForm, HouseholdForm
-from tenants.roster.listing import AddressPagination
+from tenants.roster.listing import AddressPagination, counted_by_building
 from tenants.roster.models import Building, Community, Household, Occupancy
 
 ADMIN = (Role.ADMIN,)
@@ -177,14 +177,29 @@ def _household_filters() -> dict:
     return filters
 
 
-def _household_filters_applied(filters: dict):
-    """A function adding the list's filters to a select that joins households to buildings and communities."""
+def like_pattern(q: str) -> str:
+    """``%q%`` for LIKE with q's own % and _ taken literally (escaped with a backslash)."""
+    escaped = q.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return f"%{escaped}%"
+
+
+def _household_filters_applied(filters: dict, buildings_named: list):
+    """A function adding the list's filters to a select that joins households to buildings and communities.
+
+    The search compares the household's own columns (the trigram index ix_households_search serves them on
+    PostgreSQL: one bitmap scan per column, or-ed) and its building among ``buildings_named`` (the ids of the
+    buildings whose name matches, found beforehand), so that no condition on a joined table blocks the index."""
     def apply(stmt):
         stmt = stmt.where(Household.live())
         if filters["q"]:
-            like = f"%{filters['q']}%"
-            stmt = stmt.where(or_(Household.room.ilike(like), Household.owner_name.ilike(like),
-                                  Household.owner_phone.like(like), Building.name.ilike(like)))
+            like = like_pattern(filters["q"])
+            # The phone first: PostgreSQL checks an OR's terms in order, and a phone's LIKE is the cheapest
+            # (no case folding) and, for digits, the one that matches: the other terms are skipped for its rows.
+            matches = [Household.owner_phone.like(like, escape="\\"), Household.room.ilike(like, escape="\\"),
+                       Household.owner_name.ilike(like, escape="\\")]
+            if buildings_named:
+                matches.append(Household.building_id.in_(buildings_named))
+            stmt = stmt.where(or_(*matches))
         if filters["community_id"]:
             stmt = stmt.where(Community.id == parse_uuid_or_404(filters["community_id"]))
         if filters["building_id"]:
@@ -196,34 +211,87 @@ def _household_filters_applied(filters: dict):
     return apply
 
 
+def _buildings_named(q: str) -> list:
+    """Ids of the buildings whose name contains q (a few hundred buildings at most: one small statement)."""
+    if not q:
+        return []
+    return list(db.session.execute(
+        select(Building.id).where(Building.name.ilike(like_pattern(q), escape="\\"))).scalars())
+
+
 def _household_page(filters: dict) -> AddressPagination:
-    """The page of households in address order (tenants/roster/listing.py: a building at a time)."""
-    filtered = _household_filters_applied(filters)
+    """The page of households in address order (tenants/roster/listing.py: a building at a time). Without a
+    search the per-building counts come from the roster's figures, not from counting the households."""
+    filtered = _household_filters_applied(filters, _buildings_named(filters["q"]))
     rows = filtered(select(Household).join(Household.building).join(Building.community)
                     .options(contains_eager(Household.building).contains_eager(Building.community)))
+    if filters["q"]:
+        def counts():
+            return counted_by_building(filtered)
+    else:
+        def counts():
+            return figures.by_building(
+                occupancy=Occupancy(filters["occupancy"]) if filters["occupancy"] else None,
+                community_id=parse_uuid_or_404(filters["community_id"]) if filters["community_id"] else None,
+                building_id=parse_uuid_or_404(filters["building_id"]) if filters["building_id"] else None)
     return AddressPagination(page=page_number(), per_page=20, max_per_page=100, error_out=False,
-                             filtered=filtered, rows=rows)
+                             counts=counts, rows=rows)
+
+
+_PLACEHOLDER = "00000000-0000-0000-0000-000000000000"
+
+
+def _row_shared() -> dict:
+    """What every household row shares (templates/tenants/roster/_household_row.html), made once per response:
+    the labels translated and the links made once, each row's id put into the link patterns."""
+    return {
+        "placeholder": _PLACEHOLDER,
+        "community": _("Community"), "room": _("Room"), "area": _("Area (m²)"), "occupancy": _("Occupancy"),
+        "owner": _("Owner"), "phone": _("Phone"), "edit": _("Edit"), "delete": _("Delete"),
+        "confirm": _("Delete household %(label)s? You can undo this.", label="%(label)s"),
+        "occupancies": {o: o.label for o in Occupancy},
+        "admin": current_membership.role == Role.ADMIN,
+        "show_url": url_for(".household", household_id=_PLACEHOLDER),
+        "edit_url": url_for(".edit_household", household_id=_PLACEHOLDER),
+        "delete_url": url_for(".delete_household", household_id=_PLACEHOLDER),
+    }
+
+
+def _live_communities() -> list:
+    return list(db.session.execute(select(Community).where(Community.live()).order_by(Community.name)).scalars())
+
+
+def _add_form(form=None, building_id: str = "") -> tuple:
+    """The add-a-household form with every live building as a choice: (form, buildings)."""
+    buildings = _live_buildings()
+    if form is None:
+        form = HouseholdForm()
+        if building_id:
+            form.building_id.data = building_id
+    form.set_building_choices(buildings)
+    return form, buildings
 
 
 def _households_page(form=None, *, status=200, block=None):
+    """The list. The add form (a select of every building) is rendered here only when it shows at once (its
+    errors, or an empty list); otherwise the page loads it when the admin opens it (``?add_form=1``)."""
     filters = _household_filters()
     page = _household_page(filters)
-    buildings = _live_buildings()
-    communities = sorted({b.community.id: b.community for b in buildings}.values(), key=lambda c: c.name)
-    if form is None:
-        form = HouseholdForm()
-        if filters["building_id"]:
-            form.building_id.data = filters["building_id"]
-    form.set_building_choices(buildings)
+    buildings = None
+    if form is not None or (block is None and not page.total and not any(filters.values())):
+        form, buildings = _add_form(form, filters["building_id"])
     return render("tenants/roster/households.html", block, status=status, page=page, filters=filters,
-                  form=form, buildings=buildings, communities=communities,
-                  show_contacts=True)
+                  form=form, buildings=buildings, communities=_live_communities(),
+                  occupancies=[(o.value, o.label) for o in Occupancy], show_contacts=True, row=_row_shared())
 
 
 # Owners' personal details: admins only. A steward sees their own households on their home page.
 @bp.get("/households")
 @require_role(*ADMIN)
 def households():
+    if request.args.get("add_form") == "1":
+        form, buildings = _add_form(building_id=request.args.get("building_id") or "")
+        return render_partial("tenants/roster/_household_add.html", form=form, buildings=buildings)
     block = "results" if htmx and htmx.target == "household-results" else None
     return _households_page(block=block)
 
@@ -258,7 +326,7 @@ def create_household():
                                       unit=household.unit, occupancy=household.occupancy.value)
                 fresh.set_building_choices(_live_buildings())
                 return render_partial("tenants/roster/_household_created.html", form=fresh, household=household,
-                                      show_contacts=True)
+                                      show_contacts=True, row=_row_shared())
             flash(_("Household %(label)s added.", label=household.label), "success")
             return redirect_to(url_for(".households"))
     return _households_page(form, status=422, block="add_form")
@@ -290,7 +358,7 @@ def household(household_id):
 def household_row(household_id):
     household = get_or_404(Household, household_id)
     return render_partial("tenants/roster/_household_row.html", household=household,
-                          show_contacts=True)
+                          show_contacts=True, row=_row_shared())
 
 
 @bp.get("/households/<household_id>/edit")
@@ -327,7 +395,7 @@ def update_household(household_id):
         else:
             if wants_fragment():
                 return render_partial("tenants/roster/_household_row.html", household=household,
-                                      show_contacts=True)
+                                      show_contacts=True, row=_row_shared())
             flash(_("Saved."), "success")
             return redirect_to(url_for(".households"))
     if wants_fragment():
@@ -359,6 +427,7 @@ def restore_household(household_id):
         flash(str(exc.message), "danger")
         return redirect_to(url_for(".household", household_id=household.id))
     if wants_fragment():
-        return render_partial("tenants/roster/_household_row.html", household=household, show_contacts=True)
+        return render_partial("tenants/roster/_household_row.html", household=household, show_contacts=True,
+                              row=_row_shared())
     flash(_("Household %(label)s restored.", label=household.label), "success")
     return redirect_to(url_for(".household", household_id=household.id))

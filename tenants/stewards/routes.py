@@ -14,12 +14,14 @@ from saas.extensions import db, htmx
 from saas.forms import show_error, submit
 from saas.htmx import redirect_to, render
 from saas.models import Role
+from saas.pagination import page_number
 from saas.tenancy import get_or_404, parse_uuid_or_404
 from tenants.access import current_company, require_role
 from tenants.roster.models import Community
 from tenants.stewards import (
     bp,
     home,  # noqa: F401  (the steward's own pages, on the same blueprint)
+    overview,
     permissions,
     queries,
     services,
@@ -57,17 +59,26 @@ def _int_arg(name: str, low: int = 0, high: int = 999) -> int | None:
 # --- overview ----------------------------------------------------------------------------------------------
 
 
+def _overview_filters() -> dict:
+    band = request.args.get("band") or ""
+    sort = request.args.get("sort") or "name"
+    return {"q": (request.args.get("q") or "").strip()[:50],
+            "band": overview.Band(band) if band in {b.value for b in overview.Band} else None,
+            "sort": sort if sort in overview.SORTS else "name"}
+
+
 def _overview_page(capacity_form=None, status=200, block=None):
     community_id, building_id = _uuid_arg("community_id"), _uuid_arg("building_id")
-    buildings = queries.live_buildings()
-    data = queries.overview(current_company, community_id=community_id, building_id=building_id)
+    filters = _overview_filters()
+    buildings = queries.building_choices()
+    data = overview.overview(current_company, q=filters["q"], band=filters["band"], sort=filters["sort"],
+                             page=page_number(), community_id=community_id, building_id=building_id)
     return render("tenants/stewards/index.html", block, status=status, data=data, buildings=buildings,
-                  communities=_communities(buildings), community_id=community_id, building_id=building_id,
+                  communities=sorted({b.community_id: b.community_name for b in buildings}.items(),
+                                     key=lambda c: c[1]),
+                  community_id=community_id, building_id=building_id, filters=filters, bands=list(overview.Band),
+                  sorts=overview.SORTS,
                   capacity_form=capacity_form or CapacityForm(capacity=current_company.steward_capacity))
-
-
-def _communities(buildings):
-    return sorted({b.community.id: b.community for b in buildings}.values(), key=lambda c: c.name)
 
 
 @bp.get("/stewards")

@@ -29,6 +29,7 @@ from saas.models import Company, Membership, Role, User
 from saas.notifications.models import Channel
 from saas.notifications.services import deliver_after_commit, queue_message
 from saas.tenancy import new_id, require_company_id, utcnow
+from tenants.roster import figures
 from tenants.roster.models import Building, Household, HouseholdOwner, Occupancy
 from tenants.stewards import planner
 from tenants.stewards.models import (
@@ -109,7 +110,10 @@ def _current_periods():
 
 
 def loads(*, community_id=None, building_id=None) -> dict:
-    """{steward membership id: households currently assigned}, optionally only within a community or building."""
+    """{steward membership id: households currently assigned}, optionally only within a community or building.
+    The company-wide loads are the roster's figures (kept by the writes); a scope's are counted."""
+    if community_id is None and building_id is None:
+        return figures.steward_loads()
     stmt = _current_periods()
     if community_id is not None or building_id is not None:
         stmt = stmt.join(Household.building)
@@ -198,6 +202,10 @@ def _reassign(targets: dict, *, reason: AssignmentReason, actor: User | None, no
         for chunk in _chunks(to_start):
             db.session.execute(insert(StewardAssignment), chunk)
             result.new_periods.extend(row["id"] for row in chunk)
+        # Bulk SQL bypasses the ORM listener: the roster's counts (buildings' homes with a steward, loads) of
+        # these homes and of their former and new stewards are recounted before the commit.
+        figures.touch(households=result.changed, stewards={current[h] for h in to_end} | {
+            row["steward_id"] for row in to_start}, company_id=company_id)
     except IntegrityError as exc:
         db.session.rollback()
         raise StewardError(_l("Someone else changed the stewards of these households at the same moment. "
