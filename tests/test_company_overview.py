@@ -105,3 +105,39 @@ def test_the_overview_makes_the_same_number_of_queries_for_more_jobs(app, cast, 
         for i in range(8):
             _new_order(cast, area="common" if i % 2 else "home", category="电梯" if i % 3 else "水暖")
     assert count() == few
+
+
+def test_households_by_occupancy_equal_a_direct_count_after_the_roster_changes(app, cast, login_as):
+    """The overview reads them from the roster's figures (tenants/roster/figures.py), kept by the writes."""
+    from sqlalchemy import func, select
+
+    from saas.extensions import db
+    from saas.models import User
+    from saas.tenancy import company_context
+    from tenants.roster import services
+    from tenants.roster.models import Building, Household, Occupancy
+
+    client = login_as(cast.world.admin)
+    url = f"/c/{cast.world.company.slug}/"
+
+    def shown() -> list[int]:
+        page = client.get(url).get_data(as_text=True)
+        card = page[page.index('class="bar mb-2"') - 400:]
+        return [int(n) for n in re.findall(r'class="bar mb-2" role="img" aria-label="[^"]* (\d+)"', card)]
+
+    def direct() -> list[int]:
+        with app.app_context(), company_context(cast.world.company.id):
+            counted = dict(db.session.execute(
+                select(Household.occupancy, func.count()).join(Household.building)
+                .where(Household.live(), Building.live()).group_by(Household.occupancy)).all())
+            db.session.remove()
+        return [counted.get(o, 0) for o in Occupancy]
+
+    before = shown()
+    assert before == direct() and sum(before) > 0
+    with app.app_context(), company_context(cast.world.company.id):
+        household = db.session.execute(select(Household).where(Household.live()).limit(1)).scalar_one()
+        services.delete_household(household, actor=db.session.get(User, cast.world.admin.id))
+        db.session.remove()
+    after = shown()
+    assert after == direct() and sum(after) == sum(before) - 1

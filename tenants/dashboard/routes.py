@@ -11,7 +11,8 @@ from saas.htmx import render
 from saas.models import AuditEvent, Membership, Role
 from tenants.access import current_membership, require_role
 from tenants.dashboard import bp
-from tenants.roster.models import Building, Community, Household, Occupancy
+from tenants.roster import figures as roster_figures
+from tenants.roster.models import Building, Community, Occupancy
 from tenants.work_orders.queries import repair_figures_columns
 
 
@@ -26,14 +27,8 @@ def index():
         return redirect(url_for("company.work_orders.mine"), code=303)  # a technician's day is their jobs
     if current_membership.role == Role.CASHIER:
         return redirect(url_for("company.fees.new_payment"), code=303)  # a cashier's day is the counter
-    occupancy = dict(
-        db.session.execute(
-            select(Household.occupancy, func.count())
-            .join(Household.building)
-            .where(Household.live(), Building.live())
-            .group_by(Household.occupancy)
-        ).all()
-    )
+    # Households by occupancy from the roster's figures (kept by the writes), not a count of every household.
+    occupancy = {occ: n for occ, (n, _) in roster_figures.by_occupancy().items() if n}
     # The figures in one statement: live communities and buildings, current members by role, and the morning's
     # repair figures (each a link to the all-jobs list filtered the same way), each an indexed scalar subquery.
     figures = _figures(utcnow())
