@@ -64,10 +64,10 @@ _SET_CONFIG = re.compile(r"\s*SELECT set_config")
 # page name → statements per request (asserted after the run; tests/test_speed.py checks they do not grow with the
 # data). The dashboard's is with its medians' cache filled: a miss adds the medians (2) and the cache write (1).
 EXPECTED_STATEMENTS: dict[str, int] = {
-    "owner: my repairs": 6, "work-order dashboard, 26 weeks": 9, "work orders, page 500": 9, "work-order board": 6,
-    "stewards overview": 7, "work orders, page 1": 9, "households, search": 8, "households, page 1": 7,
-    "steward home (50 homes)": 10, "work-order detail": 8, "technician: my jobs": 6, "company dashboard": 7,
-    "household detail": 9, "landing page": 0,
+    "owner: my repairs": 5, "work-order dashboard, 26 weeks": 8, "work orders, page 500": 8, "work-order board": 5,
+    "stewards overview": 6, "work orders, page 1": 8, "households, search": 7, "households, page 1": 6,
+    "steward home (50 homes)": 9, "work-order detail": 7, "technician: my jobs": 5, "company dashboard": 6,
+    "household detail": 8, "landing page": 0,
 }
 
 

@@ -27,6 +27,17 @@ from saas.tenancy import reset_current_company, select_setting_company, set_curr
 
 company_bp = Blueprint("company", __name__, url_prefix="/c/<company_slug>")
 
+# Figures of the signed-in member read in the same statement as their membership, one round trip fewer on every
+# company page (the bell's unread count is on all of them): name → a function giving a scalar subquery for the
+# current user, registered by the module that owns the figure. Read requests only: a write may change a figure
+# before its page is drawn, so there the module counts it when asked (see member_figure).
+MEMBER_FIGURES: dict = {}
+
+
+def member_figure(name: str):
+    """The figure read with the membership on this request, or None (not a company page, or a write)."""
+    return g.get("member_figures", {}).get(name)
+
 
 @company_bp.url_value_preprocessor
 def resolve_company(endpoint, values) -> None:
@@ -39,14 +50,17 @@ def resolve_company(endpoint, values) -> None:
     company = row[0]
     g._company_token = set_current_company(company.id, database_set=True)
     # The membership's user is the signed-in user, already loaded: no join for it.
-    membership = db.session.execute(
-        select(Membership).options(lazyload(Membership.user))
+    figures = MEMBER_FIGURES if request.method in READ_METHODS else {}
+    row = db.session.execute(
+        select(Membership, *(figure().label(name) for name, figure in figures.items()))
+        .options(lazyload(Membership.user))
         .where(Membership.user_id == current_user.id, Membership.ended_at.is_(None))
-    ).scalar_one_or_none()
-    if membership is None:
+    ).one_or_none()
+    if row is None:
         abort(404)
     g.company = company
-    g.membership = membership
+    g.membership = row[0]
+    g.member_figures = {name: row._mapping[name] for name in figures}
     if request.method not in READ_METHODS and company.is_read_only():
         view = current_app.view_functions.get(request.endpoint)
         if not getattr(view, "allowed_when_read_only", False):
