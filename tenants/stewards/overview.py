@@ -22,6 +22,7 @@ from tenants.roster import figures
 from tenants.roster.models import Occupancy
 from tenants.stewards import services
 from tenants.stewards.models import StewardProfile
+from tenants.stewards.queries import UnassignedFigures
 
 PER_PAGE = 50
 NEAR_FULL = 0.9  # from 90 % of capacity a steward is "nearly full" (amber)
@@ -89,21 +90,13 @@ class RowsPage(Pagination):
 
 
 @dataclass
-class Overview:
+class Overview(UnassignedFigures):
     page: RowsPage
     stewards: int  # all current stewards
     bands: dict  # Band -> stewards in it (all stewards, not only those shown)
     unassigned: dict  # Occupancy -> live households without a steward, within the scope
     missing: int  # stewards short to cover the unassigned occupied households
     overloaded: list  # the first three stewards over capacity, by name (named in the alert)
-
-    @property
-    def unassigned_occupied(self) -> int:
-        return self.unassigned.get(Occupancy.OCCUPIED, 0)
-
-    @property
-    def unassigned_total(self) -> int:
-        return sum(self.unassigned.values())
 
     @property
     def band_max(self) -> int:

@@ -77,16 +77,11 @@ class StewardRow:
         return self.load / self.capacity if self.capacity else 0.0
 
 
-@dataclass
-class Overview:
-    rows: list[StewardRow]
-    unassigned: dict  # Occupancy -> households without a steward, within the scope
-    households: int  # live households within the scope
-    missing: int  # stewards short to cover the unassigned occupied households
+class UnassignedFigures:
+    """What the assign page's and the overview's figures share: ``unassigned`` is {Occupancy: live households
+    without a steward} within the scope."""
 
-    @property
-    def overloaded(self) -> list[StewardRow]:
-        return [r for r in self.rows if r.overloaded]
+    unassigned: dict
 
     @property
     def unassigned_occupied(self) -> int:
@@ -96,9 +91,17 @@ class Overview:
     def unassigned_total(self) -> int:
         return sum(self.unassigned.values())
 
+
+@dataclass
+class Overview(UnassignedFigures):
+    rows: list[StewardRow]
+    unassigned: dict  # Occupancy -> households without a steward, within the scope
+    households: int  # live households within the scope
+    missing: int  # stewards short to cover the unassigned occupied households
+
     @property
-    def chart_max(self) -> int:
-        return max([1, *(max(r.load, r.capacity) for r in self.rows)])
+    def overloaded(self) -> list[StewardRow]:
+        return [r for r in self.rows if r.overloaded]
 
 
 def overview(company: Company, *, community_id=None, building_id=None) -> Overview:
