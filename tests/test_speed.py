@@ -641,3 +641,14 @@ def test_dashboard_durations_equal_the_macro_they_replace(app, lang):
     with app.test_request_context(headers={"Accept-Language": lang}):
         for seconds in (None, 0.0, 29.9, 30.0, 90.0, 150.0, 3599.0, 3600.0, 86399.0, 86400.0, 90061.5, 10 ** 7):
             assert page_badges().duration(seconds) == template.render(seconds=seconds), seconds
+
+
+def test_the_open_jobs_index_predicate_names_exactly_the_open_statuses():
+    """ix_work_orders_open_due's predicate is written out (models._OPEN_WHERE, migration 0015_wo); open_clause()
+    must match it for PostgreSQL to use the index, so it must name the statuses of states.OPEN, no more, no less."""
+    import re
+
+    from tenants.work_orders import models
+    from tenants.work_orders.states import OPEN
+
+    assert set(re.findall(r"'(\w+)'", models._OPEN_WHERE)) == {status.value for status in OPEN}

@@ -17,6 +17,7 @@ from saas.models import Role
 from saas.pagination import page_number
 from saas.tenancy import get_or_404, parse_uuid_or_404
 from tenants.access import current_company, require_role
+from tenants.roster import figures as roster_figures
 from tenants.roster.models import Community
 from tenants.stewards import (
     bp,
@@ -183,7 +184,7 @@ def _assigned_message(steward, result) -> str:
         message = _("%(n)s households now have %(name)s as their steward.", n=len(result.changed),
                     name=steward.user.name)
         capacity = services.capacity_of(queries.profile_of(steward.id), current_company)
-        load = services.loads().get(steward.id, 0)
+        load = roster_figures.steward_loads([steward.id]).get(steward.id, 0)
         if load > capacity:
             message += " " + _("%(name)s now has %(load)s households, over their capacity of %(capacity)s.",
                                name=steward.user.name, load=load, capacity=capacity)
@@ -304,7 +305,7 @@ def handover(member_id):
             # Nothing moves yet: the admin sees who moves where and that owners will be told, then confirms.
             rows = [r for r in queries.households_of(steward.id) if r[0].id in set(household_ids)]
             return render("tenants/stewards/handover_confirm.html", steward=steward, target=target, form=form,
-                          rows=rows, target_load=services.loads().get(target.id, 0),
+                          rows=rows, target_load=roster_figures.steward_loads([target.id]).get(target.id, 0),
                           target_capacity=services.capacity_of(queries.profile_of(target.id), current_company))
         else:
             try:

@@ -136,12 +136,6 @@ def repair_figures_columns(now: datetime) -> list:
             count(reported_today_clause(now)).label("today"), count(waiting_for_dispatch_clause()).label("waiting")]
 
 
-def repair_figures(now: datetime) -> dict:
-    """The repair figures of repair_figures_columns in one statement of their own."""
-    row = db.session.execute(select(*repair_figures_columns(now))).one()
-    return dict(row._mapping)
-
-
 def open_jobs_of_steward(membership: Membership) -> dict:
     """The steward's home page card: open jobs given to them, and open jobs of the homes they look after."""
     from tenants.work_orders.states import OPEN
