@@ -11,7 +11,7 @@ every connection of the pool older than that moment, so the worker's following r
 request fails, as it would have while the server was restarting anyway).
 
 A dead connection found by the ping raises ``DisconnectionError``, on which the pool discards it and checks out
-another (SQLAlchemy retries up to three times), so the request never sees it.
+another (SQLAlchemy tries a second connection), so the request never sees it.
 """
 
 from __future__ import annotations
@@ -32,22 +32,20 @@ def install(engine, idle_seconds: float = IDLE_PING_SECONDS) -> None:
         last_used = connection_record.info.get(_LAST_USED)
         if last_used is not None and time.monotonic() - last_used <= idle_seconds:
             return
-        cursor = dbapi_connection.cursor()
         try:
-            cursor.execute("SELECT 1")
-            cursor.fetchall()
+            cursor = dbapi_connection.cursor()  # psycopg raises here already on a closed connection
+            try:
+                cursor.execute("SELECT 1")
+                cursor.fetchall()
+            finally:
+                cursor.close()
+            if engine.dialect.name == "postgresql":
+                # psycopg opened a transaction for the SELECT (autocommit is off): end it, or the request's first
+                # statement would run in this transaction, started before the request (stale timestamps, snapshot).
+                dbapi_connection.rollback()
         except engine.dialect.loaded_dbapi.Error as error:
             # The pool invalidates this connection and checks out another one.
             raise exc.DisconnectionError(f"idle connection failed its check: {error}") from error
-        finally:
-            try:
-                cursor.close()
-            except engine.dialect.loaded_dbapi.Error:
-                pass
-        if engine.dialect.name == "postgresql":
-            # psycopg opened a transaction for the SELECT (autocommit is off): end it, or the request's first
-            # statement would run in this transaction, started before the request (stale timestamps, snapshot).
-            dbapi_connection.rollback()
 
     @event.listens_for(engine, "connect")
     def _new(dbapi_connection, connection_record):

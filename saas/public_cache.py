@@ -267,8 +267,8 @@ def _key(group: str, token) -> str:
     return hashlib.sha256(raw.encode()).hexdigest()[:32]
 
 
-def _client_has(etag: str) -> bool:
-    """Whether If-None-Match names this page. Flask-Compress sends the ETag of a compressed body as "<tag>:zstd"
+def client_has(etag: str) -> bool:
+    """Whether If-None-Match names this page or file. Flask-Compress sends the ETag of a compressed body as "<tag>:zstd"
     (or :br, :gzip…); the part before the colon is ours."""
     tags = request.if_none_match
     return bool(tags) and (tags.star_tag or any(t.split(":", 1)[0] == etag for t in tags.as_set()))
@@ -299,7 +299,7 @@ def cached(group: str, token):
             version, changed_at = token()
             etag = _key(group, version)
             last = _last_modified(changed_at)
-            if _client_has(etag):
+            if client_has(etag):
                 return _stamp(make_response("", 304), etag, last)
             entry = pages.get(etag)
             if entry is not None:

@@ -29,8 +29,8 @@ company_bp = Blueprint("company", __name__, url_prefix="/c/<company_slug>")
 
 # Figures of the signed-in member read in the same statement as their membership, one round trip fewer on every
 # company page (the bell's unread count is on all of them): name → a function giving a scalar subquery for the
-# current user, registered by the module that owns the figure. Read requests only: a write may change a figure
-# before its page is drawn, so there the module counts it when asked (see member_figure).
+# current user, registered by the module that owns the figure. Whole pages of read requests only: a write may
+# change a figure before its page is drawn, so there the module counts it when asked (see member_figure).
 MEMBER_FIGURES: dict = {}
 
 
@@ -50,7 +50,9 @@ def resolve_company(endpoint, values) -> None:
     company = row[0]
     g._company_token = set_current_company(company.id, database_set=True)
     # The membership's user is the signed-in user, already loaded: no join for it.
-    figures = MEMBER_FIGURES if request.method in READ_METHODS else {}
+    # Only for a whole page (the layout shows them), not an htmx fragment.
+    whole_page = request.method in READ_METHODS and not (htmx and not htmx.boosted)
+    figures = MEMBER_FIGURES if whole_page else {}
     row = db.session.execute(
         select(Membership, *(figure().label(name) for name, figure in figures.items()))
         .options(lazyload(Membership.user))

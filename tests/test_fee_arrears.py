@@ -77,6 +77,9 @@ def test_arrears_by_age_and_the_limitation_flag(app, a):
             page = arrears.households(today)
         rows = {r.id: r for r in page.items}
         assert [r.id for r in page.items] == [h1, h2, h3]  # most owed first
+        with app.test_request_context("/?page=1"):  # counted over the scope, not only up to the page's edge
+            first = arrears.households(today, per_page=2)
+        assert (first.total, first.pages, [r.id for r in first.items]) == (3, 2, [h1, h2])
         assert rows[h3].flagged and not rows[h2].flagged and rows[h3].totals.older == 7000
         assert arrears.owed_by_household(today, [h1, h2, h3]) == {h1: 55000, h2: 50000, h3: 7000}
         groups = arrears.by_group(today)

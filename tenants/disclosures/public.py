@@ -11,7 +11,7 @@ from __future__ import annotations
 import hashlib
 
 import segno
-from flask import Blueprint, abort, current_app, make_response, request, url_for
+from flask import Blueprint, abort, current_app, make_response, url_for
 from sqlalchemy import inspect
 from sqlalchemy.orm.util import identity_key
 
@@ -60,13 +60,6 @@ cached = public_cache.cached("company", public_cache.company_token)
 
 def community_url(community_id) -> str:
     return url_for("public_company.disclosures.community", community_id=community_id)
-
-
-def _client_has(etag: str) -> bool:
-    """Whether If-None-Match names this file. Flask-Compress sends the ETag of a compressed body as "<tag>:zstd"
-    (or :br, :gzip…); the part before the colon is ours."""
-    tags = request.if_none_match
-    return bool(tags) and (tags.star_tag or any(t.split(":", 1)[0] == etag for t in tags.as_set()))
 
 
 def _community_or_404(community_id) -> Community:
@@ -193,7 +186,7 @@ def attachment(attachment_id):
     if att is None or att.removed_at is not None or pub is None or pub.status == Status.DRAFT:
         abort(404)
     etag = hashlib.sha256(f"{att.id}:{pub.published_at.isoformat()}".encode()).hexdigest()[:32]
-    if _client_has(etag):
+    if public_cache.client_has(etag):
         response = make_response("", 304)
     else:
         response = serve(att)

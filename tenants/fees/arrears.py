@@ -193,21 +193,18 @@ class HouseholdRow:
 
 class _RowPagination(Pagination):
     """Flask-SQLAlchemy's Pagination over a select of several columns (its own paginate keeps the first only),
-    with the total known beforehand (the figures count the households) or counted."""
+    with the total known beforehand (the figures count the households, or households() counts the scope)."""
 
     def _query_items(self):
         stmt = self._query_args["select"]
         return db.session.execute(stmt.limit(self.per_page).offset(self._query_offset)).all()
 
     def _query_count(self):
-        if self._query_args.get("total") is not None:
-            return self._query_args["total"]
-        stmt = self._query_args["select"]
-        return db.session.execute(select(func.count()).select_from(stmt.order_by(None).subquery())).scalar()
+        return self._query_args["total"]
 
 
-def households(today: date, *, community_id=None, building_id=None, sort: str = "owed", min_owed_fen: int = 0,
-               per_page: int = PER_PAGE, total: int | None = None) -> Pagination:
+def households(today: date, *, community_id=None, building_id=None, sort: str = "owed", per_page: int = PER_PAGE,
+               total: int | None = None) -> Pagination:
     """One page of the households that owe, items as HouseholdRow: one statement when ``total`` (how many owe in
     the scope, Totals.households) is given, else two.
 
@@ -221,9 +218,8 @@ def households(today: date, *, community_id=None, building_id=None, sort: str = 
         where.append(a.c.community_id == community_id)
     if building_id is not None:
         where.append(a.c.building_id == building_id)
-    if min_owed_fen:
-        where.append(a.c.total > min_owed_fen)
-        total = None
+    if total is None:  # counted over the scope, before the page's edge below narrows the statement
+        total = db.session.execute(select(func.count()).select_from(a).where(*where)).scalar_one()
     number = page_number()
     reach = number * per_page  # rows up to the end of this page
     stmt = (select(Household.id, Community.name, Building.name, Household.unit, Household.room,
