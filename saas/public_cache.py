@@ -11,12 +11,12 @@ write to those rows moves in the same transaction:
 - ``public_versions`` row ``ratings``: the platform-wide red/black list pages (/ratings/…). Moved by any write to
   a table registered with ``watch_platform_tables("ratings", …)``.
 
-A token is a new random number at each move. The key is (page group, company, token, scheme and host, path, query,
-language, the day in Shanghai), the token read in the very statement that resolves the company (or the one
-statement that reads the platform row) before anything else: a request that sees the new token never finds a page
-rendered before the write, and a page rendered from newer rows under an older token is only ever served to
-requests that read that older token before the write committed. A page may also say it is only
-good until a moment (``valid_until``: a list entry's expiry) and is then dropped at that moment.
+A token is a new random number at each move. The key is (page group, company, token, scheme and host, path, the
+query arguments the view reads, language, the day in Shanghai), the token read in the very statement that
+resolves the company (or the one statement that reads the platform row) before anything else: a request that sees
+the new token never finds a page rendered before the write, and a page rendered from newer rows under an older
+token is only ever served to requests that read that older token before the write committed. A page may also say
+it is only good until a moment (``valid_until``: a list entry's expiry) and is then dropped at that moment.
 
 Writes outside the session (raw SQL, COPY, another program) are not seen: call ``bump_company`` / ``bump_all``
 after them. Nothing is shared between processes (a restart, e.g. a deploy after a migration, starts empty).
@@ -41,10 +41,12 @@ from collections import OrderedDict
 from dataclasses import dataclass, field
 from datetime import datetime
 from functools import wraps
+from urllib.parse import urlencode
 
 from flask import g, make_response, request
 from sqlalchemy import BigInteger, String, event, insert, select, update
 from sqlalchemy.orm import Mapped, Session, mapped_column
+from werkzeug.datastructures import ImmutableMultiDict
 
 from saas.clock import AwareDateTime, local_midnight, local_today, utcnow
 from saas.extensions import db
@@ -267,6 +269,18 @@ def _key(group: str, token) -> str:
     return hashlib.sha256(raw.encode()).hexdigest()[:32]
 
 
+def _narrow_query(names: tuple[str, ...]) -> None:
+    """Make the request's query only the arguments the view reads (first value each, in ``names``' order), before
+    the key is taken and the page drawn. Anything else (WeChat's ``from=…&isappinstalled=0`` on a shared link, a
+    tracking tag, junk) then finds the same page instead of filling the cache with copies, and the page drawn does
+    not carry it either (the language link repeats the page's own address)."""
+    kept = [(name, value) for name in names if (value := request.args.get(name)) not in (None, "")]
+    query = urlencode(kept).encode()
+    if query != request.query_string:
+        request.query_string = query
+        request.args = ImmutableMultiDict(kept)
+
+
 def client_has(etag: str) -> bool:
     """Whether If-None-Match names this page or file. Flask-Compress sends the ETag of a compressed body as "<tag>:zstd"
     (or :br, :gzip…); the part before the colon is ours."""
@@ -289,13 +303,15 @@ def _stamp(response, etag: str, last_modified: datetime | None):
     return response
 
 
-def cached(group: str, token):
+def cached(group: str, token, args: tuple[str, ...] = ()):
     """Decorate a public view: ``token()`` → (version, changed_at) of what the page is drawn from, read by the time
-    the view would run (the company resolver's one statement, or ``platform_token``)."""
+    the view would run (the company resolver's one statement, or ``platform_token``). ``args``: the query arguments
+    the view reads; the view sees no others (``_narrow_query``)."""
 
     def decorate(view):
         @wraps(view)
-        def wrapped(*args, **kwargs):
+        def wrapped(*args_, **kwargs):
+            _narrow_query(args)
             version, changed_at = token()
             etag = _key(group, version)
             last = _last_modified(changed_at)
@@ -308,7 +324,7 @@ def cached(group: str, token):
                 response.mimetype = entry.mimetype
                 return _stamp(response, etag, entry.last_modified)
             g.pop("_public_valid_until", None)
-            response = make_response(view(*args, **kwargs))
+            response = make_response(view(*args_, **kwargs))
             if response.status_code == 200 and not response.is_streamed:
                 pages.put(_Entry(response.get_data(), etag, response.mimetype, last,
                                  g.pop("_public_valid_until", None)))

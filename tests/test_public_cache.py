@@ -259,6 +259,26 @@ def test_language_and_day_are_in_the_key(app, two_companies, monkeypatch):
 
 
 @pytest.mark.world("disclosures")
+def test_arguments_a_page_does_not_read_find_the_same_page(app, two_companies, client):
+    from saas import public_cache
+
+    a, _ = two_companies
+    url = _community_url(a)
+    etag, page = _page(client, url)
+    entries = len(public_cache.pages)
+    # WeChat adds from=…&isappinstalled=0 to a shared link; junk must not fill the cache with copies.
+    for n in range(5):
+        assert _page(client, f"{url}?from=singlemessage&isappinstalled=0&x={n}") == (etag, page)
+    assert len(public_cache.pages) == entries and "isappinstalled" not in page
+    # The list reads city, q and week (in that order, empty ones dropped): those are pages of their own, the rest is not.
+    list_etag, list_page = _page(client, "/ratings/")
+    assert _page(client, "/ratings/?utm_source=x&q=") == (list_etag, list_page)
+    searched_etag, searched = _page(client, "/ratings/?q=%E7%89%A9%E4%B8%9A&junk=1")
+    assert searched_etag != list_etag and "junk" not in searched
+    assert _page(client, "/ratings/?junk=2&q=%E7%89%A9%E4%B8%9A")[0] == searched_etag
+
+
+@pytest.mark.world("disclosures")
 def test_a_matching_etag_is_a_304_and_browsers_revalidate(app, two_companies, client, count_queries):
     a, _ = two_companies
     url = _community_url(a)

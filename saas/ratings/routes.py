@@ -20,9 +20,11 @@ from saas.ratings.models import DIMENSION_LABELS, DIMENSIONS, FLAG_REASON_LABELS
 from saas.ratings.rules import COMPONENT_LABELS, default_params
 from saas.tenancy import parse_uuid_or_404
 
+
 # Cache-Control: public, no-cache with the ETag (public_cache): these pages hold nothing personal, and a browser
 # asks again each time, so nobody sees a list older than the last write.
-cached = public_cache.cached(public_cache.RATINGS, lambda: public_cache.platform_token(public_cache.RATINGS))
+def cached(*args: str):
+    return public_cache.cached(public_cache.RATINGS, lambda: public_cache.platform_token(public_cache.RATINGS), args)
 
 
 def _city_arg(cities: list[str]) -> str | None:
@@ -31,7 +33,7 @@ def _city_arg(cities: list[str]) -> str | None:
 
 
 @bp.get("/")
-@cached
+@cached("city", "q", "week")
 def index():
     cities = queries.cities()
     city = _city_arg(cities)
@@ -48,7 +50,7 @@ def index():
 
 
 @bp.get("/rules")
-@cached
+@cached()
 def rules():
     from saas.ratings.models import RatingRules
 
@@ -63,7 +65,7 @@ def rules():
 
 
 @bp.get("/c/<company_slug>")
-@cached
+@cached()
 def company(company_slug):
     profile = queries.profile_by_slug(company_slug)
     if profile is None:
