@@ -24,6 +24,7 @@ from saas.extensions import db, htmx
 from saas.htmx import page_path, redirect_to
 from saas.models import Company, Membership, SubscriptionStatus
 from saas.tenancy import reset_current_company, select_setting_company, set_current_company
+from tenants import menu
 
 company_bp = Blueprint("company", __name__, url_prefix="/c/<company_slug>")
 
@@ -138,6 +139,7 @@ def register(app: Flask) -> None:
             company_bp.register_blueprint(importlib.import_module(f"tenants.{module}.routes").bp)
     app.register_blueprint(company_bp)
     app.teardown_request(_release_company)
+    menu.register(app)
     app.register_error_handler(CompanyReadOnly, _refuse_read_only)
     app.jinja_env.globals["upgrade_url"] = upgrade_url
     app.jinja_env.globals["read_only_message"] = read_only_message
