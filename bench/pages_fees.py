@@ -26,9 +26,9 @@ MONTHS = 24
 PAID_SHARE = {0: 50, 1: 70, 2: 85}  # by age in months (0: this month); older months 95 %
 
 EXPECTED_STATEMENTS: dict[str, int] = {
-    "fees: arrears": 8, "fees: arrears, one community": 10, "fees: collection": 6,
-    "fees: collection, one community": 6, "fees: payments": 6, "fees: household ledger": 11,
-    "owner: my bills": 9,
+    "fees: arrears": 7, "fees: arrears, one community": 9, "fees: collection": 5,
+    "fees: collection, one community": 5, "fees: payments": 5, "fees: household ledger": 10,
+    "owner: my bills": 8,
 }
 
 

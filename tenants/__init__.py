@@ -22,16 +22,16 @@ from werkzeug.routing import BuildError
 
 from saas.extensions import db, htmx
 from saas.htmx import page_path, redirect_to
-from saas.models import Company, Membership, SubscriptionStatus
+from saas.models import Company, Membership, SubscriptionStatus, User
 from saas.tenancy import reset_current_company, select_setting_company, set_current_company
 from tenants import menu
 
 company_bp = Blueprint("company", __name__, url_prefix="/c/<company_slug>")
 
 # Figures of the signed-in member read in the same statement as their membership, one round trip fewer on every
-# company page (the bell's unread count is on all of them): name → a function giving a scalar subquery for the
-# current user, registered by the module that owns the figure. Whole pages of read requests only: a write may
-# change a figure before its page is drawn, so there the module counts it when asked (see member_figure).
+# company page (the bell's unread count is on all of them): name → a function of the user's id giving a scalar
+# subquery, registered by the module that owns the figure. Whole pages of read requests only: a write may change a
+# figure before its page is drawn, so there the module counts it when asked (see member_figure).
 MEMBER_FIGURES: dict = {}
 
 
@@ -40,29 +40,55 @@ def member_figure(name: str):
     return g.get("member_figures", {}).get(name)
 
 
+class _MembershipWithUser:
+    """Read by the user loader (saas.auth.services.user_for_session): the member's current membership of the URL's
+    company, and their figures, in the statement that loads the user. The company's setting is already made, so
+    row-level security and the ORM's company filter both hold for the joined membership."""
+
+    def __init__(self, figures: dict):
+        self.figures = figures
+        self.row = None
+
+    def extend(self, stmt):
+        return _membership_select(stmt, self.figures)
+
+    def found(self, row) -> None:
+        self.row = row
+
+
+def _membership_select(stmt, figures: dict):
+    """``stmt`` (a select of one user) with their current membership (or None) and figures as further columns."""
+    return (stmt.add_columns(Membership, *(figure(User.id).label(name) for name, figure in figures.items()))
+            .outerjoin(Membership, (Membership.user_id == User.id) & Membership.ended_at.is_(None))
+            .options(lazyload(Membership.user)))
+
+
 @company_bp.url_value_preprocessor
 def resolve_company(endpoint, values) -> None:
     slug = (values or {}).pop("company_slug", None)
-    if not current_user.is_authenticated:
-        abort(redirect_to(url_for("auth.login", next=page_path()), code=302))
     row = db.session.execute(select_setting_company(select(Company).where(Company.slug == slug), Company.id)).first()
     if row is None:
+        if not current_user.is_authenticated:  # anonymous: the login page, whether or not the company exists
+            abort(redirect_to(url_for("auth.login", next=page_path()), code=302))
         abort(404)
     company = row[0]
     g._company_token = set_current_company(company.id, database_set=True)
-    # The membership's user is the signed-in user, already loaded: no join for it.
     # Only for a whole page (the layout shows them), not an htmx fragment.
     whole_page = request.method in READ_METHODS and not (htmx and not htmx.boosted)
     figures = MEMBER_FIGURES if whole_page else {}
-    row = db.session.execute(
-        select(Membership, *(figure().label(name) for name, figure in figures.items()))
-        .options(lazyload(Membership.user))
-        .where(Membership.user_id == current_user.id, Membership.ended_at.is_(None))
-    ).one_or_none()
-    if row is None:
+    g.read_with_user = companion = _MembershipWithUser(figures)
+    if not current_user.is_authenticated:
+        abort(redirect_to(url_for("auth.login", next=page_path()), code=302))
+    g.pop("read_with_user", None)
+    row = companion.row
+    if row is None:  # the user was loaded before this request reached here: the membership on its own
+        row = db.session.execute(
+            _membership_select(select(User).where(User.id == current_user.id), figures)).first()
+    membership = row[1]
+    if membership is None:
         abort(404)
     g.company = company
-    g.membership = row[0]
+    g.membership = membership
     g.member_figures = {name: row._mapping[name] for name in figures}
     if request.method not in READ_METHODS and company.is_read_only():
         view = current_app.view_functions.get(request.endpoint)

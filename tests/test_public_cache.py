@@ -379,10 +379,10 @@ def _more_disclosures_and_ratings(app, world, n: int) -> None:
         db.session.commit()
 
 
-# The editor's community page: the user, the company, the membership (with the notifications badge's count), the
+# The editor's community page: the company, the user with their membership (and the notifications badge's count), the
 # community, its disclosure profile, the fee items and rates (the board preview), the community's publications (one
 # read).
-EDITOR_COMMUNITY_STATEMENTS = 8
+EDITOR_COMMUNITY_STATEMENTS = 7
 
 
 @pytest.mark.world("disclosures", "ratings")

@@ -27,12 +27,14 @@ def _mine():
     return Notification.user_id == current_user.id
 
 
-def _unread_count():
-    return select(func.count()).select_from(Notification).where(_mine(), Notification.read_at.is_(None))
+def _unread_count(user_id=None):
+    """``user_id``: the signed-in user's id, or a column naming it (the statement that loads the user)."""
+    mine = _mine() if user_id is None else Notification.user_id == user_id
+    return select(func.count()).select_from(Notification).where(mine, Notification.read_at.is_(None))
 
 
 # Read with the membership on company pages (tenants.MEMBER_FIGURES): no statement of its own on a read request.
-MEMBER_FIGURES["inbox_unread"] = lambda: _unread_count().scalar_subquery()
+MEMBER_FIGURES["inbox_unread"] = lambda user_id: _unread_count(user_id).scalar_subquery()
 
 
 @bp.app_template_global()
