@@ -221,3 +221,28 @@ def test_figures_count_after_the_lock(app, world):
     assert not errors
     stored = _check(app, company_id)  # the second counted the first's household, and its own
     assert _building_total(stored, building_id) == before + 2
+
+
+def test_a_broad_search_counts_its_first_matches_only(app, world, login_as, monkeypatch):
+    """A search counts its matches up to SEARCH_CAP, walking the buildings in address order (on PostgreSQL a
+    LATERAL walk that stops early): over it the list says "more than" and shows the first matches only."""
+    from tenants.roster import routes
+
+    client = login_as(world.admin)
+    slug = world.company.slug
+    names = re.compile(r"A标记业主\d")  # two buildings of two homes: 业主0, 业主1 in each
+    monkeypatch.setattr(routes, "SEARCH_CAP", 3)
+    body = client.get(f"/c/{slug}/households", query_string={"q": "A标记业主"}).get_data(as_text=True)
+    assert "More than 3 in all" in body
+    assert names.findall(body) == ["A标记业主0", "A标记业主1", "A标记业主0"]  # address order, the cap's first
+    assert not names.findall(client.get(f"/c/{slug}/households", query_string={"q": "A标记业主", "page": 2})
+                             .get_data(as_text=True))
+
+    monkeypatch.setattr(routes, "SEARCH_CAP", 4)
+    body = client.get(f"/c/{slug}/households", query_string={"q": "A标记业主"}).get_data(as_text=True)
+    assert "4 in all" in body and "More than" not in body and len(names.findall(body)) == 4
+    # With the building filter: the walk starts at that building only.
+    second = world.roster["buildings"][1]
+    body = client.get(f"/c/{slug}/households", query_string={"q": "业主1", "building_id": str(second)}
+                      ).get_data(as_text=True)
+    assert names.findall(body) == ["A标记业主1"] and "1 in all" in body

@@ -189,7 +189,16 @@ def _household_filters_applied(filters: dict, buildings_named: list):
     The search compares the household's own columns (the trigram index ix_households_search serves them on
     PostgreSQL: one bitmap scan per column, or-ed) and its building among ``buildings_named`` (the ids of the
     buildings whose name matches, found beforehand), so that no condition on a joined table blocks the index."""
-    def apply(stmt):
+    def apply(stmt, *, homes: bool = True, places: bool = True):
+        # homes / places: only the households' own conditions, or only the community's and building's
+        # (listing.counted_by_building applies each where its table is).
+        if places:
+            if filters["community_id"]:
+                stmt = stmt.where(Community.id == parse_uuid_or_404(filters["community_id"]))
+            if filters["building_id"]:
+                stmt = stmt.where(Building.id == parse_uuid_or_404(filters["building_id"]))
+        if not homes:
+            return stmt
         stmt = stmt.where(Household.live())
         if filters["q"]:
             like = like_pattern(filters["q"])
@@ -200,10 +209,6 @@ def _household_filters_applied(filters: dict, buildings_named: list):
             if buildings_named:
                 matches.append(Household.building_id.in_(buildings_named))
             stmt = stmt.where(or_(*matches))
-        if filters["community_id"]:
-            stmt = stmt.where(Community.id == parse_uuid_or_404(filters["community_id"]))
-        if filters["building_id"]:
-            stmt = stmt.where(Building.id == parse_uuid_or_404(filters["building_id"]))
         if filters["occupancy"]:
             stmt = stmt.where(Household.occupancy == Occupancy(filters["occupancy"]))
         return stmt
@@ -219,6 +224,10 @@ def _buildings_named(q: str) -> list:
         select(Building.id).where(Building.name.ilike(like_pattern(q), escape="\\"))).scalars())
 
 
+# A search counts its matches up to this many ("more than 1,000": narrow the search); 50 pages of 20.
+SEARCH_CAP = 1000
+
+
 def _household_page(filters: dict) -> AddressPagination:
     """The page of households in address order (tenants/roster/listing.py: a building at a time). Without a
     search the per-building counts come from the roster's figures, not from counting the households."""
@@ -227,7 +236,7 @@ def _household_page(filters: dict) -> AddressPagination:
                     .options(contains_eager(Household.building).contains_eager(Building.community)))
     if filters["q"]:
         def counts():
-            return counted_by_building(filtered)
+            return counted_by_building(filtered, SEARCH_CAP)
     else:
         def counts():
             return figures.by_building(
@@ -235,7 +244,7 @@ def _household_page(filters: dict) -> AddressPagination:
                 community_id=parse_uuid_or_404(filters["community_id"]) if filters["community_id"] else None,
                 building_id=parse_uuid_or_404(filters["building_id"]) if filters["building_id"] else None)
     return AddressPagination(page=page_number(), per_page=20, max_per_page=100, error_out=False,
-                             counts=counts, rows=rows)
+                             counts=counts, rows=rows, cap=SEARCH_CAP if filters["q"] else None)
 
 
 _PLACEHOLDER = "00000000-0000-0000-0000-000000000000"
