@@ -290,6 +290,11 @@ def test_unknown_company_slug_is_404(app, two_companies, login_as):
     client = login_as(b.admin)
     assert client.get("/c/no-such-company/").status_code == 404
     assert client.get("/c/no-such-company/households").status_code == 404
+    # Signed out, a company that exists and one that does not answer alike: the login page.
+    anonymous = app.test_client()
+    for slug in ("no-such-company", b.company.slug):
+        response = anonymous.get(f"/c/{slug}/households")
+        assert response.status_code == 302 and "/login" in response.headers["Location"]
 
 
 @pytest.mark.parametrize("method", ["GET", "POST"])

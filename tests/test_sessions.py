@@ -40,8 +40,8 @@ def _device_with(app, **cookies):
     return client
 
 
-def _signed_in(client) -> bool:
-    response = client.get("/home")
+def _signed_in(client, url: str = "/home") -> bool:
+    response = client.get(url)
     assert response.status_code in (200, 302)
     return not (response.status_code == 302 and "/login" in response.headers["Location"])
 
@@ -118,10 +118,13 @@ def test_a_deactivated_account_is_signed_out_everywhere_at_once(app, two_compani
     client = _sign_in(app, a.steward, remember=True)
     copy = _device_with(app, remember_token=_cookie(client, "remember_token"))
     assert _signed_in(client) and _signed_in(copy)
+    assert _signed_in(client, f"/c/{a.company.slug}/steward") and _signed_in(copy, f"/c/{a.company.slug}/steward")
     with app.app_context():
         db.session.get(User, a.steward.id).is_active_account = False
         db.session.commit()
     assert not _signed_in(client) and not _signed_in(copy)
+    # A company page loads the user with the membership (tenants._MembershipWithUser): the same checks hold there.
+    assert not _signed_in(client, f"/c/{a.company.slug}/steward") and not _signed_in(copy, f"/c/{a.company.slug}/steward")
 
 
 # --- password change revokes the other copies ---------------------------------------------------
