@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 
 from flask_sqlalchemy.pagination import Pagination
-from sqlalchemy import case, func, literal, select
+from sqlalchemy import case, func, literal, select, true
 
 from saas.extensions import db
 from saas.pagination import page_number
@@ -222,14 +222,24 @@ def households(today: date, *, community_id=None, building_id=None, sort: str = 
         total = db.session.execute(select(func.count()).select_from(a).where(*where)).scalar_one()
     number = page_number()
     reach = number * per_page  # rows up to the end of this page
-    stmt = (select(Household.id, Community.name, Building.name, Household.unit, Household.room,
-                   Household.owner_name, *(a.c[name] for name in (*BUCKETS, "total")), a.c.oldest_due)
-            .select_from(a)
-            .join(Household, (Household.company_id == a.c.company_id) & (Household.id == a.c.household_id))
+    home = (select(Household.company_id, Household.id, Community.name.label("community"),
+                   Building.name.label("building"), Household.unit, Household.room, Household.owner_name)
             .join(Building, (Building.company_id == Household.company_id) & (Building.id == Household.building_id))
-            .join(Community, (Community.company_id == Building.company_id) & (Community.id == Building.community_id))
-            .where(*where))
-    room_order = (Community.name, Building.name, Household.unit, Household.room)
+            .join(Community, (Community.company_id == Building.company_id)
+                  & (Community.id == Building.community_id)))
+    if db.session.get_bind().dialect.name == "postgresql":
+        # Each page row's home by its key (LATERAL, LIMIT 1): PostgreSQL cannot tell how few rows the page's edge
+        # lets through and would otherwise hash-join a scan of every household of the company.
+        home = home.where(Household.company_id == a.c.company_id, Household.id == a.c.household_id).limit(1).lateral()
+        joined = select().select_from(a).join(home, true())
+    else:  # SQLite has no LATERAL and joins by the key anyway
+        home = home.subquery()
+        joined = select().select_from(a).join(home, (home.c.company_id == a.c.company_id)
+                                              & (home.c.id == a.c.household_id))
+    stmt = joined.add_columns(home.c.id, home.c.community, home.c.building, home.c.unit, home.c.room,
+                              home.c.owner_name, *(a.c[name] for name in (*BUCKETS, "total")),
+                              a.c.oldest_due).where(*where)
+    room_order = (home.c.community, home.c.building, home.c.unit, home.c.room)
     if sort in ("owed", "oldest") and reach <= 10_000:  # deeper: the plain order (nobody pages that far)
         column, descending = (a.c.total, True) if sort == "owed" else (a.c.oldest_due, False)
         # The last of the first ``reach`` values (all of them when fewer). A plain comparison with it, no
