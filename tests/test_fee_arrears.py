@@ -323,6 +323,39 @@ def test_steward_home_shows_arrears_and_collection_rate(app, a, login_as):
     assert "my-arrears" in body and format_yuan(owed) in body
 
 
+def test_steward_figures_equal_the_bills_of_the_stewards_homes(app, a):
+    """collection.steward_figures reads this month's and the overdue bills in one statement: compared here with the
+    bills themselves, with a bill of this month (part paid) and an overdue one on the steward's home."""
+    from saas.models import Role
+    from tenants.fees.collection import steward_figures
+    from tenants.fees.models import Bill, BillKind
+    from tenants.stewards.models import StewardAssignment
+
+    today = date.today()
+    this_month = today.replace(day=1)
+    with app.app_context(), company_context(a.company.id):
+        steward_id = a.members[Role.STEWARD]
+        homes = set(db.session.execute(select(StewardAssignment.household_id).where(
+            StewardAssignment.steward_id == steward_id, StewardAssignment.ended_at.is_(None))).scalars())
+        assert homes
+        home = sorted(homes)[0]
+        make_bill(home, amount=10000, paid=3000, due_on=this_month + timedelta(days=40), period_start=this_month)
+        make_bill(home, amount=10000, due_on=today - timedelta(days=100))
+        db.session.commit()
+        figures = steward_figures(steward_id, today)
+        bills = db.session.execute(select(Bill).where(Bill.household_id.in_(homes))).scalars().all()
+        now = [b for b in bills if (b.period_start.year, b.period_start.month) == (this_month.year, this_month.month)
+               and b.kind != BillKind.LATE_FEE]
+        owed: dict = {}
+        for b in bills:
+            if b.amount_fen > b.paid_fen + b.credited_fen and b.due_on < today:
+                owed[b.household_id] = owed.get(b.household_id, 0) + b.amount_fen - b.paid_fen - b.credited_fen
+    assert figures.owed == owed and home in owed
+    assert figures.arrears_fen == sum(owed.values()) and figures.owing_households == len(owed)
+    assert figures.billed_this_month == sum(b.amount_fen - b.credited_fen for b in now) >= 10000
+    assert figures.paid_this_month == sum(b.paid_fen for b in now) >= 3000
+
+
 # --- late fees ------------------------------------------------------------------------------------------------
 
 

@@ -18,7 +18,7 @@ from datetime import date, datetime, timedelta
 
 from flask_babel import force_locale
 from flask_babel import gettext as _
-from sqlalchemy import case, func, literal, select
+from sqlalchemy import and_, case, func, literal, select
 
 from saas.audit import record
 from saas.clock import local, local_today, utcnow
@@ -182,19 +182,23 @@ class StewardFigures:
 
 def steward_figures(membership_id: uuid.UUID, today: date) -> StewardFigures:
     """The arrears of the homes a steward looks after now, each home's, and their collection rate this month
-    (two statements)."""
+    (one statement over the bills of those homes that are this month's or overdue)."""
     mine = select(StewardAssignment.household_id).where(StewardAssignment.steward_id == membership_id,
                                                         StewardAssignment.ended_at.is_(None))
     this, end = month_start(today), add_months(month_start(today), 1)
     now = (Bill.period_start >= this) & (Bill.period_start < end) & (Bill.kind != BillKind.LATE_FEE)
-    billed, paid = db.session.execute(
-        select(func.coalesce(func.sum(case((now, _billed()), else_=literal(0))), 0),
-               func.coalesce(func.sum(case((now, Bill.paid_fen), else_=literal(0))), 0))
-        .where(Bill.household_id.in_(mine))).one()
-    owed = {household_id: int(total) for household_id, total in db.session.execute(
-        select(Bill.household_id, func.sum(Bill.amount_fen - Bill.paid_fen - Bill.credited_fen))
-        .where(Bill.household_id.in_(mine), *arrears._overdue(today)).group_by(Bill.household_id))}
-    return StewardFigures(sum(owed.values()), len(owed), int(billed), int(paid), owed)
+    overdue = and_(*arrears._overdue(today))
+    billed = paid = 0
+    owed = {}
+    for household_id, billed_now, paid_now, owed_now in db.session.execute(
+            select(Bill.household_id, func.sum(case((now, _billed()), else_=literal(0))),
+                   func.sum(case((now, Bill.paid_fen), else_=literal(0))),
+                   func.sum(case((overdue, Bill.amount_fen - Bill.paid_fen - Bill.credited_fen), else_=literal(0))))
+            .where(Bill.household_id.in_(mine), now | overdue).group_by(Bill.household_id)):
+        billed, paid = billed + int(billed_now or 0), paid + int(paid_now or 0)
+        if owed_now:  # an overdue bill always owes something (arrears._overdue), so > 0 here means "in arrears"
+            owed[household_id] = int(owed_now)
+    return StewardFigures(sum(owed.values()), len(owed), billed, paid, owed)
 
 
 # --- reminders (催缴) --------------------------------------------------------------------------------------------
