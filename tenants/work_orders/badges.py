@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from flask import g
+from flask import g, url_for
 from flask_babel import get_locale
 from flask_babel import gettext as _
 from markupsafe import Markup, escape
@@ -22,6 +22,8 @@ from saas.templating import localtime
 from tenants.work_orders.models import Priority
 from tenants.work_orders.sla import format_time_left, time_left, urgency
 from tenants.work_orders.states import Status
+
+_PLACEHOLDER = "00000000-0000-0000-0000-000000000000"
 
 
 class Badges:
@@ -44,6 +46,13 @@ class Badges:
         self._to = {"response": str(escape(_("to accept"))), "resolution": str(escape(_("to finish")))}
         self.in_pool = escape(_("In the grab pool"))
         self.nobody = escape(_("Nobody assigned"))
+        self._show = None
+
+    def show_url(self, order_id) -> str:
+        """A job's link: made once per page and filled in per row (url_for is some 20 µs; a list has up to 70)."""
+        if self._show is None:
+            self._show = url_for("company.work_orders.show", order_id=_PLACEHOLDER)
+        return self._show.replace(_PLACEHOLDER, str(order_id))
 
     def status(self, status: Status) -> Markup:
         return self._status[status]
