@@ -47,6 +47,14 @@ class Badges:
         self.in_pool = escape(_("In the grab pool"))
         self.nobody = escape(_("Nobody assigned"))
         self._show = None
+        self._week = None
+
+    def week_title(self, week, *, done: bool) -> str:
+        """The weekly chart's tooltip of one bar ("Week of 12/1: 40 opened"), its words translated once a page."""
+        if self._week is None:
+            self._week = (_("Week of %(day)s: %(n)s opened"), _("Week of %(day)s: %(n)s done"))
+        return self._week[done] % {"day": f"{week.start.month}/{week.start.day}",
+                                   "n": week.closed if done else week.opened}
 
     def show_url(self, order_id) -> str:
         """A job's link: made once per page and filled in per row (url_for is some 20 µs; a list has up to 70)."""
