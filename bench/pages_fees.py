@@ -102,15 +102,15 @@ WHERE h.company_id = :company AND h.deleted_at IS NULL
 
 # One payment per paid bill of the last three months, its id derived from the bill's so the allocation finds it.
 PAYMENTS = """
-INSERT INTO payments (company_id, id, created_at, household_id, method, status, amount_fen, refunded_fen,
-                      reference, note, receipt_number, paid_at, recorded_by_id)
-SELECT company_id, md5(id::text || 'p')::uuid, paid_at, household_id,
+INSERT INTO payments (company_id, id, created_at, household_id, community_id, method, status, amount_fen,
+                      refunded_fen, reference, note, receipt_number, paid_at, recorded_by_id)
+SELECT company_id, md5(id::text || 'p')::uuid, paid_at, household_id, community_id,
        (ARRAY['cash', 'bank_transfer', 'wechat_transfer'])[1 + abs(hashtext(id::text)) % 3], 'paid', amount_fen, 0,
        CASE WHEN abs(hashtext(id::text)) % 3 = 1 THEN 'BK' || substr(md5(id::text), 1, 12) ELSE '' END, '',
        'SJ-' || extract(year FROM paid_at)::int || '-' ||
            lpad((row_number() OVER (PARTITION BY extract(year FROM paid_at) ORDER BY paid_at, id))::text, 6, '0'),
        paid_at, :admin
-FROM (SELECT company_id, id, household_id, paid_fen AS amount_fen,
+FROM (SELECT company_id, id, household_id, community_id, paid_fen AS amount_fen,
              due_on - (abs(hashtext(id::text || 'd')) % 12) * interval '1 day'
                  + interval '1 hour' + (abs(hashtext(id::text || 't')) % 36000) * interval '1 second' AS paid_at
       FROM bills WHERE company_id = :company AND period_start >= :since AND paid_fen > 0) paid

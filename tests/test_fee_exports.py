@@ -43,9 +43,9 @@ def ledger(app, world, *, prefix=""):
                    kind=BillKind.ONE_OFF, charge_key="once:x", title="维修费", detail="换水龙头",
                    period_start=today, period_end=today + timedelta(days=1), due_on=today + timedelta(days=15),
                    amount_fen=5_000)
-        payment = Payment(household_id=first.id, method=PaymentMethod.CASH, status=PaymentStatus.PAID,
-                          amount_fen=28_050, receipt_number=f"SJ-{today.year}-000001", reference="现金",
-                          paid_at=utcnow())
+        payment = Payment(household_id=first.id, community_id=first.building.community_id, method=PaymentMethod.CASH,
+                          status=PaymentStatus.PAID, amount_fen=28_050, receipt_number=f"SJ-{today.year}-000001",
+                          reference="现金", paid_at=utcnow())
         db.session.add_all([old, new, payment])
         db.session.flush()
         db.session.add(CreditEntry(household_id=second.id, kind=CreditKind.PREPAYMENT, amount_fen=30_000,

@@ -77,12 +77,10 @@ def assert_exact(today: date) -> None:
                 FeeBuildingArrears.company_id == company_id)).scalars()}
     assert {k: v for k, v in kept.items() if any(v)} == dict(direct_buildings)
     assert arrears.scope_totals(today) == arrears.direct_scope_totals(today)
-    # Payments with a receipt per Shanghai day, community, method and status.
+    # Payments with a receipt per Shanghai day, community (where it was paid: the payment's own), method and status.
     direct_days = defaultdict(lambda: [0, 0, 0])
-    community_of = dict(db.session.execute(select(Household.id, Building.community_id)
-                                           .join(Building, Building.id == Household.building_id)).all())
     for p in db.session.execute(select(Payment).where(Payment.receipt_number.is_not(None))).scalars():
-        key = (p.paid_at.astimezone(SHANGHAI).date(), community_of[p.household_id], p.method.value, p.status.value)
+        key = (p.paid_at.astimezone(SHANGHAI).date(), p.community_id, p.method.value, p.status.value)
         direct_days[key][0] += 1
         direct_days[key][1] += p.amount_fen
         direct_days[key][2] += p.refunded_fen
@@ -240,6 +238,78 @@ def test_figures_rebuild_gives_what_the_triggers_kept(app, two_companies):
         assert arrears.scope_totals(today) == before == arrears.direct_scope_totals(today)
         assert_exact(today)
         db.session.remove()
+
+
+def _payment_days() -> dict:
+    return {(d.day, d.community_id, d.method, d.status): (d.payments, d.amount_fen, d.refunded_fen)
+            for d in db.session.execute(select(FeePaymentDay)).scalars()}
+
+
+def test_a_household_moving_to_another_community_leaves_its_old_payments_where_they_were_paid(
+        app, two_companies, login_as, monkeypatch):
+    """A payment counts in the community its household was in when it paid: a refund after the household moved to
+    another community's building changes that community's figures, not the new one's; the payments list filtered by
+    either community shows exactly its payments, with totals and pages to match; rebuild() agrees with the
+    triggers."""
+    from tenants.fees import payment_views
+    from tenants.roster.models import Community
+    from tenants.roster.services import HouseholdData, update_household
+
+    a, _ = two_companies
+    today = local_today()
+    with app.app_context(), company_context(a.company.id):
+        figures.ensure_fresh(today)
+        actor = db.session.get(User, a.admin.id)
+        home = db.session.get(Household, (a.company.id, a.ids["household_id"]))
+        old_community = home.building.community_id
+        _bill(home, 15000, today - timedelta(days=10))
+        db.session.flush()
+        first = ledger.record_offline_payment(home, method=PaymentMethod.CASH, amount_fen=15000, actor=actor)
+        second = ledger.record_offline_payment(home, method=PaymentMethod.CASH, amount_fen=3000, actor=actor)
+        db.session.commit()
+        community = Community(name="新小区", address="测试路 2 号")
+        db.session.add(community)
+        db.session.flush()
+        building = Building(community_id=community.id, name="9号楼")
+        db.session.add(building)
+        db.session.flush()
+        new_community = community.id
+        update_household(home, HouseholdData(building, home.unit, home.room, home.floor_area, home.occupancy,
+                                             home.owner_name, home.owner_phone), actor=actor)
+        ledger.record_offline_refund(second, 3000, "预交退回", actor)  # all of it (the home's credit), after the move
+        ledger.record_offline_refund(first, 4000, "多收退回", actor)  # part of it (the bill is owed again)
+        third = ledger.record_offline_payment(home, method=PaymentMethod.CASH, amount_fen=5000, actor=actor)
+        db.session.commit()
+        receipts = {"first": first.receipt_number, "second": second.receipt_number, "third": third.receipt_number}
+        assert (first.community_id, second.community_id, third.community_id) == (old_community, old_community,
+                                                                                 new_community)
+        kept = _payment_days()
+        assert {k: v for k, v in kept.items() if any(v)} == {
+            (today, old_community, "cash", "partly_refunded"): (1, 15000, 4000),
+            (today, old_community, "cash", "refunded"): (1, 3000, 3000),
+            (today, new_community, "cash", "paid"): (1, 5000, 0),
+        }
+        assert_exact(today)
+        figures.rebuild(today)
+        db.session.commit()
+        assert _payment_days() == kept  # the same rows, zeros included
+        db.session.remove()
+
+    admin = login_as(a.admin)
+    monkeypatch.setattr(payment_views, "PER_PAGE", 1)  # one payment a page: the page count is the total
+    url = f"/c/{a.company.slug}/fees/payments"
+    for community_id, totals, expected in (
+            (old_community, "2 payments, ¥180 received, ¥70 refunded.", {"first", "second"}),
+            (new_community, "1 payments, ¥50 received, ¥0 refunded.", {"third"})):
+        shown = set()
+        for page in (1, 2, 3):
+            body = admin.get(f"{url}?community_id={community_id}&page={page}").get_data(as_text=True)
+            assert totals in body
+            rows = {name for name, number in receipts.items() if number in body}
+            assert len(rows) == (1 if page <= len(expected) else 0), (community_id, page, rows)
+            assert (f"page={page + 1}" in body) == (page < len(expected))  # a next page only while one is left
+            shown |= rows
+        assert shown == expected
 
 
 # --- schema -------------------------------------------------------------------------------------------------------

@@ -163,8 +163,8 @@ def test_paying_ahead_is_capped_by_months_of_the_monthly_fee(home):
 def test_an_online_payment_is_paid_once_however_often_wechat_says_so(home):
     household, actor = home
     march = bill(household, 15000, 3)
-    payment = Payment(id=new_id(), household_id=household.id, method=PaymentMethod.WECHAT_PAY, amount_fen=15000,
-                      status=PaymentStatus.CREATED)
+    payment = Payment(id=new_id(), household_id=household.id, community_id=household.building.community_id,
+                      method=PaymentMethod.WECHAT_PAY, amount_fen=15000, status=PaymentStatus.CREATED)
     db.session.add(payment)
     payment_states.start(payment, PaymentStatus.CREATED, source="owner")
     assert payment_states.move(payment, PaymentStatus.PENDING, source="owner")
@@ -178,8 +178,8 @@ def test_an_online_payment_is_paid_once_however_often_wechat_says_so(home):
 
 def test_the_state_machine_refuses_what_never_happens(home):
     household, _ = home
-    payment = Payment(id=new_id(), household_id=household.id, method=PaymentMethod.WECHAT_PAY, amount_fen=100,
-                      status=PaymentStatus.CREATED)
+    payment = Payment(id=new_id(), household_id=household.id, community_id=household.building.community_id,
+                      method=PaymentMethod.WECHAT_PAY, amount_fen=100, status=PaymentStatus.CREATED)
     db.session.add(payment)
     with pytest.raises(payment_states.IllegalPaymentMove):
         payment_states.move(payment, PaymentStatus.REFUNDED, source="refund")

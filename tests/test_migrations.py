@@ -65,3 +65,106 @@ def test_postgres_upgrade_downgrade_upgrade_and_no_drift():
         with admin.connect() as conn:
             conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
         admin.dispose()
+
+
+# --- 0018_payment_community: the payments' community backfilled, their day figures counted again ------------------
+
+
+def _payment_community_backfill(url: str) -> None:
+    """At 0017 a payment's figures follow its household's current building: a refund after the household moved
+    to another community leaves a row of the old community and a negative one of the new. 0018 gives the payment
+    its household's (current) community and counts fee_payment_days again, exactly; its downgrade counts them the
+    old way, and the upgrade after it again."""
+    import uuid
+    from datetime import UTC, date, datetime
+
+    import sqlalchemy as sa
+
+    app = make_test_app({"owner": url, "app": url})
+    runner = app.test_cli_runner()
+    assert runner.invoke(args=["db", "upgrade", "0017_roster"]).exit_code == 0
+
+    def table(name, *columns):
+        return sa.table(name, sa.column("company_id", sa.Uuid()), sa.column("id", sa.Uuid()),
+                        sa.column("created_at", sa.DateTime(timezone=True)), *columns)
+
+    now = datetime(2026, 12, 1, 2, 0, tzinfo=UTC)  # 10:00 in Shanghai
+    company, old, new, b_old, b_new, home, paid = (uuid.uuid4() for _ in range(7))
+    engine = create_engine(url)
+    postgres = engine.dialect.name == "postgresql"
+
+    def all_companies(conn):
+        if postgres:  # the owner is subject to the policies too (FORCE)
+            conn.execute(text("SELECT set_config('app.all_companies', 'on', true)"))
+
+    with engine.begin() as conn:
+        all_companies(conn)
+        conn.execute(sa.table("companies", sa.column("id", sa.Uuid()), sa.column("slug"), sa.column("name"),
+                              sa.column("created_at", sa.DateTime(timezone=True))).insert(),
+                     {"id": company, "slug": "mig-0018", "name": "迁移物业", "created_at": now})
+        communities = table("communities", sa.column("name"), sa.column("address"))
+        conn.execute(communities.insert(), [{"company_id": company, "id": c, "created_at": now, "name": n,
+                                             "address": "测试路"} for c, n in ((old, "旧小区"), (new, "新小区"))])
+        buildings = table("buildings", sa.column("community_id", sa.Uuid()), sa.column("name"))
+        conn.execute(buildings.insert(), [{"company_id": company, "id": b, "created_at": now, "community_id": c,
+                                           "name": "1号楼"} for b, c in ((b_old, old), (b_new, new))])
+        households = table("households", sa.column("building_id", sa.Uuid()), sa.column("unit"), sa.column("room"),
+                           sa.column("floor_area_dm2"), sa.column("occupancy"), sa.column("owner_name"),
+                           sa.column("owner_phone"))
+        conn.execute(households.insert(), {"company_id": company, "id": home, "created_at": now, "building_id": b_old,
+                                           "unit": "1", "room": "0101", "floor_area_dm2": 8850,
+                                           "occupancy": "occupied", "owner_name": "业主", "owner_phone": ""})
+        payments = table("payments", sa.column("household_id", sa.Uuid()), sa.column("method"),
+                         sa.column("status"), sa.column("amount_fen"), sa.column("refunded_fen"),
+                         sa.column("reference"), sa.column("note"), sa.column("receipt_number"),
+                         sa.column("paid_at", sa.DateTime(timezone=True)))
+        conn.execute(payments.insert(), {"company_id": company, "id": paid, "created_at": now, "household_id": home,
+                                         "method": "cash", "status": "paid", "amount_fen": 15000, "refunded_fen": 0,
+                                         "reference": "", "note": "", "receipt_number": "SJ-2026-000001",
+                                         "paid_at": now})
+        # The household moves, then the payment is partly refunded: the 0016 triggers get it wrong.
+        conn.execute(sa.update(households).where(households.c.id == home).values(building_id=b_new))
+        conn.execute(sa.update(payments).where(payments.c.id == paid)
+                     .values(status="partly_refunded", refunded_fen=4000))
+
+    def days():
+        with engine.begin() as conn:
+            all_companies(conn)
+            rows = conn.execute(text("SELECT day, community_id, method, status, payments, amount_fen, refunded_fen "
+                                     "FROM fee_payment_days")).all()
+        return {(str(d), uuid.UUID(str(c)), m, s): (n, a, r) for d, c, m, s, n, a, r in rows if (n, a, r) != (0, 0, 0)}
+
+    exact = {(str(date(2026, 12, 1)), new, "cash", "partly_refunded"): (1, 15000, 4000)}
+    assert days() != exact  # what 0016's triggers kept
+    try:
+        assert runner.invoke(args=["db", "upgrade"]).exit_code == 0
+        with engine.begin() as conn:
+            all_companies(conn)
+            assert uuid.UUID(str(conn.execute(text("SELECT community_id FROM payments")).scalar_one())) == new
+        assert days() == exact
+        assert runner.invoke(args=["db", "downgrade", "0017_roster"]).exit_code == 0
+        assert days() == exact
+        assert runner.invoke(args=["db", "upgrade"]).exit_code == 0
+        assert days() == exact
+    finally:
+        engine.dispose()
+
+
+def test_0018_gives_payments_their_community_and_counts_their_days_again_on_sqlite(tmp_path):
+    _payment_community_backfill(f"sqlite:///{tmp_path / 'payments.sqlite3'}")
+
+
+@pytest.mark.skipif(not ON_POSTGRES, reason="needs TEST_DATABASE_URL (PostgreSQL)")
+def test_0018_gives_payments_their_community_and_counts_their_days_again_on_postgres():
+    base = make_url(normalise_db_url(TEST_DATABASE_URL))
+    name = f"{base.database}_migrations_0018"
+    admin = create_engine(base.set(database="postgres"), isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    try:
+        _payment_community_backfill(base.set(database=name).render_as_string(hide_password=False))
+    finally:
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()

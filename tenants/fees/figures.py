@@ -1,12 +1,15 @@
 """The fee pages' pre-aggregated figures: what the arrears, collection and payments pages add up instead of reading
 every bill or payment of the company (tables in tenants/fees/models.py, "pre-aggregated figures").
 
-How they stay exact: database triggers on bills and payments (migration 0016_fees) move them in the same statement
-as the write, whatever made it (the ledger, a bill run, an import, bulk SQL): a rolled-back write rolls them back.
+How they stay exact: database triggers on bills and payments (migrations 0016_fees, 0018_payment_community) move
+them in the same statement as the write, whatever made it (the ledger, a bill run, an import, bulk SQL): a
+rolled-back write rolls them back.
 - ``fee_month_figures``: per community and month of ``period_start``, billed (amount − credited) and paid, late fees
   left out (the collection rate's definition, tenants/fees/collection.py).
 - ``fee_payment_days``: per Shanghai day of ``paid_at``, community, method and status, the payments with a receipt
-  (the payments list's filters are sums of these rows).
+  (the payments list's filters are sums of these rows). The community is the payment's own ``community_id`` (the
+  household's when it paid, migration 0018_payment_community), so a household moving to another building later
+  moves none of its old payments.
 - ``fee_household_arrears`` / ``fee_building_arrears``: what each household (and building) owes past due by age, as
   of ``fee_arrears_state.as_of``. Age and "past due" depend on the day, so these are counted for one day: the
   triggers keep them for that day, and ``ensure_fresh`` recounts everything when the day has changed (the first
@@ -142,10 +145,8 @@ def rebuild(today: date | None = None) -> None:
                             "WHERE company_id = :company_id"), params)
     db.session.execute(_sql(
         "INSERT INTO fee_payment_days (company_id, day, community_id, method, status, payments, amount_fen, "
-        f"refunded_fen) SELECT p.company_id, {day}, bd.community_id, p.method, p.status, count(*), "
+        f"refunded_fen) SELECT p.company_id, {day}, p.community_id, p.method, p.status, count(*), "
         "sum(p.amount_fen), sum(p.refunded_fen) FROM payments p "
-        "JOIN households h ON h.company_id = p.company_id AND h.id = p.household_id "
-        "JOIN buildings bd ON bd.company_id = h.company_id AND bd.id = h.building_id "
         "WHERE p.company_id = :company_id AND p.receipt_number IS NOT NULL AND p.paid_at IS NOT NULL "
         "GROUP BY 1, 2, 3, 4, 5 ON CONFLICT (company_id, day, community_id, method, status) DO UPDATE "
         "SET payments = excluded.payments, amount_fen = excluded.amount_fen, refunded_fen = excluded.refunded_fen"),

@@ -247,8 +247,9 @@ def record_offline_payment(household: Household, *, method: PaymentMethod, amoun
             raise LedgerError(_l("Paying ahead is limited to %(limit)s for this home (the company's cap in months)."
                                  , limit=format_yuan(limit)), "amount")
     now = now or utcnow()
-    payment = Payment(id=new_id(), household_id=household.id, method=method, amount_fen=amount_fen,
-                      reference=reference, note=note, recorded_by_id=actor.id if actor else None, paid_at=now,
+    payment = Payment(id=new_id(), household_id=household.id, community_id=household.building.community_id,
+                      method=method, amount_fen=amount_fen, reference=reference, note=note,
+                      recorded_by_id=actor.id if actor else None, paid_at=now,
                       receipt_number=next_receipt_number(now), status=PaymentStatus.PAID)
     db.session.add(payment)
     payment_states.start(payment, PaymentStatus.PAID, source="staff", actor=actor,

@@ -446,11 +446,12 @@ class Payment(CompanyScoped, db.Model):
     """Money from (or for) one household: recorded by staff (offline) or paid through WeChat Pay (online)."""
 
     __tablename__ = "payments"
-    # Database triggers on this table keep the fee figures (migration 0016_fees, tenants/fees/figures.py). A SQLite
-    # batch migration (op.batch_alter_table) rebuilds the table and DROPS them: such a migration must create them
-    # again (tests/test_fee_figures.py checks they exist at head).
+    # Database triggers on this table keep the fee figures (migration 0016_fees, keyed on community_id since
+    # 0018_payment_community; tenants/fees/figures.py). A SQLite batch migration (op.batch_alter_table) rebuilds the
+    # table and DROPS them: such a migration must create them again (tests/test_fee_figures.py checks they exist).
     __table_args__ = (
         _fk("household_id", "households"),
+        _fk("community_id", "communities"),
         Index("ix_payments_household", "company_id", "household_id", "created_at"),
         Index("uq_payments_receipt", "company_id", "receipt_number", unique=True),
         Index("uq_payments_out_trade_no", "out_trade_no", unique=True),
@@ -458,11 +459,17 @@ class Payment(CompanyScoped, db.Model):
         Index("ix_payments_pending", "company_id", "status", "created_at"),
         Index("ix_payments_paid", "company_id", "paid_at", "id", postgresql_where=text("receipt_number IS NOT NULL"),
               sqlite_where=text("receipt_number IS NOT NULL")),  # the payments list, newest first
+        Index("ix_payments_community_paid", "company_id", "community_id", "paid_at", "id",
+              postgresql_where=text("receipt_number IS NOT NULL"),
+              sqlite_where=text("receipt_number IS NOT NULL")),  # the same, filtered by community
         CheckConstraint("amount_fen > 0 AND amount_fen <= 100000000000", name="amount_range"),
         CheckConstraint("refunded_fen >= 0 AND refunded_fen <= amount_fen", name="refund_within_amount"),
     )
 
     household_id: Mapped[uuid.UUID] = mapped_column(Uuid)
+    # The household's community when the payment was made, copied like a bill's: the figures and the payments
+    # list count a payment there even after the household moves to another building (migration 0018).
+    community_id: Mapped[uuid.UUID] = mapped_column(Uuid)
     method: Mapped[PaymentMethod] = mapped_column(_enum(PaymentMethod, "payment_method"))
     status: Mapped[PaymentStatus] = mapped_column(_enum(PaymentStatus, "payment_status"))
     amount_fen: Mapped[int] = mapped_column(BigInteger)
@@ -483,6 +490,7 @@ class Payment(CompanyScoped, db.Model):
     expires_at: Mapped[datetime | None] = mapped_column(AwareDateTime())
 
     household: Mapped[Household] = _in_company("Payment", "household_id", "Household")
+    community: Mapped[Community] = _in_company("Payment", "community_id", "Community")
 
 
 class PaymentAllocation(CompanyScoped, db.Model):

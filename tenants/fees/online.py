@@ -117,7 +117,8 @@ def create_order(household_ids: list[uuid.UUID], bill_ids: list[uuid.UUID] | Non
     if reuse is not None:
         return reuse
     out_trade_no = new_out_trade_no()
-    payment = Payment(id=new_id(), household_id=household.id, method=PaymentMethod.WECHAT_PAY, status=S.CREATED,
+    payment = Payment(id=new_id(), household_id=household.id, community_id=household.building.community_id,
+                      method=PaymentMethod.WECHAT_PAY, status=S.CREATED,
                       amount_fen=amount, payer_user_id=payer.id if payer else None, out_trade_no=out_trade_no,
                       wechat_channel=channel, expires_at=now + timedelta(minutes=order_minutes()),
                       note=_description(company, household, bills)[:200])

@@ -199,8 +199,8 @@ def _conditions(filters: dict) -> list:
         where.append(Payment.method == PaymentMethod(filters["method"]))
     if filters["status"]:
         where.append(Payment.status == PaymentStatus(filters["status"]))
-    if filters["community_id"]:
-        where.append(Community.id == parse_uuid_or_404(filters["community_id"]))
+    if filters["community_id"]:  # where the payment was made (its own column), as fee_payment_days counts it
+        where.append(Payment.community_id == parse_uuid_or_404(filters["community_id"]))
     return where
 
 

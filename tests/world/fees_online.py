@@ -22,8 +22,8 @@ def build(app, world) -> dict:
         if db.session.query(FeeSettings).first() is None:
             db.session.add(FeeSettings(offline_instructions="工作日 9:00-17:00 到物业服务中心缴费"))
         out_trade_no = "GJWORLD" + world.company.slug.replace("-", "").upper()[:20]
-        payment = Payment(id=new_id(), household_id=household.id, method=PaymentMethod.WECHAT_PAY,
-                          status=PaymentStatus.PENDING, amount_fen=12000, out_trade_no=out_trade_no,
+        payment = Payment(id=new_id(), household_id=household.id, community_id=household.building.community_id,
+                          method=PaymentMethod.WECHAT_PAY, status=PaymentStatus.PENDING, amount_fen=12000, out_trade_no=out_trade_no,
                           wechat_channel="native", wechat_code_url="weixin://wxpay/bizpayurl?pr=world",
                           wechat_trade_state="NOTPAY", expires_at=utcnow() + timedelta(days=3650),
                           note="物业费 10月", reference="")
