@@ -5,6 +5,7 @@ fixed number of queries. Jobs are added through the ORM with known timestamps; t
 from __future__ import annotations
 
 import itertools
+import re
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -301,6 +302,9 @@ def test_admin_sees_the_figures_the_charts_and_how_they_are_counted(shop, login_
     assert 'id="stat-response"><span class="text-nowrap">1h</span> <span class="text-nowrap">30m</span><' in html
     assert 'id="stat-on-time">100%<' in html
     assert html.count('class="wo-bar-opened"') == 12  # the default period: 12 weeks
+    # Each bar says its week and count (worded once a page: Badges.week_title).
+    assert len(re.findall(r"<title>Week of \d+/\d+: \d+ opened</title>", html)) == 12
+    assert len(re.findall(r"<title>Week of \d+/\d+: \d+ done</title>", html)) == 12
     assert "王师傅" in html and "水暖" in html
     assert "How these are counted" in html
     assert "style=" not in html.split('<div id="wo-dashboard">')[1]  # the CSP: no inline styles in the charts
