@@ -84,8 +84,8 @@ def resolve_company(endpoint, values) -> None:
     if row is None:  # the user was loaded before this request reached here: the membership on its own
         row = db.session.execute(
             _membership_select(select(User).where(User.id == current_user.id), figures)).first()
-    membership = row[1]
-    if membership is None:
+    membership = row[1] if row is not None else None
+    if membership is None:  # no current membership of this company: as if it did not exist
         abort(404)
     g.company = company
     g.membership = membership
