@@ -429,7 +429,8 @@ def explain(app, path_of_page: str, cookie: str) -> None:
                 rows = db.session.connection().exec_driver_sql(
                     "EXPLAIN (ANALYZE, BUFFERS) " + statement, parameters).all()
                 print("\n" + " ".join(statement.split())[:600])
-                for row in rows[:int(os.environ.get("EXPLAIN_ROWS", "25"))] + (rows[-1:] if len(rows) > 25 else []):  # the top, and the total time
+                shown = int(os.environ.get("EXPLAIN_ROWS", "25"))  # the top, and the total time
+                for row in rows[:shown] + (rows[-1:] if len(rows) > shown else []):
                     print("   ", row[0])
             db.session.rollback()
 
@@ -503,9 +504,16 @@ def measure(table: dict, cookie_of: dict, rounds: int, requests: int, c8_request
     targets = {"floor": (PORT_FLOOR, "/", "")}
     for name, (who, path) in table.items():
         targets[name] = (PORT_APP, path, cookie_of.get(who, ""))
-    for port, path, cookie in targets.values():  # warm-up: imports, templates, connections
-        for _ in range(2):
-            _get(port, path, cookie)
+    # Warm-up: imports, templates, connections, the public pages' cache. Concurrent, so that every worker gets its
+    # share: sequential requests mostly reach one worker, and the other's first request of a page (compiling its
+    # templates, a public page's first render) then fell in the concurrency-8 run as a stall of up to 0.5 s.
+    for port, path, cookie in targets.values():
+        threads = [threading.Thread(target=lambda p=port, u=path, c=cookie: [_get(p, u, c) for _ in range(2)])
+                   for _ in range(8)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
     per_round: dict[str, list[float]] = {name: [] for name in targets}
     names = list(targets)
     for r in range(rounds):
