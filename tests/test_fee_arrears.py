@@ -114,6 +114,28 @@ def test_arrears_page_filters_sorts_and_is_admin_only(app, a, login_as):
     assert login_as(a.technician).get(f"/c/{slug}/fees/collection").status_code == 403
 
 
+def test_a_deleted_communitys_arrears_stay_in_reach_but_not_in_the_filter(app, a, two_companies, login_as):
+    from saas.clock import utcnow
+    from tenants.roster.models import Community
+
+    slug, community_id = a.company.slug, a.roster["communities"][0]
+    admin = login_as(a.admin)
+    for page in ("arrears", "collection"):
+        assert f'<option value="{community_id}"' in admin.get(f"/c/{slug}/fees/{page}").get_data(as_text=True), page
+    with app.app_context(), company_context(a.company.id):
+        # Marked deleted as delete_community does (it needs the buildings moved or deleted first).
+        community = db.session.execute(select(Community).where(Community.id == community_id)).scalar_one()
+        community.deleted_at = utcnow()
+        db.session.commit()
+    for page in ("arrears", "collection"):
+        everything = admin.get(f"/c/{slug}/fees/{page}").get_data(as_text=True)
+        assert f'<option value="{community_id}"' not in everything, page
+        assert admin.get(f"/c/{slug}/fees/{page}?community_id={community_id}").status_code == 200, page
+        # Another company's community is nothing here.
+        other = two_companies[1].roster["communities"][0]
+        assert admin.get(f"/c/{slug}/fees/{page}?community_id={other}").status_code == 404, page
+
+
 def test_arrears_and_collection_pages_make_a_fixed_number_of_statements(app, a, login_as, make_roster,
                                                                        count_queries):
     slug = a.company.slug

@@ -52,7 +52,9 @@ def _uuid_arg(value):
 
 
 def _scope(source) -> tuple:
-    """The chosen community and building (a building implies its community); an id of nothing here is a 404."""
+    """(the live communities for the filter, the chosen community, the chosen building): a building implies its
+    community; an id of nothing here is a 404. The chosen community (deleted ones too: their arrears stay) is
+    taken from the one read of the company's communities, not read again."""
     community_id, building_id = _uuid_arg(source.get("community_id")), _uuid_arg(source.get("building_id"))
     community = building = None
     if building_id is not None:
@@ -60,19 +62,19 @@ def _scope(source) -> tuple:
         if building is None:
             abort(404)
         community_id = building.community_id
+    every = db.session.execute(select(Community).order_by(Community.name)).scalars().all()
     if community_id is not None:
-        community = db.session.execute(select(Community).where(Community.id == community_id)).scalar_one_or_none()
+        community = next((c for c in every if c.id == community_id), None)
         if community is None:
             abort(404)
-    return community, building
+    return [c for c in every if c.deleted_at is None], community, building
 
 
 def _arrears_page(form=None, status=200):
-    community, building = _scope(request.args if form is None else request.form)
+    communities, community, building = _scope(request.args if form is None else request.form)
     today = local_today()
     sort = request.args.get("sort") if request.args.get("sort") in arrears.SORTS else "owed"
     kw = {"community_id": community.id if community else None, "building_id": building.id if building else None}
-    communities = db.session.execute(select(Community).where(Community.live()).order_by(Community.name)).scalars().all()
     buildings = []
     if community is not None:
         buildings = db.session.execute(select(Building).where(Building.community_id == community.id, Building.live())
@@ -98,7 +100,7 @@ def arrears_index():
 @require_role(*ADMIN)
 def remind_many():
     form = RemindForm()
-    community, building = _scope(request.form)
+    _communities, community, building = _scope(request.form)
     back = url_for(".arrears_index", community_id=community.id if community else None,
                    building_id=building.id if building else None)
 
@@ -126,10 +128,9 @@ def remind_many():
 @bp.get("/fees/collection")
 @require_role(*ADMIN)
 def collection_index():
-    community, _building = _scope({"community_id": request.args.get("community_id")})
+    communities, community, _building = _scope({"community_id": request.args.get("community_id")})
     today = local_today()
     periods = collection.by_period(today, community_id=community.id if community else None)
-    communities = db.session.execute(select(Community).where(Community.live()).order_by(Community.name)).scalars().all()
     # The chart starts at the first month anything was billed: a new company sees its months, not a year of blanks.
     shown = list(dropwhile(lambda p: not p.billed and not p.paid, periods)) or periods[-1:]
     return render("tenants/fees/collection/index.html", today=today, community=community, communities=communities,
