@@ -274,7 +274,8 @@ def _narrow_query(names: tuple[str, ...]) -> None:
     the key is taken and the page drawn. Anything else (WeChat's ``from=…&isappinstalled=0`` on a shared link, a
     tracking tag, junk) then finds the same page instead of filling the cache with copies, and the page drawn does
     not carry it either (the language link repeats the page's own address)."""
-    kept = [(name, value) for name in names if (value := request.args.get(name)) not in (None, "")]
+    # Present but empty is kept: ``?city=`` is a city of its own on the list (companies with no city), not "all".
+    kept = [(name, request.args[name]) for name in names if name in request.args]
     query = urlencode(kept).encode()
     if query != request.query_string:
         request.query_string = query

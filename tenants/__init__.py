@@ -20,8 +20,7 @@ from sqlalchemy.orm import lazyload
 from werkzeug.exceptions import Forbidden, HTTPException, MethodNotAllowed
 from werkzeug.routing import BuildError
 
-from saas.extensions import db, htmx
-from saas.htmx import page_path, redirect_to
+from saas.extensions import db, htmx, login_manager
 from saas.models import Company, Membership, SubscriptionStatus, User
 from saas.tenancy import reset_current_company, select_setting_company, set_current_company
 from tenants import menu
@@ -69,7 +68,7 @@ def resolve_company(endpoint, values) -> None:
     row = db.session.execute(select_setting_company(select(Company).where(Company.slug == slug), Company.id)).first()
     if row is None:
         if not current_user.is_authenticated:  # anonymous: the login page, whether or not the company exists
-            abort(redirect_to(url_for("auth.login", next=page_path()), code=302))
+            abort(login_manager.unauthorized())
         abort(404)
     company = row[0]
     g._company_token = set_current_company(company.id, database_set=True)
@@ -78,7 +77,7 @@ def resolve_company(endpoint, values) -> None:
     figures = MEMBER_FIGURES if whole_page else {}
     g.read_with_user = companion = _MembershipWithUser(figures)
     if not current_user.is_authenticated:
-        abort(redirect_to(url_for("auth.login", next=page_path()), code=302))
+        abort(login_manager.unauthorized())  # the login page (saas: sign_in_first)
     g.pop("read_with_user", None)
     row = companion.row
     if row is None:  # the user was loaded before this request reached here: the membership on its own

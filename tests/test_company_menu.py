@@ -16,17 +16,16 @@ def _menu(client, slug: str) -> str:
 
 
 def test_each_company_role_and_language_has_its_own_menu(app, two_companies, login_as):
-    from tenants import menu
 
     a, b = two_companies
-    menu._menus.clear()
+    app.extensions["company_menus"].clear()
     a_admin, b_admin = login_as(a.admin), login_as(b.admin)
     for _ in range(2):  # drawn, then kept
         first, second = _menu(a_admin, "company-a"), _menu(b_admin, "company-b")
         assert 'href="/c/company-a/households' in first and "company-b" not in first
         assert 'href="/c/company-b/households' in second and "company-a" not in second
         assert "Members" in first and "Plan and billing" in first
-    assert len(menu._menus) == 2
+    assert len(app.extensions["company_menus"]) == 2
 
     owner = _menu(login_as(a.owner), "company-a")
     assert "My bills" in owner and "/households" not in owner and "Members" not in owner
@@ -41,13 +40,14 @@ def test_each_company_role_and_language_has_its_own_menu(app, two_companies, log
 
 
 def test_the_kept_menus_are_bounded(app, two_companies, login_as, monkeypatch):
+
     from tenants import menu
 
     a, b = two_companies
     monkeypatch.setattr(menu, "MAX_MENUS", 2)
-    menu._menus.clear()
+    app.extensions["company_menus"].clear()
     _menu(login_as(a.admin), "company-a")
     _menu(login_as(b.admin), "company-b")
-    assert len(menu._menus) == 2
+    assert len(app.extensions["company_menus"]) == 2
     assert "My bills" in _menu(login_as(a.owner), "company-a")
-    assert len(menu._menus) == 1
+    assert len(app.extensions["company_menus"]) == 1

@@ -270,9 +270,11 @@ def test_arguments_a_page_does_not_read_find_the_same_page(app, two_companies, c
     for n in range(5):
         assert _page(client, f"{url}?from=singlemessage&isappinstalled=0&x={n}") == (etag, page)
     assert len(public_cache.pages) == entries and "isappinstalled" not in page
-    # The list reads city, q and week (in that order, empty ones dropped): those are pages of their own, the rest is not.
+    # The list reads city, q and week (in that order): those are pages of their own, the rest is not.
     list_etag, list_page = _page(client, "/ratings/")
-    assert _page(client, "/ratings/?utm_source=x&q=") == (list_etag, list_page)
+    assert _page(client, "/ratings/?utm_source=x") == (list_etag, list_page)
+    # An empty city is one of its own (companies with no city), not "all cities".
+    assert _page(client, "/ratings/?city=&from=timeline")[0] == _page(client, "/ratings/?city=")[0] != list_etag
     searched_etag, searched = _page(client, "/ratings/?q=%E7%89%A9%E4%B8%9A&junk=1")
     assert searched_etag != list_etag and "junk" not in searched
     assert _page(client, "/ratings/?junk=2&q=%E7%89%A9%E4%B8%9A")[0] == searched_etag

@@ -310,6 +310,20 @@ def test_admin_sees_the_figures_the_charts_and_how_they_are_counted(shop, login_
     assert "style=" not in html.split('<div id="wo-dashboard">')[1]  # the CSP: no inline styles in the charts
 
 
+def test_each_weeks_bars_say_their_own_counts(shop, login_as):
+    from saas.tenancy import utcnow
+
+    now = utcnow()
+    shop.add(shop.job("水暖", created=now - timedelta(minutes=3)),
+             shop.job("水暖", created=now - timedelta(minutes=3), assignee=shop.wang,
+                      accepted=now - timedelta(minutes=2), completed=now - timedelta(minutes=1)))
+    html = login_as(shop.admin).get(_url(shop)).get_data(as_text=True)
+    opened = re.findall(r"<title>Week of \d+/\d+: (\d+) opened</title>", html)
+    done = re.findall(r"<title>Week of \d+/\d+: (\d+) done</title>", html)
+    assert opened[-1] == "2" and done[-1] == "1"  # this week: two reported, one of them done
+    assert set(opened[:-1]) == set(done[:-1]) == {"0"}
+
+
 def test_period_and_community_come_from_the_query_string(shop, login_as):
     from saas.tenancy import utcnow
 
