@@ -37,3 +37,9 @@ limiter = Limiter(key_func=get_remote_address, default_limits=[])
 
 def client_ip() -> str:
     return request.remote_addr or "-"
+
+
+def on_postgresql() -> bool:
+    """Whether the session's database is PostgreSQL (LATERAL, triggers and row-level security there; SQLite, the
+    embedded default, takes the portable path)."""
+    return db.session.get_bind().dialect.name == "postgresql"

@@ -102,9 +102,9 @@ def select_setting_company(stmt, company_id_column):
     transaction's row-level-security setting in the same statement: one round trip less on every company
     request. The caller then calls ``set_current_company(id, database_set=True)`` with the row's id; when no row
     is found nothing was set. The setting is the extra, last column of the row."""
-    from saas.extensions import db
+    from saas.extensions import on_postgresql
 
-    if db.session.get_bind().dialect.name != "postgresql":
+    if not on_postgresql():
         return stmt
     return stmt.add_columns(func.set_config("app.company_id", cast(company_id_column, Text), True))
 

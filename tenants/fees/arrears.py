@@ -17,7 +17,7 @@ from datetime import date, timedelta
 from flask_sqlalchemy.pagination import Pagination
 from sqlalchemy import case, func, literal, select, true
 
-from saas.extensions import db
+from saas.extensions import db, on_postgresql
 from saas.pagination import page_number
 from saas.tenancy import require_company_id
 from tenants.fees.models import Bill, FeeBuildingArrears, FeeHouseholdArrears
@@ -227,7 +227,7 @@ def households(today: date, *, community_id=None, building_id=None, sort: str = 
             .join(Building, (Building.company_id == Household.company_id) & (Building.id == Household.building_id))
             .join(Community, (Community.company_id == Building.company_id)
                   & (Community.id == Building.community_id)))
-    if db.session.get_bind().dialect.name == "postgresql":
+    if on_postgresql():
         # Each page row's home by its key (LATERAL, LIMIT 1): PostgreSQL cannot tell how few rows the page's edge
         # lets through and would otherwise hash-join a scan of every household of the company.
         home = home.where(Household.company_id == a.c.company_id, Household.id == a.c.household_id).limit(1).lateral()

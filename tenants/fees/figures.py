@@ -26,7 +26,7 @@ from datetime import date, timedelta
 from sqlalchemy import Date, Uuid, bindparam, select, text
 from sqlalchemy.exc import IntegrityError
 
-from saas.extensions import db
+from saas.extensions import db, on_postgresql
 from saas.tenancy import require_company_id
 from tenants.fees.models import FeeArrearsState
 
@@ -36,10 +36,6 @@ def _sql(statement: str):
     dates = [bindparam(name, type_=Date) for name in ("as_of", "d30_from", "d90_from", "d365_from", "flag_cutoff")
              if f":{name}" in statement]
     return text(statement).bindparams(bindparam("company_id", type_=Uuid), *dates)
-
-
-def _postgres() -> bool:
-    return db.session.get_bind().dialect.name == "postgresql"
 
 
 def boundaries(today: date) -> dict:
@@ -130,7 +126,7 @@ def rebuild(today: date | None = None) -> None:
 
     company_id = require_company_id()
     params = {"company_id": company_id}
-    postgres = _postgres()
+    postgres = on_postgresql()
     month = "date_trunc('month', period_start)::date" if postgres else "strftime('%Y-%m-01', period_start)"
     day = "(p.paid_at AT TIME ZONE 'Asia/Shanghai')::date" if postgres else "date(p.paid_at, '+8 hours')"
     db.session.execute(_sql("UPDATE fee_month_figures SET billed_fen = 0, paid_fen = 0 "

@@ -21,7 +21,7 @@ from sqlalchemy import func, select, update
 from saas.audit import record
 from saas.clock import SHANGHAI, local_today, utcnow
 from saas.errors import ServiceError
-from saas.extensions import db
+from saas.extensions import db, on_postgresql
 from saas.i18n import _l
 from saas.money import format_yuan
 from saas.tenancy import new_id, require_company_id
@@ -120,7 +120,7 @@ def next_receipt_number(now: datetime | None = None) -> str:
             .values(last_number=ReceiptCounter.last_number + 1).returning(ReceiptCounter.last_number))
     number = db.session.execute(bump, execution_options={"synchronize_session": False}).scalar_one_or_none()
     if number is None:
-        if db.session.get_bind().dialect.name == "postgresql":
+        if on_postgresql():
             from sqlalchemy.dialects.postgresql import insert
         else:
             from sqlalchemy.dialects.sqlite import insert

@@ -16,7 +16,7 @@ from __future__ import annotations
 from flask_sqlalchemy.pagination import Pagination
 from sqlalchemy import func, select, true
 
-from saas.extensions import db
+from saas.extensions import db, on_postgresql
 from tenants.roster.models import Building, Community, Household
 
 BUILDING_ORDER = (Community.name, func.length(Building.name), Building.name, Building.id)
@@ -38,7 +38,7 @@ def counted_by_building(filtered, cap: int) -> list[tuple]:
                  .order_by(*BUILDING_ORDER).offset(0).subquery())
     keys = [buildings.c[f"o{i}"] for i in range(len(order))]
     homes_of = filtered(select(Household.building_id), places=False)
-    if db.session.get_bind().dialect.name == "postgresql":
+    if on_postgresql():
         homes = homes_of.where(Household.building_id == keys[-1]).limit(cap + 1).lateral()
         walk = select(*keys).join(homes, true())
     else:  # SQLite has no LATERAL; the same rows by a join

@@ -13,6 +13,7 @@ from saas.forms import attempt, show_error, submit
 from saas.htmx import redirect_to, render, render_partial, wants_fragment
 from saas.models import AuditEvent
 from saas.pagination import page_number
+from saas.templating import ROW_ID
 from saas.tenancy import get_or_404, parse_uuid_or_404
 from tenants.access import STAFF, Role, current_membership, require_role
 from tenants.roster import bp, figures, services
@@ -247,22 +248,19 @@ def _household_page(filters: dict) -> AddressPagination:
                              counts=counts, rows=rows, cap=SEARCH_CAP if filters["q"] else None)
 
 
-_PLACEHOLDER = "00000000-0000-0000-0000-000000000000"
-
-
 def _row_shared() -> dict:
     """What every household row shares (templates/tenants/roster/_household_row.html), made once per response:
     the labels translated and the links made once, each row's id put into the link patterns."""
     return {
-        "placeholder": _PLACEHOLDER,
+        "placeholder": ROW_ID,
         "community": _("Community"), "room": _("Room"), "area": _("Area (m²)"), "occupancy": _("Occupancy"),
         "owner": _("Owner"), "phone": _("Phone"), "edit": _("Edit"), "delete": _("Delete"),
         "confirm": _("Delete household %(label)s? You can undo this.", label="%(label)s"),
         "occupancies": {o: o.label for o in Occupancy},
         "admin": current_membership.role == Role.ADMIN,
-        "show_url": url_for(".household", household_id=_PLACEHOLDER),
-        "edit_url": url_for(".edit_household", household_id=_PLACEHOLDER),
-        "delete_url": url_for(".delete_household", household_id=_PLACEHOLDER),
+        "show_url": url_for(".household", household_id=ROW_ID),
+        "edit_url": url_for(".edit_household", household_id=ROW_ID),
+        "delete_url": url_for(".delete_household", household_id=ROW_ID),
     }
 
 

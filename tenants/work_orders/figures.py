@@ -35,7 +35,7 @@ from sqlalchemy import BigInteger, Date, Index, Integer, String, Text, Uuid, eve
 from sqlalchemy.orm import Mapped, Session, attributes, mapped_column
 
 from saas.clock import SHANGHAI
-from saas.extensions import db
+from saas.extensions import db, on_postgresql
 from saas.tenancy import CompanyScoped
 
 NIL = uuid.UUID(int=0)
@@ -349,7 +349,7 @@ def cached_medians(first_week: date, weeks: int, community_id: uuid.UUID | None,
     medians = compute()
     payload = json.dumps([[kind, str(key) if key else None, response, resolution]
                           for (kind, key), (response, resolution) in medians.items()])
-    if db.session.get_bind().dialect.name == "postgresql":
+    if on_postgresql():
         from sqlalchemy.dialects.postgresql import insert
     else:
         from sqlalchemy.dialects.sqlite import insert

@@ -33,7 +33,7 @@ from flask_babel import gettext as _
 from sqlalchemy import String, Uuid, and_, case, func, literal, null, or_, select, tuple_, type_coerce, union_all
 
 from saas.clock import SHANGHAI
-from saas.extensions import db
+from saas.extensions import db, on_postgresql
 from saas.models import Membership, Role, User
 from saas.tenancy import utcnow
 from tenants.work_orders import figures
@@ -191,7 +191,7 @@ def _medians(opened, completed, scope) -> dict[tuple[str, uuid.UUID | None], tup
     and holds a small company's data: it returns each job's durations and Python takes the medians (the mean
     of the two middle values for an even count, as percentile_cont does)."""
     accepted = and_(opened, WorkOrder.accepted_at.is_not(None))
-    if db.session.get_bind().dialect.name == "postgresql":
+    if on_postgresql():
         # Two statements, each an index-only walk of the period in a covering index (ix_work_orders_opened_cover,
         # ix_work_orders_completed_cover): one "opened OR completed" statement had to visit every job's row.
         groups = (WorkOrder.category_id, WorkOrder.assignee_id)
