@@ -4,7 +4,7 @@ from decimal import Decimal
 
 import pytest
 from sqlalchemy import func, select
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import IntegrityError, StatementError
 
 from saas.extensions import db
 from saas.tenancy import CompanyMismatch, NoCompanyContext, all_companies, company_context
@@ -35,6 +35,29 @@ def test_queries_see_only_the_current_company(ctx, two_companies):
         assert {r[0] for r in rows} == set(a.roster["communities"])
     with company_context(b.company.id):
         assert set(db.session.execute(select(Household.id)).scalars()) == set(b.roster["households"])
+
+
+def test_one_statement_run_under_two_companies_sees_each_ones_rows(ctx, two_companies):
+    # The filter's company is a parameter taken when the statement runs, so the same statement object (and its
+    # cached SQL) serves each company with its own rows.
+    a, b = two_companies
+    statement = select(Household.id)
+    with company_context(a.company.id):
+        assert set(db.session.execute(statement).scalars()) == set(a.roster["households"])
+    with company_context(b.company.id):
+        assert set(db.session.execute(statement).scalars()) == set(b.roster["households"])
+
+
+def test_relationship_loads_are_filtered_and_need_a_company(ctx, two_companies):
+    a, b = two_companies
+    with company_context(a.company.id):
+        community = db.session.execute(select(Community).where(Community.id == a.roster["communities"][0])).scalar_one()
+        db.session.expire(community, ["buildings"])
+        assert community.buildings and {x.company_id for x in community.buildings} == {a.company.id}
+        db.session.expire(community, ["buildings"])
+    with pytest.raises(StatementError, match="no company set"):  # NoCompanyContext, raised as the load runs
+        community.buildings  # noqa: B018  (the lazy load itself is the test)
+    db.session.rollback()
 
 
 def test_company_id_is_stamped_on_insert(ctx, two_companies):
