@@ -50,6 +50,26 @@ def test_translations_found_once_per_request_still_follow_a_forced_locale(db_url
         assert gettext("Sign out") == "Sign out"
 
 
+def test_templates_gettext_escapes_formats_and_follows_the_locale(db_urls):
+    """Templates' own _/ngettext (saas.i18n) answer as Jinja's newstyle gettext does: translated, variables
+    escaped under autoescape and not in plain text, "%%" formatted to "%", ngettext's num, a forced locale."""
+    from flask import render_template_string
+    from flask_babel import force_locale
+
+    app = make_test_app(db_urls, BABEL_DEFAULT_LOCALE="zh_CN")
+    with app.test_request_context("/"):
+        assert render_template_string("{{ _('Sign out') }}") == "退出登录"
+        assert render_template_string("{{ _('Hi %(name)s', name=n) }}", n="<b>") == "Hi &lt;b&gt;"
+        assert render_template_string("{{ _('%(p)s%%', p=5) }} {{ _('100%%') }}") == "5% 100%"
+        plain = app.jinja_env.overlay(autoescape=False).from_string("{{ _('Hi %(name)s', name=n) }}")
+        assert plain.render(n="<b>") == "Hi <b>"
+        many = "{{ ngettext('%(num)s home', '%(num)s homes', n) }}"
+        assert render_template_string(many, n=1) == "1 home" and render_template_string(many, n=3) == "3 homes"
+        with force_locale("en"):
+            assert render_template_string("{{ _('Sign out') }}") == "Sign out"
+        assert render_template_string("{{ _('Sign out') }}") == "退出登录"
+
+
 def test_validation_messages_are_chinese_too(db_urls, two_companies):
     from tests.factories import login
 
