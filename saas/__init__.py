@@ -89,6 +89,9 @@ def _init_extensions(app: Flask) -> None:
             from saas import connection_checks
 
             connection_checks.install(db.engine, app.config["DB_IDLE_PING_SECONDS"])
+        from saas import read_transactions
+
+        read_transactions.install(app, db.engine)
     # Import every model module so metadata (and `flask db`) sees all tables.
     import saas.models  # noqa: F401
     import saas.notifications.models  # noqa: F401

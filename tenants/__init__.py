@@ -20,6 +20,7 @@ from sqlalchemy.orm import lazyload
 from werkzeug.exceptions import Forbidden, HTTPException, MethodNotAllowed
 from werkzeug.routing import BuildError
 
+from saas import read_transactions
 from saas.extensions import db, htmx, login_manager
 from saas.models import Company, Membership, SubscriptionStatus, User
 from saas.tenancy import reset_current_company, select_setting_company, set_current_company
@@ -144,7 +145,7 @@ def _release_company(exc) -> None:
     if token is not None:
         # The request is over: end its transaction first (what the session's own teardown would do next), so
         # putting the company back sends no statement to change the transaction's setting.
-        db.session.close()
+        read_transactions.end_session(exc)
         reset_current_company(token)
 
 
