@@ -15,15 +15,15 @@ from datetime import timedelta
 from flask import Blueprint, Flask, abort, current_app, g, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import lazyload
 from werkzeug.exceptions import Forbidden, HTTPException, MethodNotAllowed
 from werkzeug.routing import BuildError
 
 from saas import read_transactions
-from saas.extensions import db, htmx, login_manager
+from saas.extensions import db, htmx, login_manager, on_postgresql
 from saas.models import Company, Membership, SubscriptionStatus, User
-from saas.tenancy import reset_current_company, select_setting_company, set_current_company
+from saas.tenancy import built_once, reset_current_company, select_setting_company, set_current_company
 from tenants import menu
 
 company_bp = Blueprint("company", __name__, url_prefix="/c/<company_slug>")
@@ -46,27 +46,47 @@ class _MembershipWithUser:
     row-level security and the ORM's company filter both hold for the joined membership."""
 
     def __init__(self, figures: dict):
-        self.figures = figures
+        self.statement = _user_with_membership(tuple(figures))
         self.row = None
-
-    def extend(self, stmt):
-        return _membership_select(stmt, self.figures)
 
     def found(self, row) -> None:
         self.row = row
 
 
-def _membership_select(stmt, figures: dict):
-    """``stmt`` (a select of one user) with their current membership (or None) and figures as further columns."""
-    return (stmt.add_columns(Membership, *(figure(User.id).label(name) for name, figure in figures.items()))
+_USER_STATEMENTS: dict = {}
+
+
+def _user_with_membership(figure_names: tuple):
+    """The select of one user (parameter ``user_id``) with their current membership of the current company (or
+    None) and the named figures as further columns: built once per set of figures (a whole page or a fragment)."""
+    statement = _USER_STATEMENTS.get(figure_names)
+    if statement is None:
+        statement = (
+            select(User, Membership, *(MEMBER_FIGURES[name](User.id).label(name) for name in figure_names))
+            .where(User.id == bindparam("user_id"))
             .outerjoin(Membership, (Membership.user_id == User.id) & Membership.ended_at.is_(None))
             .options(lazyload(Membership.user)))
+        _USER_STATEMENTS[figure_names] = statement = built_once(statement)
+    return statement
+
+
+_COMPANY_STATEMENTS: dict = {}
+
+
+def _company_by_slug():
+    """The company of a slug (parameter ``slug``), on PostgreSQL also making it the transaction's setting."""
+    postgres = on_postgresql()
+    statement = _COMPANY_STATEMENTS.get(postgres)
+    if statement is None:
+        statement = select_setting_company(select(Company).where(Company.slug == bindparam("slug")), Company.id)
+        _COMPANY_STATEMENTS[postgres] = statement = built_once(statement)
+    return statement
 
 
 @company_bp.url_value_preprocessor
 def resolve_company(endpoint, values) -> None:
     slug = (values or {}).pop("company_slug", None)
-    row = db.session.execute(select_setting_company(select(Company).where(Company.slug == slug), Company.id)).first()
+    row = db.session.execute(_company_by_slug(), {"slug": slug}).first()
     if row is None:
         if not current_user.is_authenticated:  # anonymous: the login page, whether or not the company exists
             abort(login_manager.unauthorized())
@@ -82,8 +102,7 @@ def resolve_company(endpoint, values) -> None:
     g.pop("read_with_user", None)
     row = companion.row
     if row is None:  # the user was loaded before this request reached here: the membership on its own
-        row = db.session.execute(
-            _membership_select(select(User).where(User.id == current_user.id), figures)).first()
+        row = db.session.execute(companion.statement, {"user_id": current_user.id}).first()
     membership = row[1] if row is not None else None
     if membership is None:  # no current membership of this company: as if it did not exist
         abort(404)
@@ -269,7 +288,7 @@ def resolve_public_company(endpoint, values) -> None:
         abort(405, valid_methods=sorted(PUBLIC_METHODS))
     # One statement: the company (with its public pages' version token, saas/public_cache.py) and, on PostgreSQL,
     # the transaction's company setting. A cached page needs nothing more.
-    row = db.session.execute(select_setting_company(select(Company).where(Company.slug == slug), Company.id)).first()
+    row = db.session.execute(_company_by_slug(), {"slug": slug}).first()
     company = row[0] if row is not None else None
     if company is None or not is_published(company):
         abort(404)

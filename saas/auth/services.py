@@ -102,7 +102,7 @@ def user_for_session(session_id: str | None) -> User | None:
     if companion is None:
         user, row = db.session.get(User, user_id), None
     else:
-        row = db.session.execute(companion.extend(select(User).where(User.id == user_id))).first()
+        row = db.session.execute(companion.statement, {"user_id": user_id}).first()
         user = row[0] if row is not None else None
     # Compared as text: "00" is not the generation that was issued.
     if user is None or str(user.session_generation or 0) != generation:
