@@ -50,6 +50,12 @@ def end_session(exc: BaseException | None = None) -> None:
     session = db.session()
     if exc is None and session.in_transaction() and not (session.new or session.dirty or session.deleted):
         connection = session.connection()
-        if connection.info.get(_WROTE) is False and _WROTE in connection.info:
-            session.commit()
+        if connection.info.get(_WROTE) is False:  # only SELECTs since the transaction began
+            # Not expired: the objects stay readable after the session closes, as after a rollback (a test or a
+            # command may read what it loaded once its app context is gone). The session is closed next anyway.
+            expire, session.expire_on_commit = session.expire_on_commit, False
+            try:
+                session.commit()
+            finally:
+                session.expire_on_commit = expire
     session.close()

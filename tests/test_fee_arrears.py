@@ -114,6 +114,20 @@ def test_arrears_page_filters_sorts_and_is_admin_only(app, a, login_as):
     assert login_as(a.technician).get(f"/c/{slug}/fees/collection").status_code == 403
 
 
+def test_age_cells_show_each_age_and_leave_empty_ones_out_of_a_phones_card():
+    from markupsafe import Markup
+
+    from tenants.fees.arrears import Totals
+    from tenants.fees.arrears_views import age_cells
+
+    cells = age_cells(Totals(total=12345, d30=12345, d90=0, d365=0, older=0),
+                      ("Up to 30 days", "31–90 days", "<91>", "Over a year"))
+    assert isinstance(cells, Markup)
+    assert cells.startswith('<td class="text-end" data-label="Up to 30 days">¥123.45</td>')
+    assert cells.count('class="text-end stack-skip"') == 3 and cells.count(">—</td>") == 3
+    assert 'data-label="&lt;91&gt;"' in cells  # labels escaped
+
+
 def test_a_deleted_communitys_arrears_stay_in_reach_but_not_in_the_filter(app, a, two_companies, login_as):
     from saas.clock import utcnow
     from tenants.roster.models import Community

@@ -40,6 +40,13 @@ def _names(company_id) -> set[str]:
     return names
 
 
+def test_what_a_context_read_stays_readable_after_it_ends(app, a, endings):
+    with app.app_context(), company_context(a.company.id):
+        community = db.session.execute(select(Community)).scalars().first()
+    assert endings == ["commit"]
+    assert community.name  # not expired by the commit: no load attempted on a closed session
+
+
 def test_a_write_not_committed_is_rolled_back(app, a, endings):
     with app.test_request_context("/"):
         with company_context(a.company.id):

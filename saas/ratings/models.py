@@ -107,6 +107,7 @@ class OwnerRating(db.Model):
     __table_args__ = (
         UniqueConstraint("company_id", "household_id", "quarter_start", name="uq_owner_ratings_household_quarter"),
         Index("ix_owner_ratings_company_created", "company_id", "created_at"),
+        Index("ix_owner_ratings_company_updated", "company_id", "updated_at", "id"),  # the reviews page, backwards
     )
 
     id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=new_id)

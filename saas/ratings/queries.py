@@ -93,7 +93,7 @@ class Review:
 def reviews(company_id: uuid.UUID, limit: int = RECENT_REVIEWS) -> list[Review]:
     """The newest reviews of a company, each with the company's newest reply: three statements."""
     ratings = db.session.execute(select(OwnerRating).where(OwnerRating.company_id == company_id)
-                                 .order_by(OwnerRating.updated_at.desc(), OwnerRating.id).limit(limit)).scalars().all()
+                                 .order_by(OwnerRating.updated_at.desc(), OwnerRating.id.desc()).limit(limit)).scalars().all()
     ids = [r.id for r in ratings]
     replies: dict = {}
     if ids:
