@@ -92,8 +92,10 @@ class Review:
 
 def reviews(company_id: uuid.UUID, limit: int = RECENT_REVIEWS) -> list[Review]:
     """The newest reviews of a company, each with the company's newest reply: three statements."""
+    # Newest change first, ties by id: ix_owner_ratings_company_updated read backwards, stopping at the limit.
     ratings = db.session.execute(select(OwnerRating).where(OwnerRating.company_id == company_id)
-                                 .order_by(OwnerRating.updated_at.desc(), OwnerRating.id.desc()).limit(limit)).scalars().all()
+                                 .order_by(OwnerRating.updated_at.desc(), OwnerRating.id.desc())
+                                 .limit(limit)).scalars().all()
     ids = [r.id for r in ratings]
     replies: dict = {}
     if ids:
