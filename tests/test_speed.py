@@ -227,6 +227,26 @@ def test_keyset_list_with_a_filter_and_a_bad_cursor(app, two_companies, login_as
         assert _numbers(response.get_data(as_text=True))[:3] == _numbers(client.get(base).get_data(as_text=True))[:3]
 
 
+def test_the_lists_own_refresh_draws_and_reads_the_list_alone(app, two_companies, login_as, count_queries):
+    """Filtering and the 20-second refresh ask for #wo-list only: the same jobs as the page, without the filter
+    form, and without reading the filter's choices (every staff member among them)."""
+    world, _ = two_companies
+    ids = _setup(app, world)
+    _bulk_jobs(app, world, ids, 12, start=datetime.now(UTC) - timedelta(days=30))
+    client = login_as(world.admin)
+    url = f"/c/{world.company.slug}/work-orders?status=open"
+    page = client.get(url).get_data(as_text=True)
+    fragment_headers = {"HX-Request": "true", "HX-Target": "wo-list"}
+    fragment = client.get(url, headers=fragment_headers).get_data(as_text=True)
+    assert _numbers(fragment) == _numbers(page) and _numbers(page)
+    assert 'id="f-assignee"' in page and 'id="f-assignee"' not in fragment and "<html" not in fragment
+    with count_queries() as whole:
+        client.get(url)
+    with count_queries() as part:
+        client.get(url, headers=fragment_headers)
+    assert part.count == whole.count - 3  # communities, categories, staff
+
+
 def test_a_long_list_counts_up_to_the_cap(app, two_companies, login_as, monkeypatch):
     import saas.pagination
 

@@ -22,7 +22,7 @@ from saas.clock import aware
 from saas.errors import ServiceError
 from saas.extensions import db, htmx
 from saas.forms import submit
-from saas.htmx import redirect_to, render
+from saas.htmx import redirect_to, render, wants_fragment
 from saas.models import Membership, Role
 from saas.money import parse_yuan
 from saas.pagination import keyset_paginate, paginate
@@ -136,10 +136,13 @@ def index():
     # By keyset on (created_at, id), newest first: page 500 of 200,000 jobs is the same index walk as page 1.
     page = keyset_paginate(filters.apply(select(WorkOrder), now), (WorkOrder.created_at, WorkOrder.id),
                            per_page=PER_PAGE, total=filters.total())
+    if htmx and htmx.target == "wo-list" and wants_fragment():
+        # The list alone (a filter changed, or its refresh every 20 s on every open list): the filter form's
+        # choices (every staff member among them: hundreds in a large company) are not drawn, so not read.
+        return render("tenants/work_orders/index.html", "list", page=page, filters=filters, now=now)
     communities = db.session.execute(select(Community.id, Community.name).where(Community.live())
                                      .order_by(Community.name)).all()
-    block = "list" if htmx and htmx.target == "wo-list" else None
-    return render("tenants/work_orders/index.html", block, page=page, filters=filters, now=now,
+    return render("tenants/work_orders/index.html", page=page, filters=filters, now=now,
                   categories=queries.live_categories(), communities=communities,
                   staff=_staff_options(), statuses=list(Status))
 
