@@ -199,7 +199,14 @@ def _filter_by_company(execute_state) -> None:
         return
     company_id = _current_company_id.get()
     if company_id is None:
-        if _touches_scoped_table(execute_state.statement):
+        statement = execute_state.statement
+        if statement in _BUILT_ONCE:  # the resolver's company statement, on every company page: checked once
+            touches = _UNSCOPED_CHECKED.get(statement)
+            if touches is None:
+                touches = _UNSCOPED_CHECKED[statement] = _touches_scoped_table(statement)
+        else:
+            touches = _touches_scoped_table(statement)
+        if touches:
             raise NoCompanyContext("a company-scoped table was queried with no company set")
         return
     # Added to every ORM query: it only acts on CompanyScoped entities wherever they appear
@@ -213,11 +220,12 @@ def _filter_by_company(execute_state) -> None:
     execute_state.statement = scoped
 
 
-# Statements built once at import, with bound parameters for their values: the company filter is added to each
-# once, and SQLAlchemy works out their cache keys once (an object keeps its key; a statement built per request
-# pays for building it and for its key each time, some 150 µs for the resolver's two). Keys are the statements
-# themselves (compared by identity), values their filtered forms once made.
+# Statements built once per process (on first use) and run with bound parameters for their values: the company
+# filter is added to each once, and SQLAlchemy works out their cache keys once (an object keeps its key; a
+# statement built per request pays for building it and for its key each time, some 150 µs for the resolver's two).
+# Keys are the statements themselves (compared by identity), values their filtered forms once made.
 _BUILT_ONCE: dict = {}
+_UNSCOPED_CHECKED: dict = {}  # built-once statement → whether it touches a company-scoped table
 
 
 def built_once(statement):

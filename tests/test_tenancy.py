@@ -60,6 +60,24 @@ def test_relationship_loads_are_filtered_and_need_a_company(ctx, two_companies):
     db.session.rollback()
 
 
+def test_a_statement_built_once_is_filtered_and_checked_like_any_other(ctx, two_companies):
+    from sqlalchemy import bindparam
+
+    from saas.tenancy import built_once
+
+    a, b = two_companies
+    statement = built_once(select(Household.id).where(Household.id.in_(bindparam("ids", expanding=True))))
+    every = a.roster["households"] + b.roster["households"]
+    for _ in range(2):  # the kept filtered form and the kept check answer the second time as the first
+        with company_context(a.company.id):
+            assert set(db.session.execute(statement, {"ids": every}).scalars()) == set(a.roster["households"])
+        with company_context(b.company.id):
+            assert set(db.session.execute(statement, {"ids": every}).scalars()) == set(b.roster["households"])
+        with pytest.raises(NoCompanyContext):
+            db.session.execute(statement, {"ids": every}).all()
+        db.session.rollback()
+
+
 def test_company_id_is_stamped_on_insert(ctx, two_companies):
     a, _ = two_companies
     with company_context(a.company.id):
