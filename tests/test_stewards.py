@@ -515,6 +515,41 @@ def test_not_contacted_counts_households_without_a_contact_in_90_days(app, world
     assert k.covered == 3 and k.not_contacted == 2
 
 
+def test_a_stewards_homes_read_as_rows_are_labelled_as_the_households_are(app, world):
+    """households_of reads columns, not Household objects: its labels, grouping and last contacts must be what
+    the model's properties give."""
+    from saas.clock import local_today
+    from saas.extensions import db
+    from saas.models import Membership, User
+    from saas.tenancy import company_context
+    from tenants.roster.models import Household
+    from tenants.stewards import services
+    from tenants.stewards.queries import group_by_building, households_of
+
+    ids = _ids(app, world)
+    today = local_today()
+    with app.app_context(), company_context(world.company.id):
+        actor = db.session.get(User, world.admin.id)
+        steward = db.session.get(Membership, (world.company.id, ids["steward"]))
+        homes = world.roster["households"]
+        services.assign(homes, steward, actor=actor)
+        first = db.session.execute(select(Household).where(Household.id == homes[0])).scalar_one()
+        services.log_contact(first, steward, kind="call", contacted_on=today - timedelta(days=2), note="到访",
+                             actor=db.session.get(User, world.steward.id), today=today)
+        rows = households_of(steward.id)
+        assert {row.id for row, _ in rows} == set(homes)
+        for row, last in rows:
+            household = db.session.execute(select(Household).where(Household.id == row.id)).scalar_one()
+            assert (row.room_label, row.label, row.owner_name, row.owner_phone) == (
+                household.room_label, household.label, household.owner_name, household.owner_phone)
+            assert row.building.label == household.building.label and row.building.id == household.building_id
+            assert last == (today - timedelta(days=2) if row.id == homes[0] else None)
+        groups = group_by_building(rows)
+        assert len(groups) == len({h.building.id for h, _ in rows})
+        assert first.id in {r.id for r, _ in households_of(steward.id, q=first.room)}
+        assert households_of(steward.id, q="没有这样的住户") == []
+
+
 def test_steward_sets_photo_and_hours_and_the_owner_sees_them(app, world, login_as):
     from PIL import Image
 

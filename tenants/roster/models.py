@@ -89,6 +89,11 @@ OCCUPANCY_LABELS = {
 }
 
 
+def room_label(building: str, unit: str | None, room: str) -> str:
+    """"3号楼 2单元 1201": a home as the pages write it (also for rows read without a Household object)."""
+    return f"{building} {unit}单元 {room}" if unit else f"{building} {room}"
+
+
 class Household(CompanyScoped, SoftDeletable, db.Model):
     """One home. Floor area is kept in dm² (0.01 m²) as an integer, so it is exact like money in fen."""
 
@@ -126,8 +131,7 @@ class Household(CompanyScoped, SoftDeletable, db.Model):
 
     @property
     def room_label(self) -> str:
-        unit = f"{self.unit}单元 " if self.unit else ""
-        return f"{self.building.name} {unit}{self.room}"
+        return room_label(self.building.name, self.unit, self.room)
 
     @property
     def label(self) -> str:
