@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from contextlib import contextmanager
+
 import pytest
 from sqlalchemy import create_engine, inspect, text
 from sqlalchemy.engine import make_url
@@ -38,16 +40,26 @@ def test_sqlite_upgrade_downgrade_upgrade_and_no_drift(tmp_path):
     assert _tables(url) <= {"alembic_version"}
 
 
-@pytest.mark.skipif(not ON_POSTGRES, reason="needs TEST_DATABASE_URL (PostgreSQL)")
-def test_postgres_upgrade_downgrade_upgrade_and_no_drift():
+@contextmanager
+def _scratch_postgres(suffix: str):
+    """A PostgreSQL database of its own for one test (made afresh, dropped after): yields its URL."""
     base = make_url(normalise_db_url(TEST_DATABASE_URL))
-    name = f"{base.database}_migrations"
+    name = f"{base.database}_{suffix}"
     admin = create_engine(base.set(database="postgres"), isolation_level="AUTOCOMMIT")
     with admin.connect() as conn:
         conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
         conn.execute(text(f'CREATE DATABASE "{name}"'))
-    url = base.set(database=name).render_as_string(hide_password=False)
     try:
+        yield base.set(database=name).render_as_string(hide_password=False)
+    finally:
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+
+@pytest.mark.skipif(not ON_POSTGRES, reason="needs TEST_DATABASE_URL (PostgreSQL)")
+def test_postgres_upgrade_downgrade_upgrade_and_no_drift():
+    with _scratch_postgres("migrations") as url:
         app = _round_trip({"owner": url, "app": url})
         engine = create_engine(url)
         with engine.connect() as conn:
@@ -61,10 +73,6 @@ def test_postgres_upgrade_downgrade_upgrade_and_no_drift():
         with engine.connect() as conn:
             assert conn.execute(text("SELECT count(*) FROM pg_policies")).scalar() == 0
         engine.dispose()
-    finally:
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
 
 
 # --- 0018_payment_community: the payments' community backfilled, their day figures counted again ------------------
@@ -156,15 +164,5 @@ def test_0018_gives_payments_their_community_and_counts_their_days_again_on_sqli
 
 @pytest.mark.skipif(not ON_POSTGRES, reason="needs TEST_DATABASE_URL (PostgreSQL)")
 def test_0018_gives_payments_their_community_and_counts_their_days_again_on_postgres():
-    base = make_url(normalise_db_url(TEST_DATABASE_URL))
-    name = f"{base.database}_migrations_0018"
-    admin = create_engine(base.set(database="postgres"), isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    try:
-        _payment_community_backfill(base.set(database=name).render_as_string(hide_password=False))
-    finally:
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
+    with _scratch_postgres("migrations_0018") as url:
+        _payment_community_backfill(url)
