@@ -389,3 +389,48 @@ def test_the_cli_and_the_periodic_job(app, a):
     result = runner.invoke(args=["compute-ratings"])
     assert result.exit_code == 0 and "2 companies" in result.output
     assert runner.invoke(args=["compute-ratings", "--company", "nope"]).exit_code != 0
+
+
+@pytest.mark.world("ratings")
+def test_review_forms_load_when_opened_and_come_back_with_what_was_typed(app, two_companies, login_as):
+    """The reviews page draws no reply or appeal form until its panel is opened (htmx asks for it; without
+    JavaScript the panel's link opens the page with the form drawn); a refused reply or appeal comes back open with
+    the text typed; another company's review is a 404."""
+    a, b = two_companies
+    rating_id = a.ids["rating_id"]
+    admin = login_as(a.admin)
+    page = admin.get("/c/company-a/ratings/reviews").get_data(as_text=True)
+    listed = page[page.index('<h2 class="h5">Reviews</h2>'):]
+    assert "rating-review" in listed and 'name="body"' not in listed and 'name="evidence"' not in listed
+    slot = f"/c/company-a/ratings/reviews?form=reply&amp;rating={rating_id}"
+    assert f'hx-get="{slot}"' in page and 'hx-trigger="toggle from:closest details once"' in page
+
+    form = admin.get(f"/c/company-a/ratings/reviews?form=reply&rating={rating_id}",
+                     headers={"HX-Request": "true"}).get_data(as_text=True)
+    assert "<html" not in form and f'action="/c/company-a/ratings/reviews/{rating_id}/reply"' in form
+    assert 'name="csrf_token"' in form and "</textarea>" in form
+    appeal = admin.get(f"/c/company-a/ratings/reviews?form=appeal&rating={rating_id}",
+                       headers={"HX-Request": "true"}).get_data(as_text=True)
+    assert f'action="/c/company-a/ratings/reviews/{rating_id}/appeal"' in appeal and 'name="evidence"' in appeal
+
+    # Without JavaScript: the whole page, that one panel open with its form.
+    whole = admin.get(f"/c/company-a/ratings/reviews?form=reply&rating={rating_id}").get_data(as_text=True)
+    assert "<html" in whole and whole.count('name="body"') == 1 and "<details class=\"mb-3 ms-2\" open>" in whole
+
+    # A reply too long is refused; the page comes back with the panel open and the text kept.
+    long_reply = "很长的回复" * 300
+    response = admin.post(f"/c/company-a/ratings/reviews/{rating_id}/reply", data={"body": long_reply})
+    assert response.status_code == 422
+    assert long_reply in response.get_data(as_text=True)
+
+    # An appeal while one is open is refused, kept the same way.
+    response = admin.post(f"/c/company-a/ratings/reviews/{rating_id}/appeal",
+                          data={"statement": "评价与事实不符", "evidence": "工单 WO-1 的照片"})
+    assert response.status_code == 422
+    body = response.get_data(as_text=True)
+    assert "评价与事实不符</textarea>" in body and 'value="工单 WO-1 的照片"' in body
+
+    # Another company asking for A's review's form.
+    assert login_as(b.admin).get(f"/c/company-b/ratings/reviews?form=reply&rating={rating_id}",
+                                 headers={"HX-Request": "true"}).status_code == 404
+    assert admin.get("/c/company-a/ratings/reviews?form=nonsense&rating=x").status_code == 200

@@ -107,6 +107,12 @@ def reviews(company_id: uuid.UUID, limit: int = RECENT_REVIEWS) -> list[Review]:
     return [Review(r, replies.get(r.id)) for r in ratings]
 
 
+def newest_reply(rating_id: uuid.UUID) -> RatingReply | None:
+    """The company's current reply to one rating (its newest version), if any."""
+    return db.session.execute(select(RatingReply).where(RatingReply.rating_id == rating_id)
+                              .order_by(RatingReply.version.desc()).limit(1)).scalar_one_or_none()
+
+
 def trend(company_id: uuid.UUID, quarters: int = 8) -> list[QuarterFigures]:
     # Quarters without a single owner rating are left out: their score would be the platform prior alone.
     rows = db.session.execute(select(QuarterFigures).where(QuarterFigures.company_id == company_id,

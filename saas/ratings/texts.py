@@ -26,6 +26,7 @@ def review_texts() -> dict:
             "edit_reply": _("Edit your reply"), "reply_publicly": _("Reply publicly"), "reply": _("Reply"),
             "publish_reply": _("Publish the reply"), "appeal_review": _("Appeal this review"),
             "why_wrong": _("Why it is wrong"), "evidence": _("Your evidence"), "file_appeal": _("File the appeal"),
+            "open_form": _("Open the form"),
             "dimensions": [(d, str(DIMENSION_LABELS[d])) for d in DIMENSIONS],
         }
     return texts

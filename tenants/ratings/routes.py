@@ -7,8 +7,8 @@ from flask_babel import gettext as _
 from flask_login import current_user
 
 from saas.errors import ServiceError
-from saas.extensions import db
-from saas.htmx import redirect_to, render
+from saas.extensions import db, htmx
+from saas.htmx import redirect_to, render, render_partial
 from saas.models import Role
 from saas.ratings import queries
 from saas.ratings import services as ratings
@@ -53,19 +53,39 @@ def rate():
     return redirect_to(url_for(".rate", household_id=home.household_id))
 
 
-def _reviews_page(*, status=200, error=None):
+def _reviews_page(*, status=200, error=None, opened=None, values=None):
+    """The reviews, each with its reply and appeal panels. A panel's form is drawn only when it is ``opened``
+    ((kind, rating id), with the ``values`` typed or stored); the others load theirs when first opened, so the
+    page does not draw a hundred forms nobody opens (?form=…, see reviews())."""
     return render("tenants/ratings/reviews.html", status=status, reviews=queries.reviews(current_company.id, 50),
                   appeals=queries.appeals(current_company.id), entries=queries.company_entries(current_company.id),
                   profile=queries.profile_by_slug(current_company.slug), error=error,
-                  # The forms' addresses built once, the review's id put in per row (url_for costs ~20 µs a call).
+                  opened=opened, values=values or {},
+                  # The addresses built once, the review's id put in per row (url_for costs ~20 µs a call).
                   reply_url=url_for(".reply", rating_id="RATING"),
-                  appeal_url=url_for(".appeal_rating", rating_id="RATING"))
+                  appeal_url=url_for(".appeal_rating", rating_id="RATING"),
+                  form_url=url_for(".reviews", form="KIND", rating="RATING"))
+
+
+FORMS = ("reply", "appeal")
 
 
 @bp.get("/reviews")
 @require_role(Role.ADMIN)
 def reviews():
-    return _reviews_page()
+    kind = request.args.get("form", "")
+    if kind not in FORMS or not request.args.get("rating"):
+        return _reviews_page()
+    rating = _rating_or_404(request.args["rating"])
+    values = {}
+    if kind == "reply":
+        reply = queries.newest_reply(rating.id)
+        values["body"] = reply.body if reply else ""
+    if htmx:  # the panel asking for its form
+        return render_partial("tenants/ratings/_review_form_partial.html", kind=kind, rid=str(rating.id),
+                              url=url_for(".reply" if kind == "reply" else ".appeal_rating", rating_id=rating.id),
+                              values=values)
+    return _reviews_page(opened=(kind, str(rating.id)), values=values)  # without JavaScript: the page, form open
 
 
 def _rating_or_404(rating_id) -> OwnerRating:
@@ -84,7 +104,8 @@ def reply(rating_id):
         db.session.commit()
     except ServiceError as exc:
         db.session.rollback()
-        return _reviews_page(status=422, error=exc)
+        return _reviews_page(status=422, error=exc, opened=("reply", str(rating.id)),
+                             values={"body": request.form.get("body", "")})
     flash(_("Your reply is published."), "success")
     return redirect_to(url_for(".reviews"))
 
@@ -113,13 +134,16 @@ def appeal_listing():
 
 
 def _appeal(**target):
+    typed = {"statement": request.form.get("statement", ""), "evidence": request.form.get("evidence", "")}
     try:
-        ratings.file_appeal(company_id=current_company.id, statement=request.form.get("statement", ""),
-                            evidence=request.form.get("evidence", ""), actor=current_user, **target)
+        ratings.file_appeal(company_id=current_company.id, statement=typed["statement"],
+                            evidence=typed["evidence"], actor=current_user, **target)
         db.session.commit()
     except ServiceError as exc:
         db.session.rollback()
-        return _reviews_page(status=422, error=exc)
+        rating = target.get("rating")  # a review's appeal comes back open with what was typed
+        return _reviews_page(status=422, error=exc, values=typed,
+                             opened=("appeal", str(rating.id)) if rating is not None else None)
     flash(_("Your appeal is filed. The platform decides within 15 working days and publishes the decision."),
           "success")
     return redirect_to(url_for(".reviews"))
