@@ -743,3 +743,32 @@ def test_the_fund_balance_is_the_running_sum_of_the_published_current_versions_i
     assert re.findall(r"¥[\d,.-]+(?=</span>)", chart) == ["¥7,000", "¥3,999.50"]
     assert "width=\"100\"" in chart and "width=\"57\"" in chart  # 3,999.50 / 7,000
     assert "sum of what was published" in body
+
+
+@pytest.mark.world("disclosures")
+def test_the_profile_form_is_drawn_when_its_panel_opens_and_comes_back_with_what_was_typed(app, two_companies,
+                                                                                         login_as):
+    a, b = two_companies
+    client = login_as(a.admin)
+    page_url = f"/c/{a.company.slug}/disclosures/communities/{a.ids['community_id']}"
+    page = client.get(page_url).get_data(as_text=True)
+    assert 'name="charged_party"' not in page
+    assert f'hx-get="{page_url}?profile_form=1"' in page and 'hx-trigger="toggle from:closest details once"' in page
+
+    # A date that is not one: refused, the panel open with what was typed.
+    response = client.post(f"{page_url}/profile", data={"charged_party": "本小区全体业主（已输入）",
+                                                        "price_form": "market", "billing_start": "明天"})
+    assert response.status_code == 422
+    body = response.get_data(as_text=True)
+    assert 'value="本小区全体业主（已输入）"' in body and "<details class=\"mb-4\" open>" in body
+
+    assert client.post(f"{page_url}/profile", data={"charged_party": "全体业主", "price_form": "market",
+                                                    "complaint_phone": "12315"}).status_code in (200, 303)
+    form = client.get(f"{page_url}?profile_form=1", headers={"HX-Request": "true"}).get_data(as_text=True)
+    assert "<html" not in form and 'value="全体业主"' in form and f'action="{page_url}/profile"' in form
+    whole = client.get(f"{page_url}?profile_form=1").get_data(as_text=True)  # without JavaScript
+    assert "<html" in whole and 'value="全体业主"' in whole
+    # Another company's community: 404, with or without the form asked for.
+    other = login_as(b.admin)
+    assert other.get(f"/c/{b.company.slug}/disclosures/communities/{a.ids['community_id']}?profile_form=1",
+                     headers={"HX-Request": "true"}).status_code == 404

@@ -3,16 +3,16 @@
 
 from __future__ import annotations
 
-from flask import abort, send_file, url_for
+from flask import abort, request, send_file, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import select
 
 from saas.clock import local_today
 from saas.errors import ServiceError
-from saas.extensions import db
+from saas.extensions import db, htmx
 from saas.forms import attempt, show_error, submit
-from saas.htmx import redirect_to, render
+from saas.htmx import redirect_to, render, render_partial
 from saas.models import Role
 from saas.tenancy import get_or_404
 from tenants.access import require_role
@@ -72,7 +72,7 @@ def _community_page(community: Community, *, status: int = 200, **forms):
     today = local_today()
     preview = board_module.generate(community, profile, company, today)
     pubs = queries.community_publications(community.id)  # one statement for the five lists below
-    pf = forms.get("profile_form") or ProfileForm(obj=profile)
+    pf = forms.get("profile_form")  # drawn only when asked for, or sent back with errors (see community())
     return render("tenants/disclosures/community.html", community=community, profile=profile, preview=preview,
                   board=pubs.board, current=pubs.current, drafts=pubs.drafts,
                   calendar=queries.calendar(profile, today, pubs.published),
@@ -84,7 +84,14 @@ def _community_page(community: Community, *, status: int = 200, **forms):
 @bp.get("/communities/<community_id>")
 @require_role(Role.ADMIN)
 def community(community_id):
-    return _community_page(get_or_404(Community, community_id))
+    community = get_or_404(Community, community_id)
+    if request.args.get("profile_form") == "1":  # its panel opened: the profile's form, with what it says now
+        profile = queries.profile_of(community.id)
+        form = ProfileForm(obj=profile) if profile else ProfileForm()
+        if htmx:
+            return render_partial("tenants/disclosures/_profile_form.html", community=community, profile_form=form)
+        return _community_page(community, profile_form=form)  # without JavaScript: the page, the form drawn
+    return _community_page(community)
 
 
 @bp.post("/communities/<community_id>/profile")
