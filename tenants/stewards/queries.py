@@ -7,12 +7,13 @@ import re
 from dataclasses import dataclass
 from datetime import date, timedelta
 
-from sqlalchemy import exists, func, or_, select
+from sqlalchemy import bindparam, exists, func, or_, select
 from sqlalchemy.orm import contains_eager
 
 from saas.clock import local_today  # noqa: F401  (the steward pages use queries.local_today)
 from saas.extensions import db
 from saas.models import Company, Membership, User
+from saas.tenancy import built_once
 from tenants.roster import figures
 from tenants.roster.models import Building, Community, Household, Occupancy, room_label
 from tenants.stewards import services
@@ -184,9 +185,17 @@ class HomeRow:
     building: BuildingRow
 
 
-def households_of(membership_id, *, q: str = "") -> list[tuple]:
-    """[(HomeRow, last contact date or None)] the steward looks after, by building, in one query."""
-    mine = select(StewardAssignment.household_id).where(StewardAssignment.steward_id == membership_id,
+_HOMES_STATEMENTS: dict = {}
+
+
+def _homes_statement(search: bool):
+    """The select of a steward's homes (parameters ``steward_id`` and, for a search, ``like``): built once per
+    shape, as building it and working out its cache key cost more than running it (saas.tenancy.built_once)."""
+    stmt = _HOMES_STATEMENTS.get(search)
+    if stmt is not None:
+        return stmt
+    steward = bindparam("steward_id", type_=StewardAssignment.steward_id.type)
+    mine = select(StewardAssignment.household_id).where(StewardAssignment.steward_id == steward,
                                                         StewardAssignment.ended_at.is_(None))
     # Only this steward's households' contacts are aggregated, not the whole company's contact log.
     last_contact = (
@@ -201,20 +210,29 @@ def households_of(membership_id, *, q: str = "") -> list[tuple]:
         .join(Household.steward_periods)
         .join(Household.building).join(Building.community)
         .outerjoin(last_contact, last_contact.c.household_id == Household.id)
-        .where(StewardAssignment.steward_id == membership_id, StewardAssignment.ended_at.is_(None),
+        .where(StewardAssignment.steward_id == steward, StewardAssignment.ended_at.is_(None),
                Household.live())
         .order_by(Community.name, func.length(Building.name), Building.name, Household.unit,
                   func.length(Household.room), Household.room)
     )
-    if q:
-        like = f"%{q}%"
+    if search:
+        like = bindparam("like", type_=Household.room.type)
         stmt = stmt.where(or_(Household.room.ilike(like), Household.owner_name.ilike(like),
                               Household.owner_phone.like(like), Building.name.ilike(like),
                               Community.name.ilike(like)))
+    _HOMES_STATEMENTS[search] = stmt = built_once(stmt)
+    return stmt
+
+
+def households_of(membership_id, *, q: str = "") -> list[tuple]:
+    """[(HomeRow, last contact date or None)] the steward looks after, by building, in one query."""
+    params = {"steward_id": membership_id}
+    if q:
+        params["like"] = f"%{q}%"
     buildings: dict = {}
     rows = []
     for home_id, unit, room, owner_name, owner_phone, building_id, building_name, community_name, last in \
-            db.session.execute(stmt):
+            db.session.execute(_homes_statement(bool(q)), params):
         building = buildings.get(building_id)
         if building is None:
             building = buildings[building_id] = BuildingRow(building_id, f"{community_name} {building_name}")
@@ -239,25 +257,40 @@ class Kpis:
     not_contacted: int
 
 
-def kpis(membership_id, today: date) -> Kpis:
-    since = today - timedelta(days=NOT_CONTACTED_DAYS)
+_KPIS_STATEMENT: list = []
+
+
+def _kpis_statement():
+    """Built once (parameters ``steward_id``, ``since``, ``month_start``, ``today``), like _homes_statement."""
+    if _KPIS_STATEMENT:
+        return _KPIS_STATEMENT[0]
+    steward = bindparam("steward_id", type_=StewardAssignment.steward_id.type)
+    today = bindparam("today", type_=StewardContact.contacted_on.type)
     mine = (
         select(StewardAssignment.household_id)
         .join(StewardAssignment.household)
-        .where(StewardAssignment.steward_id == membership_id, StewardAssignment.ended_at.is_(None),
+        .where(StewardAssignment.steward_id == steward, StewardAssignment.ended_at.is_(None),
                Household.live())
     ).subquery()
-    recent = select(StewardContact.id).where(StewardContact.household_id == mine.c.household_id,
-                                             StewardContact.contacted_on >= since)
+    recent = select(StewardContact.id).where(
+        StewardContact.household_id == mine.c.household_id,
+        StewardContact.contacted_on >= bindparam("since", type_=StewardContact.contacted_on.type))
     contacts = (
         select(func.count()).select_from(StewardContact)
-        .where(StewardContact.steward_id == membership_id, StewardContact.contacted_on >= today.replace(day=1),
+        .where(StewardContact.steward_id == steward,
+               StewardContact.contacted_on >= bindparam("month_start", type_=StewardContact.contacted_on.type),
                StewardContact.contacted_on <= today)
     ).scalar_subquery()
     # One statement: the month's contacts ride along as a scalar subquery.
-    covered, not_contacted, contacts = db.session.execute(
-        select(func.count(), func.count().filter(~exists(recent)), contacts).select_from(mine)
-    ).one()
+    stmt = built_once(select(func.count(), func.count().filter(~exists(recent)), contacts).select_from(mine))
+    _KPIS_STATEMENT.append(stmt)
+    return stmt
+
+
+def kpis(membership_id, today: date) -> Kpis:
+    covered, not_contacted, contacts = db.session.execute(_kpis_statement(), {
+        "steward_id": membership_id, "since": today - timedelta(days=NOT_CONTACTED_DAYS),
+        "month_start": today.replace(day=1), "today": today}).one()
     return Kpis(covered=covered, contacts_this_month=contacts, not_contacted=not_contacted)
 
 
