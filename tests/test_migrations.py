@@ -166,3 +166,76 @@ def test_0018_gives_payments_their_community_and_counts_their_days_again_on_sqli
 def test_0018_gives_payments_their_community_and_counts_their_days_again_on_postgres():
     with _scratch_postgres("migrations_0018") as url:
         _payment_community_backfill(url)
+
+
+# --- 0020_wo_all_communities: the dashboard's weekly rows added up over every community ---------------------------
+
+
+def _all_communities_backfill(url: str) -> None:
+    """0020 adds one row per company, week, kind and key with community_key ALL: the sums of that key's rows in
+    every community (and in none), revisions included; its downgrade removes them, and the upgrade after it adds
+    them again."""
+    import uuid
+    from datetime import UTC, date, datetime
+
+    import sqlalchemy as sa
+
+    from tenants.work_orders.figures import ALL, COUNTS, NIL
+
+    app = make_test_app({"owner": url, "app": url})
+    runner = app.test_cli_runner()
+    assert runner.invoke(args=["db", "upgrade", "0019_rating_reviews"]).exit_code == 0
+    now = datetime(2026, 12, 1, 2, 0, tzinfo=UTC)
+    company, category, east, west = (uuid.uuid4() for _ in range(4))
+    monday = date(2026, 11, 30)
+    weeks = sa.table("work_order_weeks", *(sa.column(c, sa.Uuid()) for c in ("company_id", "id", "key_id",
+                                                                             "community_key")),
+                     sa.column("week", sa.Date()), sa.column("kind"), sa.column("created_at", sa.DateTime(timezone=True)),
+                     *(sa.column(c, sa.Integer()) for c in (*COUNTS, "revision")))
+    engine = create_engine(url)
+    postgres = engine.dialect.name == "postgresql"
+
+    def all_companies(conn):
+        if postgres:  # the owner is subject to the policies too (FORCE)
+            conn.execute(text("SELECT set_config('app.all_companies', 'on', true)"))
+
+    def row(community, opened, revision, week=monday):
+        return {"company_id": company, "id": uuid.uuid4(), "created_at": now, "week": week, "kind": "c",
+                "key_id": category, "community_key": community, "revision": revision,
+                **{name: 0 for name in COUNTS}, "opened": opened, "rating_sum_overall": 4 * opened}
+
+    with engine.begin() as conn:
+        all_companies(conn)
+        conn.execute(sa.table("companies", sa.column("id", sa.Uuid()), sa.column("slug"), sa.column("name"),
+                              sa.column("created_at", sa.DateTime(timezone=True))).insert(),
+                     {"id": company, "slug": "mig-0020", "name": "迁移物业", "created_at": now})
+        conn.execute(weeks.insert(), [row(east, 2, 3), row(west, 5, 4), row(NIL, 1, 1),
+                                      row(east, 7, 2, week=date(2026, 11, 23))])
+
+    def all_rows():
+        with engine.begin() as conn:
+            all_companies(conn)
+            rows = conn.execute(sa.select(weeks.c.week, weeks.c.opened, weeks.c.rating_sum_overall,
+                                          weeks.c.revision).where(weeks.c.community_key == ALL)).all()
+        return sorted((str(week), opened, stars, revision) for week, opened, stars, revision in rows)
+
+    exact = [("2026-11-23", 7, 28, 2), ("2026-11-30", 8, 32, 8)]
+    try:
+        assert runner.invoke(args=["db", "upgrade", "0020_wo_all_communities"]).exit_code == 0
+        assert all_rows() == exact
+        assert runner.invoke(args=["db", "downgrade", "0019_rating_reviews"]).exit_code == 0
+        assert all_rows() == []
+        assert runner.invoke(args=["db", "upgrade"]).exit_code == 0
+        assert all_rows() == exact
+    finally:
+        engine.dispose()
+
+
+def test_0020_adds_up_the_weekly_rows_over_every_community_on_sqlite(tmp_path):
+    _all_communities_backfill(f"sqlite:///{tmp_path / 'weeks.sqlite3'}")
+
+
+@pytest.mark.skipif(not ON_POSTGRES, reason="needs TEST_DATABASE_URL (PostgreSQL)")
+def test_0020_adds_up_the_weekly_rows_over_every_community_on_postgres():
+    with _scratch_postgres("migrations_0020") as url:
+        _all_communities_backfill(url)

@@ -242,6 +242,41 @@ def test_community_filter_keeps_only_that_communitys_jobs(shop):
     assert shop.figures().total.opened == 3
 
 
+def test_all_communities_add_up_every_communitys_figures_after_a_job_moves(shop):
+    """The page for all communities reads rows that already add up every community (figures.ALL): they hold what
+    each community's rows hold, together, also after a job moves from one community to another."""
+    from saas.extensions import db
+    from saas.tenancy import company_context
+    from tenants.work_orders.models import WorkOrder
+
+    t0 = sh(2026, 3, 11, 8, 0)
+    shop.add(shop.job(created=t0, community=0, assignee=shop.wang, accepted=t0 + timedelta(minutes=10),
+                      completed=t0 + timedelta(hours=3), rated=t0 + timedelta(hours=5), ratings=(4, 3, 5)),
+             shop.job("电路", created=t0 - timedelta(days=8), community=1, assignee=shop.li,
+                      completed=t0 + timedelta(hours=30)),
+             shop.job(created=t0 + timedelta(days=1), community=1))
+    with shop.app.app_context(), company_context(shop.company.id):
+        moved = db.session.execute(select(WorkOrder).where(WorkOrder.assignee_id == shop.member(shop.li))).scalar_one()
+        moved.community_id = shop.communities[0]
+        db.session.commit()
+
+    def counts(f):
+        return (f.opened, f.accepted, f.response_on_time, f.completed, f.on_time, f.rated, *f.rating_sums,
+                *f.rating_counts)
+
+    every, parts = shop.figures(), [shop.figures(community=0), shop.figures(community=1)]
+    assert counts(every.total) == tuple(map(sum, zip(*(counts(p.total) for p in parts), strict=True)))
+    assert [(w.opened, w.closed) for w in every.weeks] == [
+        (sum(p.weeks[i].opened for p in parts), sum(p.weeks[i].closed for p in parts)) for i in range(4)]
+    for kind in ("categories", "assignees"):
+        summed: dict = {}
+        for part in parts:
+            for f in getattr(part, kind):
+                summed[f.name] = tuple(map(sum, zip(summed.get(f.name, (0,) * 12), counts(f), strict=True)))
+        assert {f.name: counts(f) for f in getattr(every, kind)} == summed
+    assert (parts[0].total.opened, parts[1].total.opened, every.total.opened) == (2, 1, 3)
+
+
 def test_the_period_is_the_last_n_weeks(shop):
     shop.add(shop.job(created=sh(2025, 12, 29, 9, 0)),  # the Monday 11 weeks before this week's
              shop.job(created=sh(2025, 12, 28, 23, 0)))  # the Sunday before it: outside a 12-week period

@@ -11,13 +11,14 @@ Each figure counts a job in the period when the thing it measures happened:
 - rating: ``rated_at`` in the period.
 
 The counts are not taken from the jobs on each view: they are the weekly rows of figures.py, kept exact by every
-write to a job, so the page adds up a few thousand small rows however many jobs the company has. Medians cannot be
+write to a job, so the page adds up at most a thousand small rows however many jobs the company has (for all
+communities, the rows that already add them up). Medians cannot be
 added up week by week; they come from the jobs (two index-only statements on PostgreSQL: ``percentile_cont``; on
 SQLite the durations, medians taken here, see ``_medians``) and are cached per period under the fingerprint of the
 weekly rows (``figures.cached_medians``): a view reads them back as long as no job of the period has changed.
 
-Statements, whatever the amount of data: one of weekly counts, one cache read, two of names; on a cache miss the
-medians' statements (two on PostgreSQL, one on SQLite) and the cache write besides.
+Statements, whatever the amount of data: one of weekly counts (with the categories' and assignees' names), one
+cache read; on a cache miss the medians' statements (two on PostgreSQL, one on SQLite) and the cache write besides.
 """
 
 from __future__ import annotations
@@ -30,14 +31,29 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 
 from flask_babel import gettext as _
-from sqlalchemy import String, Uuid, and_, case, func, literal, null, or_, select, tuple_, type_coerce, union_all
+from sqlalchemy import (
+    Date,
+    String,
+    Uuid,
+    and_,
+    bindparam,
+    case,
+    func,
+    literal,
+    null,
+    or_,
+    select,
+    tuple_,
+    type_coerce,
+    union_all,
+)
 
 from saas.clock import SHANGHAI
 from saas.extensions import db, on_postgresql
 from saas.models import Membership, Role, User
-from saas.tenancy import utcnow
+from saas.tenancy import built_once, utcnow
 from tenants.work_orders import figures
-from tenants.work_orders.figures import CATEGORY, COUNTS, NIL, WorkOrderWeek
+from tenants.work_orders.figures import ALL, ASSIGNEE, CATEGORY, COUNTS, NIL, WorkOrderWeek
 from tenants.work_orders.models import WorkOrder, WorkOrderCategory
 
 PERIODS = (4, 12, 26)
@@ -134,33 +150,29 @@ def dashboard(weeks: int = DEFAULT_WEEKS, community_id: uuid.UUID | None = None,
     week_rows = [Week(start=bound.astimezone(SHANGHAI).date()) for bound in bounds[:-1]]
     total = Figures()
     categories: dict = defaultdict(Figures)
+    category_order: dict = {}  # category: its position
     assignees: dict = defaultdict(Figures)
 
-    # The counts: the pre-aggregated weekly rows (figures.py), a few thousand at most whatever the number of jobs;
-    # each job is there twice, under its category and under its assignee.
+    # The counts: the pre-aggregated weekly rows (figures.py) of the community, or those that already add up every
+    # community (``ALL``); see _figures_statement.
     first, last = (bound.astimezone(SHANGHAI).date() for bound in (bounds[0], bounds[-1]))
-    weekly = [WorkOrderWeek.week >= first, WorkOrderWeek.week < last]
-    if community_id is not None:
-        weekly.append(WorkOrderWeek.community_key == community_id)
     index_of = {row.start: i for i, row in enumerate(week_rows)}
-    # Added up in SQL, in one statement of two parts: the period's sums per category and per assignee (a few dozen
-    # rows), and the weekly chart's opened and done per week (once per job: its category rows). Summed per week,
-    # kind and key, the page added up 700 rows in Python at 26 weeks.
-    sums = (func.sum(WorkOrderWeek.revision), *(func.sum(getattr(WorkOrderWeek, name)) for name in COUNTS))
-    by_key = (select(WorkOrderWeek.kind, WorkOrderWeek.key_id, null().label("week"), *sums)
-              .where(*weekly).group_by(WorkOrderWeek.kind, WorkOrderWeek.key_id))
-    by_week = (select(literal(WEEK).label("kind"), literal(NIL, Uuid).label("key_id"), WorkOrderWeek.week,
-                      *(literal(0) if i not in _CHART else s for i, s in enumerate(sums)))
-               .where(*weekly, WorkOrderWeek.kind == CATEGORY).group_by(WorkOrderWeek.week))
+    rows = db.session.execute(_figures_statement(), {"first": first, "last": last, "community": community_id or ALL})
     fingerprint = 0
-    for kind, key, week, revisions, *n in db.session.execute(union_all(by_key, by_week)):
+    for kind, key, week, revisions, *n, position, name in rows:
         (opened_n, accepted, response_on_time, completed_n, on_time, rated, *ratings) = (int(v or 0) for v in n)
         if kind == WEEK:
             week_rows[index_of[_date(week)]].opened += opened_n
             week_rows[index_of[_date(week)]].closed += completed_n
             continue
         fingerprint += int(revisions or 0)
-        targets = (total, categories[key]) if kind == CATEGORY else (assignees[None if key == NIL else key],)
+        if kind == CATEGORY:
+            targets = (total, categories[key])
+            categories[key].key, categories[key].name, category_order[key] = key, name, position
+        else:
+            targets = (assignees[None if key == NIL else key],)
+            if key != NIL:
+                assignees[key].key, assignees[key].name = key, "?" if name is None else name  # "?": not staff
         for f in targets:
             f.opened += opened_n
             f.accepted += accepted
@@ -172,15 +184,42 @@ def dashboard(weeks: int = DEFAULT_WEEKS, community_id: uuid.UUID | None = None,
                 f.rating_sums[i] += ratings[i]
                 f.rating_counts[i] += ratings[3 + i]
 
-    opened, completed = _in_period(WorkOrder.created_at, bounds), _in_period(WorkOrder.completed_at, bounds)
     medians = figures.cached_medians(first, weeks, community_id, fingerprint,
-                                     lambda: _medians(opened, completed, scope))
+                                     lambda: _medians(_in_period(WorkOrder.created_at, bounds),
+                                                      _in_period(WorkOrder.completed_at, bounds), scope))
     for (kind, key), (response, resolution) in medians.items():
         f = total if kind == "total" else (categories if kind == "category" else assignees)[key]
         f.median_response, f.median_resolution = response, resolution
 
-    return Dashboard(weeks=week_rows, total=total, categories=_named_categories(categories),
-                     assignees=_named_assignees(assignees))
+    return Dashboard(weeks=week_rows, total=total, categories=_categories(categories, category_order),
+                     assignees=_assignees(assignees))
+
+
+@functools.cache
+def _figures_statement():
+    """The period's counts, one statement of two parts: the sums per category and per assignee (a few dozen rows,
+    with their names: no statement of their own, no read of the whole staff), and the weekly chart's opened and
+    done per week (once per job: its category rows). It adds up a thousand weekly rows at most, whatever the
+    number of jobs (each job is there twice, under its category and under its assignee); summed per week, kind and
+    key, the page added up 700 rows in Python at 26 weeks.
+
+    Built once, its values bound at each execution (``first``, ``last``: the period's Mondays; ``community``):
+    building it and working out its cache key on every view was a tenth of the page's time (saas.tenancy.built_once)."""
+    weekly = [WorkOrderWeek.week >= bindparam("first", type_=Date), WorkOrderWeek.week < bindparam("last", type_=Date),
+              WorkOrderWeek.community_key == bindparam("community", type_=Uuid)]
+    sums = (func.sum(WorkOrderWeek.revision), *(func.sum(getattr(WorkOrderWeek, name)) for name in COUNTS))
+    by_key = (select(WorkOrderWeek.kind, WorkOrderWeek.key_id, null().label("week"), *sums)
+              .where(*weekly).group_by(WorkOrderWeek.kind, WorkOrderWeek.key_id))
+    by_week = (select(literal(WEEK).label("kind"), literal(NIL, Uuid).label("key_id"), WorkOrderWeek.week,
+                      *(literal(0) if i not in _CHART else s for i, s in enumerate(sums)))
+               .where(*weekly, WorkOrderWeek.kind == CATEGORY).group_by(WorkOrderWeek.week))
+    summed = union_all(by_key, by_week).subquery()
+    return built_once(
+        select(summed, WorkOrderCategory.position, func.coalesce(WorkOrderCategory.name, User.name))
+        .outerjoin(WorkOrderCategory, and_(summed.c.kind == CATEGORY, WorkOrderCategory.id == summed.c.key_id))
+        .outerjoin(Membership, and_(summed.c.kind == ASSIGNEE, Membership.id == summed.c.key_id,
+                                    Membership.role != Role.OWNER))
+        .outerjoin(User, User.id == Membership.user_id))
 
 
 def _medians(opened, completed, scope) -> dict[tuple[str, uuid.UUID | None], tuple[float | None, float | None]]:
@@ -254,32 +293,15 @@ def _date(value) -> date:
     return date.fromisoformat(value) if isinstance(value, str) else value  # SQLite: the union loses the type
 
 
-def _named_categories(found: dict) -> list[Figures]:
+def _categories(found: dict, position: dict) -> list[Figures]:
     """Categories with anything in the period, in the company's order (archived ones keep their name)."""
-    rows = db.session.execute(
-        select(WorkOrderCategory.id, WorkOrderCategory.name)
-        .order_by(WorkOrderCategory.position, WorkOrderCategory.name)
-    ).all()
-    out = []
-    for category_id, name in rows:
-        f = found.get(category_id)
-        if f is not None and f.active:
-            f.key, f.name = category_id, name
-            out.append(f)
-    return out
+    return sorted((f for f in found.values() if f.active and f.name is not None),
+                  key=lambda f: (position[f.key], f.name))
 
 
-def _named_assignees(found: dict) -> list[Figures]:
+def _assignees(found: dict) -> list[Figures]:
     """Everyone with jobs in the period by name (a former employee too), then the jobs nobody holds."""
-    names = dict(db.session.execute(
-        select(Membership.id, User.name).join(User, User.id == Membership.user_id).where(Membership.role != Role.OWNER)
-    ).all())
-    out = []
-    for key, f in found.items():
-        if key is not None and f.active:
-            f.key, f.name = key, names.get(key, "?")
-            out.append(f)
-    out.sort(key=lambda f: (f.name, str(f.key)))
+    out = sorted((f for key, f in found.items() if key is not None and f.active), key=lambda f: (f.name, str(f.key)))
     unassigned = found.get(None)
     if unassigned is not None and unassigned.active:
         unassigned.name = _("Not assigned")
