@@ -64,8 +64,8 @@ _SET_CONFIG = re.compile(r"\s*SELECT set_config")
 # page name → statements per request (asserted after the run; tests/test_speed.py checks they do not grow with the
 # data). The dashboard's is with its medians' cache filled: a miss adds the medians (2) and the cache write (1).
 EXPECTED_STATEMENTS: dict[str, int] = {
-    "owner: my repairs": 4, "work-order dashboard, 26 weeks": 7, "work orders, page 500": 7, "work-order board": 4,
-    "stewards overview": 5, "work orders, page 1": 7, "households, search": 6, "households, page 1": 5,
+    "owner: my repairs": 4, "work-order dashboard, 26 weeks": 5, "work orders, page 500": 6, "work-order board": 4,
+    "stewards overview": 5, "work orders, page 1": 6, "households, search": 6, "households, page 1": 5,
     "steward home (50 homes)": 7, "work-order detail": 6, "technician: my jobs": 4, "company dashboard": 5,
     "household detail": 7, "landing page": 0,
 }

@@ -96,6 +96,7 @@ def _init_extensions(app: Flask) -> None:
     import saas.models  # noqa: F401
     import saas.notifications.models  # noqa: F401
     import saas.public_cache  # noqa: F401
+    import saas.staff_version  # noqa: F401
     import saas.ratings.models  # noqa: F401
     import tenants.exports.models  # noqa: F401
     import tenants.imports.models  # noqa: F401

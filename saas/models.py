@@ -81,6 +81,9 @@ class Company(db.Model):
     # show, in the writing transaction; read with the company by the public resolver.
     public_version: Mapped[int] = mapped_column(BigInteger, default=0, server_default=text("0"))
     public_changed_at: Mapped[datetime | None] = mapped_column(AwareDateTime())
+    # The version token of the company's staff list (saas/staff_version.py): moved by every write to who its staff
+    # are, in the writing transaction; read with the company by the resolver, so the lists keyed on it cost nothing.
+    staff_version: Mapped[int] = mapped_column(BigInteger, default=0, server_default=text("0"))
 
     def is_read_only(self, now: datetime | None = None) -> bool:
         """Expired trial, ended subscription or suspension: every page still reads, nothing writes."""

@@ -244,7 +244,7 @@ def test_the_lists_own_refresh_draws_and_reads_the_list_alone(app, two_companies
         client.get(url)
     with count_queries() as part:
         client.get(url, headers=fragment_headers)
-    assert part.count == whole.count - 3  # communities, categories, staff
+    assert part.count == whole.count - 2  # communities, categories (the staff list is kept: saas/staff_version.py)
 
 
 def test_a_long_list_counts_up_to_the_cap(app, two_companies, login_as, monkeypatch):
@@ -629,6 +629,38 @@ def test_board_columns_show_ten_cards_the_full_count_and_a_link_to_all(app, two_
         assert column.count('<a class="text-decoration-none"') == 10
         assert '<span class="badge text-bg-secondary">12</span>' in column
         assert "All 12" in column
+
+
+def test_board_cards_read_as_rows_show_what_the_job_objects_would(app, two_companies, login_as):
+    """The board reads its cards as small rows (cards.JobCard): each card's category, place, holder (or the pool)
+    and clock badge are the WorkOrder's own."""
+    from flask_babel import force_locale
+
+    from tenants.work_orders import cards
+    from tenants.work_orders.badges import Badges
+    from tenants.work_orders.models import WorkOrder
+
+    world, _ = two_companies
+    ids = _setup(app, world)
+    _bulk_jobs(app, world, ids, 20, start=datetime.now(UTC) - timedelta(hours=30))
+    now = datetime.now(UTC)
+    with app.test_request_context(), force_locale("zh"), _ctx(app, world) as session:
+        session.execute(update(WorkOrder).where(WorkOrder.assignee_id.is_(None)).values(in_pool=True))
+        session.commit()
+        orders = {o.id: o for o in session.execute(select(WorkOrder)).scalars()}
+        rows = cards.cards(cards.select_cards())
+        badges = Badges()
+        assert len(rows) == len(orders) == 20
+        for row in rows:
+            order = orders[row.id]
+            assert row.category_name == order.category.name and row.location == order.location
+            assert row.assignee_name == (order.assignee.user.name if order.assignee else None)
+            assert row.in_pool == order.in_pool and row.number == order.number
+            assert badges.time_left(row, now) == badges.time_left(order, now)
+        assert any(r.assignee_name for r in rows) and any(r.in_pool for r in rows)
+        assert any(badges.time_left(r, now) for r in rows)
+    body = login_as(world.admin).get(f"/c/{world.company.slug}/work-orders/board").get_data(as_text=True)
+    assert "a-technician" in body and "Pool" in body
 
 
 def test_technician_tabs_total_is_the_badge_and_matches_the_list(app, two_companies, login_as):

@@ -501,6 +501,7 @@ def test_list_pages_make_a_fixed_number_of_queries(app, cast, login_as, count_qu
             out.append(counter.count)
         return out
 
+    counts()  # the first view of the list fills the kept assignee list (saas/staff_version.py)
     small = counts()
     with app.app_context(), company_context(cast.world.company.id):
         for i in range(12):

@@ -225,7 +225,27 @@ _OPEN_WHERE = "status IN ('new', 'assigned', 'accepted', 'on_the_way', 'in_progr
 _POOL_WHERE = "status = 'new' AND in_pool"
 
 
-class WorkOrder(CompanyScoped, db.Model):
+class Deadlines:
+    """A job's clock, from its status and times alone: shared by the WorkOrder and the light rows the busy pages
+    read instead of whole objects (cards.JobCard)."""
+
+    @property
+    def is_open(self) -> bool:
+        return self.status.is_open
+
+    def response_met(self) -> bool:
+        return self.accepted_at is not None
+
+    def active_deadline(self) -> tuple[str, datetime] | None:
+        """The deadline the job is now running against: ("response", t) until accepted, then ("resolution", t)."""
+        if not self.is_open:
+            return None
+        if not self.response_met():
+            return "response", self.response_due_at
+        return "resolution", self.resolution_due_at
+
+
+class WorkOrder(Deadlines, CompanyScoped, db.Model):
     __tablename__ = "work_orders"
     __table_args__ = (
         ForeignKeyConstraint(["company_id", "household_id"], ["households.company_id", "households.id"]),
@@ -334,13 +354,6 @@ class WorkOrder(CompanyScoped, db.Model):
         viewonly=True,
     )
 
-    @property
-    def is_open(self) -> bool:
-        return self.status.is_open
-
-    def response_met(self) -> bool:
-        return self.accepted_at is not None
-
     def resolution_met(self) -> bool:
         return self.completed_at is not None
 
@@ -349,14 +362,6 @@ class WorkOrder(CompanyScoped, db.Model):
         if not self.is_open or self.paused_at is not None:
             return False
         return (not self.response_met() and self.response_due_at <= now) or self.resolution_due_at <= now
-
-    def active_deadline(self) -> tuple[str, datetime] | None:
-        """The deadline the job is now running against: ("response", t) until accepted, then ("resolution", t)."""
-        if not self.is_open:
-            return None
-        if not self.response_met():
-            return "response", self.response_due_at
-        return "resolution", self.resolution_due_at
 
 
 class EventKind(enum.StrEnum):

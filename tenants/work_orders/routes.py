@@ -13,11 +13,13 @@ import uuid
 from datetime import datetime, timedelta
 
 from flask import abort, flash, request, send_file, url_for
+from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_login import current_user
 from markupsafe import Markup, escape
 from sqlalchemy import func, or_, select, union_all
 
+from saas import staff_version
 from saas.clock import aware
 from saas.errors import ServiceError
 from saas.extensions import db, htmx
@@ -26,11 +28,12 @@ from saas.htmx import redirect_to, render, wants_fragment
 from saas.models import Membership, Role
 from saas.money import parse_yuan
 from saas.pagination import keyset_paginate, paginate
-from saas.tenancy import utcnow
+from saas.tenancy import built_once, utcnow
 from tenants.access import current_membership, require_role
 from tenants.inbox.routes import links_subject
 from tenants.roster.models import Building, Community, Household
 from tenants.work_orders import badges, bp, figures, notify, permissions, photos, queries, services
+from tenants.work_orders import cards as job_cards
 from tenants.work_orders.models import (
     Area,
     Source,
@@ -147,19 +150,46 @@ def index():
                   staff=_staff_options(), statuses=list(Status))
 
 
-def _staff_options() -> list[tuple[str, str]]:
-    """(id, "name (role)") for the assignee filter, each role's label translated once."""
-    labels = {role: role.label for role in (Role.ADMIN, Role.STEWARD, Role.TECHNICIAN)}
-    return [(str(member_id), f"{name} ({labels[role]})") for member_id, role, name in queries.staff_names()]
+def _staff_options() -> Markup:
+    """The assignee choices: an <option> per staff member, "name (role)", by role then name. Kept per company
+    until its staff change (saas/staff_version.py): the read and drawing of 420 stewards was a fifth of the list
+    page's time. Each role's label is translated once; names escaped as the template would."""
+    def draw() -> Markup:
+        labels = {role: role.label for role in (Role.ADMIN, Role.STEWARD, Role.TECHNICIAN)}
+        return Markup("".join(f'<option value="{member_id}">{escape(name)} ({escape(labels[role])})</option>'
+                              for member_id, role, name in queries.staff_names()))
+
+    return staff_version.cached("assignee-options", draw, language=str(get_locale()))
 
 
 @bp.app_template_global()
-def staff_option_tags(staff: list[tuple[str, str]], selected: str) -> Markup:
-    """The <option>s of every staff member, joined in Python: a busy company has hundreds of stewards, and a Jinja
-    loop over them was a sixth of the list page's time. Names escaped as the template would."""
-    return Markup("".join(
-        f'<option value="{escape(m_id)}"{" selected" if m_id == selected else ""}>{escape(label)}</option>'
-        for m_id, label in staff))
+def staff_option_tags(options: Markup, selected: str) -> Markup:
+    """``options`` (from _staff_options) with ``selected`` (a membership id, as the filter keeps it) selected."""
+    if not selected:
+        return options
+    # str.replace, not Markup.replace (which would escape the new tag); ``selected`` is an id put into a tag, so it
+    # must look like one: the filter and the job keep only UUIDs (or "none", which matches no option).
+    return Markup(str.replace(options, f'<option value="{escape(selected)}">',
+                              f'<option value="{escape(selected)}" selected>', 1))
+
+
+_BOARD_STATEMENT: list = []
+
+
+def _board_statement():
+    """The board's cards: the newest BOARD_CARDS of each column, one short backward walk of ix_work_orders_status
+    per status (a row_number() over every open and done job ranked thousands of rows to keep 140: 150 ms at
+    200,000 jobs). Built once: it has no parameter but the company, and building and keying its seven parts on
+    every view cost more than running it (saas.tenancy.built_once)."""
+    if not _BOARD_STATEMENT:
+        columns = [s for s in Status if s not in (Status.CLOSED, Status.CANCELLED)]
+        newest = [select(WorkOrder.id).where(WorkOrder.status == status)
+                  .order_by(WorkOrder.created_at.desc(), WorkOrder.id.desc()).limit(BOARD_CARDS).subquery()
+                  for status in columns]
+        _BOARD_STATEMENT.append(built_once(
+            job_cards.select_cards().where(WorkOrder.id.in_(union_all(*(select(top.c.id) for top in newest))))
+            .order_by(WorkOrder.created_at.desc(), WorkOrder.id.desc())))
+    return _BOARD_STATEMENT[0]
 
 
 @bp.get("/work-orders/board")
@@ -170,17 +200,9 @@ def board():
     now = utcnow()
     columns = [s for s in Status if s not in (Status.CLOSED, Status.CANCELLED)]
     counts = figures.status_counts()
-    # The newest BOARD_CARDS of each column: one short backward walk of ix_work_orders_status per status. (A
-    # row_number() over every open and done job ranked thousands of rows to keep 140: 150 ms at 200,000 jobs.)
-    newest = [select(WorkOrder.id).where(WorkOrder.status == status)
-              .order_by(WorkOrder.created_at.desc(), WorkOrder.id.desc()).limit(BOARD_CARDS).subquery()
-              for status in columns]
-    cards = db.session.execute(
-        select(WorkOrder).where(WorkOrder.id.in_(union_all(*(select(top.c.id) for top in newest))))
-        .order_by(WorkOrder.created_at.desc(), WorkOrder.id.desc())
-    ).scalars().all()
+    newest_cards = job_cards.cards(_board_statement())
     by_status = {s: [] for s in columns}
-    for order in cards:
+    for order in newest_cards:
         by_status[order.status].append(order)
     block = "board" if htmx and htmx.target == "wo-board" else None
     return render("tenants/work_orders/board.html", block, columns=columns, counts=counts, by_status=by_status,
@@ -262,7 +284,7 @@ def _show_context(order: WorkOrder, **extra) -> dict:
     can_follow_up = order.status in (Status.DONE, Status.CLOSED) and permissions.may_follow_up(viewer)
     context = dict(order=order, viewer=viewer, events=events, photos_by_seq=photos_by_seq, household=household,
                    actions=actions, now=now, Action=Action,
-                   staff=_staff_options() if Action.ASSIGN in actions else [],
+                   staff=_staff_options() if Action.ASSIGN in actions else Markup(""),
                    follow_up_form=FollowUpForm() if can_follow_up else None,
                    can_comment=services.may_comment(order, viewer),
                    max_photos=photos.MAX_PHOTOS)
