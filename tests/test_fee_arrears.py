@@ -126,6 +126,8 @@ def test_age_cells_show_each_age_and_leave_empty_ones_out_of_a_phones_card():
     assert cells.startswith('<td class="text-end" data-label="Up to 30 days">¥123.45</td>')
     assert cells.count('class="text-end stack-skip"') == 3 and cells.count(">—</td>") == 3
     assert 'data-label="&lt;91&gt;"' in cells  # labels escaped
+    compact = age_cells(Totals(total=12345, d30=12345))  # a compact table's: no labels, shown from md up
+    assert compact.count('<td class="text-end d-none d-md-table-cell">') == 4 and "¥123.45" in compact
 
 
 def test_a_deleted_communitys_arrears_stay_in_reach_but_not_in_the_filter(app, a, two_companies, login_as):

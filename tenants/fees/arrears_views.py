@@ -42,14 +42,19 @@ def _fees_hub():
 
 
 @bp.app_template_global("arrears_age_cells")
-def age_cells(totals, labels) -> Markup:
+def age_cells(totals, labels=None) -> Markup:
     """The age columns of a Totals as table cells, joined in Python: a Jinja macro per row was a quarter of the
     arrears page's drawing. Stacked on a phone, an empty age is left out of the card (stack-skip), so a home
-    owing in one age takes three lines, not seven. ``labels``: the four ages' names, translated once per page."""
+    owing in one age takes three lines, not seven. ``labels``: the four ages' names, translated once per page;
+    without them, the cells of a compact table that shows its ages from md up only."""
+    values = (totals.d30, totals.d90, totals.d365, totals.older)
+    if labels is None:
+        return Markup("".join(f'<td class="text-end d-none d-md-table-cell">{format_yuan(v) if v else "—"}</td>'
+                              for v in values))  # format_yuan's digits and ¥ need no escaping
     return Markup("".join(
         f'<td class="text-end{"" if value else " stack-skip"}" data-label="{escape(label)}">'
         f'{escape(format_yuan(value)) if value else "—"}</td>'
-        for value, label in zip((totals.d30, totals.d90, totals.d365, totals.older), labels, strict=True)))
+        for value, label in zip(values, labels, strict=True)))
 
 
 class RemindForm(FlaskForm):
@@ -74,7 +79,9 @@ def _scope(source) -> tuple:
         if building is None:
             abort(404)
         community_id = building.community_id
-    every = db.session.execute(select(Community).order_by(Community.name)).scalars().all()
+    # Rows, not objects: the pages use a community's id and name only.
+    every = db.session.execute(select(Community.id, Community.name, Community.deleted_at)
+                               .order_by(Community.name)).all()
     if community_id is not None:
         community = next((c for c in every if c.id == community_id), None)
         if community is None:
@@ -88,16 +95,19 @@ def _arrears_page(form=None, status=200):
     sort = request.args.get("sort") if request.args.get("sort") in arrears.SORTS else "owed"
     kw = {"community_id": community.id if community else None, "building_id": building.id if building else None}
     buildings = []
-    if community is not None:
-        buildings = db.session.execute(select(Building).where(Building.community_id == community.id, Building.live())
-                                       .order_by(Building.name)).scalars().all()
+    if community is not None:  # the filter's choices: ids and names, not objects
+        buildings = db.session.execute(select(Building.id, Building.name).where(
+            Building.community_id == community.id, Building.live()).order_by(Building.name)).all()
     if form is None:
         form = RemindForm(community_id=str(kw["community_id"] or ""), building_id=str(kw["building_id"] or ""))
-    totals = arrears.scope_totals(today, **kw)
+    if building is None:  # the scope's totals are its groups' sum: no statement of their own
+        groups = arrears.by_group(today, **kw)
+        totals = arrears.sum_totals([g.totals for g in groups])
+    else:
+        groups, totals = [], arrears.scope_totals(today, **kw)
     return render("tenants/fees/arrears/index.html", status=status, today=today, sort=sort, community=community,
                   building=building, communities=communities, buildings=buildings, form=form, totals=totals,
-                  groups=[] if building else arrears.by_group(today, **kw),
-                  page=arrears.households(today, sort=sort, total=totals.households, **kw),
+                  groups=groups, page=arrears.households(today, sort=sort, total=totals.households, **kw),
                   cutoff=arrears.limitation_cutoff(today), months=arrears.LIMITATION_WARNING_MONTHS,
                   reminder_interval=ledger.settings().reminder_interval_days)
 
