@@ -96,8 +96,8 @@ def _init_extensions(app: Flask) -> None:
     import saas.models  # noqa: F401
     import saas.notifications.models  # noqa: F401
     import saas.public_cache  # noqa: F401
-    import saas.staff_version  # noqa: F401
     import saas.ratings.models  # noqa: F401
+    import saas.staff_version  # noqa: F401
     import tenants.exports.models  # noqa: F401
     import tenants.imports.models  # noqa: F401
     import tenants.inbox.models  # noqa: F401

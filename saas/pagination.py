@@ -81,7 +81,8 @@ class KeysetPage:
     items: list
     page: int
     per_page: int
-    total: int  # counted: capped, COUNT_CAP + 1 means "more than COUNT_CAP"; given (exact): the true number
+    total: int | None  # counted: capped, COUNT_CAP + 1 means "more than COUNT_CAP"; given (exact): the true number;
+    # None: not counted (keyset_paginate(counted=False))
     has_prev: bool
     has_next: bool
     prev_token: str | None  # None with has_prev: the previous page is the first one (no cursor)
@@ -91,7 +92,7 @@ class KeysetPage:
 
     @property
     def total_capped(self) -> bool:
-        return not self.exact and self.total > COUNT_CAP
+        return not self.exact and self.total is not None and self.total > COUNT_CAP
 
     @property
     def pages(self) -> int:
@@ -107,12 +108,13 @@ class KeysetPage:
         return self.page + 1
 
 
-def keyset_paginate(stmt, columns, *, per_page: int, total: int | None = None) -> KeysetPage:
+def keyset_paginate(stmt, columns, *, per_page: int, total: int | None = None, counted: bool = True) -> KeysetPage:
     """Page ``stmt`` (an ORM select, not yet ordered) by ``columns`` descending, the last of them unique (an id).
 
     ?after=<cursor> reads the page after a row, ?before=<cursor> the page before one, neither the first page;
     ?page= is only the number shown. The count is one index-only walk of at most COUNT_CAP + 1 rows, or none when
-    the caller gives the exact ``total`` (a figure kept by the writes)."""
+    the caller gives the exact ``total`` (a figure kept by the writes), or none at all with ``counted=False`` (the
+    page's total is then None: Previous / Next only)."""
     after = _read_token(request.args.get("after", ""), columns) if request.args.get("after") else None
     before = _read_token(request.args.get("before", ""), columns) if request.args.get("before") else None
     key = tuple_(*columns)
@@ -136,7 +138,7 @@ def keyset_paginate(stmt, columns, *, per_page: int, total: int | None = None) -
     if before is not None and not has_prev:
         page = 1
     exact = total is not None
-    if not exact:
+    if not exact and counted:
         total = db.session.execute(
             select(func.count()).select_from(stmt.with_only_columns(columns[-1]).order_by(None)
                                              .limit(COUNT_CAP + 1).subquery())).scalar_one()

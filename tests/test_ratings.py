@@ -434,3 +434,38 @@ def test_review_forms_load_when_opened_and_come_back_with_what_was_typed(app, tw
     assert login_as(b.admin).get(f"/c/company-b/ratings/reviews?form=reply&rating={rating_id}",
                                  headers={"HX-Request": "true"}).status_code == 404
     assert admin.get("/c/company-a/ratings/reviews?form=nonsense&rating=x").status_code == 200
+
+
+@pytest.mark.world("ratings")
+def test_the_reviews_page_pages_through_every_review_newest_first(app, two_companies, login_as):
+    """The company's reviews 20 a page by keyset (newest change first), Previous / Next, every review reachable
+    once; a panel's form address keeps the page's place."""
+    import re
+    import uuid
+    from datetime import date
+
+    from saas.tenancy import utcnow
+
+    a, b = two_companies
+    with app.app_context():
+        model = db.session.get(OwnerRating, a.ids["rating_id"])
+        own = ("id", "household_id", "quarter_start", "updated_at", "comment")
+        columns = [c.key for c in OwnerRating.__table__.columns if c.key not in own]
+        for i in range(24):
+            db.session.add(OwnerRating(**{c: getattr(model, c) for c in columns}, id=uuid.uuid4(),
+                                       household_id=uuid.uuid4(), quarter_start=date(2020 + i // 4, 1 + 3 * (i % 4), 1),
+                                       updated_at=utcnow() - timedelta(days=1 + i), comment=f"第{i:02d}条评价"))
+        db.session.commit()
+    admin = login_as(a.admin)
+    first = admin.get("/c/company-a/ratings/reviews").get_data(as_text=True)
+    assert first.count('class="card card-body mb-2 rating-review"') == 20
+    assert "第00条评价" in first and "第18条评价" in first and "第19条评价" not in first  # the newest 20 (one is A's own)
+    next_url = re.search(r'<a class="page-link" href="([^"]+)"[^>]*>Next', first).group(1).replace("&amp;", "&")
+    second = admin.get(next_url).get_data(as_text=True)
+    assert second.count('class="card card-body mb-2 rating-review"') == 5
+    assert "第19条评价" in second and "第23条评价" in second and "第00条评价" not in second
+    after = re.search(r"after=([^&]+)", next_url).group(1)
+    assert f"after={after}" in second.split('hx-get="')[1].split('"')[0]  # the panel's form keeps the place
+    assert "in all" not in second  # not counted: Previous / Next
+    # Another company's reviews page shows none of A's.
+    assert "第00条评价" not in login_as(b.admin).get("/c/company-b/ratings/reviews").get_data(as_text=True)

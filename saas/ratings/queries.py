@@ -10,6 +10,7 @@ from datetime import date
 from sqlalchemy import func, select
 
 from saas.extensions import db
+from saas.pagination import KeysetPage, keyset_paginate
 from saas.ratings.job import week_start
 from saas.ratings.models import (
     Appeal,
@@ -26,6 +27,7 @@ from saas.tenancy import utcnow
 LIST_LIMIT = 50
 SEARCH_LIMIT = 20
 RECENT_REVIEWS = 20
+REVIEWS_PER_PAGE = 20  # the company's own reviews page
 
 
 def cities() -> list[str]:
@@ -91,11 +93,26 @@ class Review:
 
 
 def reviews(company_id: uuid.UUID, limit: int = RECENT_REVIEWS) -> list[Review]:
-    """The newest reviews of a company, each with the company's newest reply: three statements."""
+    """The newest reviews of a company, each with the company's newest reply: two statements."""
     # Newest change first, ties by id: ix_owner_ratings_company_updated read backwards, stopping at the limit.
     ratings = db.session.execute(select(OwnerRating).where(OwnerRating.company_id == company_id)
                                  .order_by(OwnerRating.updated_at.desc(), OwnerRating.id.desc())
                                  .limit(limit)).scalars().all()
+    return _with_replies(ratings)
+
+
+def reviews_page(company_id: uuid.UUID, per_page: int = REVIEWS_PER_PAGE) -> KeysetPage:
+    """One page of a company's reviews for its admin, newest change first, each with the newest reply: two
+    statements. By keyset on (updated_at, id) along ix_owner_ratings_company_updated, so every page costs what the
+    first does; not counted (counting a company's 6,000 ratings took longer than the page): Previous / Next."""
+    page = keyset_paginate(select(OwnerRating).where(OwnerRating.company_id == company_id),
+                           (OwnerRating.updated_at, OwnerRating.id), per_page=per_page, counted=False)
+    page.items = _with_replies(page.items)
+    return page
+
+
+def _with_replies(ratings) -> list[Review]:
+    """Each rating with the company's newest reply to it (one statement)."""
     ids = [r.id for r in ratings]
     replies: dict = {}
     if ids:

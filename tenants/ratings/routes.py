@@ -57,14 +57,17 @@ def _reviews_page(*, status=200, error=None, opened=None, values=None):
     """The reviews, each with its reply and appeal panels. A panel's form is drawn only when it is ``opened``
     ((kind, rating id), with the ``values`` typed or stored); the others load theirs when first opened, so the
     page does not draw a hundred forms nobody opens (?form=…, see reviews())."""
-    return render("tenants/ratings/reviews.html", status=status, reviews=queries.reviews(current_company.id, 50),
+    page = queries.reviews_page(current_company.id)
+    # The panels' form addresses keep the page's place (a panel opened without JavaScript draws this page again).
+    place = {k: request.args[k] for k in ("page", "after", "before") if request.args.get(k)}
+    return render("tenants/ratings/reviews.html", status=status, page=page, reviews=page.items,
                   appeals=queries.appeals(current_company.id), entries=queries.company_entries(current_company.id),
                   profile=queries.profile_by_slug(current_company.slug), error=error,
                   opened=opened, values=values or {},
                   # The addresses built once, the review's id put in per row (url_for costs ~20 µs a call).
                   reply_url=url_for(".reply", rating_id="RATING"),
                   appeal_url=url_for(".appeal_rating", rating_id="RATING"),
-                  form_url=url_for(".reviews", form="KIND", rating="RATING"))
+                  form_url=url_for(".reviews", form="KIND", rating="RATING", **place))
 
 
 FORMS = ("reply", "appeal")
