@@ -7,6 +7,7 @@ from zoneinfo import ZoneInfo
 
 from flask import Flask, current_app, request, url_for
 from flask_babel import format_datetime
+from markupsafe import Markup, escape
 
 from saas.money import format_yuan
 from saas.validators import MIN_PASSWORD
@@ -63,10 +64,21 @@ def _url_with(**changes) -> str:
     return url_for(request.endpoint, **(request.view_args or {}), **args)
 
 
+def option_tags(choices, selected=None) -> Markup:
+    """The <option>s of a long select (``choices``: (value, label) pairs; ``selected``: the chosen value, compared
+    as text), joined in Python and escaped as the template would: a Jinja loop over 150 buildings or 400 people
+    was a tenth of some pages' time."""
+    chosen = "" if selected is None else str(selected)
+    return Markup("".join(
+        f'<option value="{escape(value)}"{" selected" if str(value) == chosen else ""}>{escape(label)}</option>'
+        for value, label in choices))
+
+
 def register(app: Flask) -> None:
     app.jinja_env.filters["localtime"] = localtime
     app.jinja_env.filters["mask_phone"] = _mask_phone
     app.jinja_env.filters["yuan"] = format_yuan
     app.jinja_env.globals["url_with"] = _url_with
+    app.jinja_env.globals["option_tags"] = option_tags
     app.jinja_env.globals["MIN_PASSWORD"] = MIN_PASSWORD  # printed notices state the password rule too
     app.jinja_env.add_extension("jinja2.ext.do")

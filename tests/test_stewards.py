@@ -419,6 +419,9 @@ def test_overview_shows_loads_against_capacity_and_overloads(app, world, login_a
     filtered = client.get(f"/c/{slug}/stewards?building_id={world.roster['buildings'][0]}",
                           headers={"HX-Request": "true", "HX-Target": "steward-overview"})
     assert filtered.status_code == 200 and "<html" not in filtered.get_data(as_text=True)
+    whole = client.get(f"/c/{slug}/stewards?building_id={world.roster['buildings'][0]}").get_data(as_text=True)
+    assert f'<option value="{world.roster["buildings"][0]}" selected>' in whole  # the filter keeps its choice
+    assert whole.count("<option value=") - whole.count('<option value="">') >= len(world.roster["buildings"])
 
 
 def test_overview_and_steward_home_make_a_fixed_number_of_queries(app, world, make_user, make_roster, login_as,

@@ -10,6 +10,7 @@ and only the page's 50 are rendered. The unassigned homes come from the same fig
 from __future__ import annotations
 
 import enum
+import functools
 from dataclasses import dataclass
 
 from flask_sqlalchemy.pagination import Pagination
@@ -18,6 +19,7 @@ from sqlalchemy import and_, select
 from saas.extensions import db
 from saas.i18n import _l
 from saas.models import Company, Membership, Role, User
+from saas.tenancy import built_once
 from tenants.roster import figures
 from tenants.roster.models import Occupancy
 from tenants.stewards import services
@@ -106,7 +108,15 @@ class Overview(UnassignedFigures):
 def all_rows(company: Company) -> list[Row]:
     """Every current steward as a Row, by name (one statement; no ORM objects)."""
     default = company.steward_capacity or services.DEFAULT_CAPACITY
-    stmt = (
+    return [Row(id=m, name=name, load=load or 0, capacity=own if own is not None else default,
+                own_capacity=own is not None)
+            for m, name, own, load in db.session.execute(_rows_statement())]
+
+
+@functools.cache
+def _rows_statement():
+    """Built once: no parameter but the company (saas.tenancy.built_once)."""
+    return built_once(
         select(Membership.id, User.name, StewardProfile.capacity, figures.StewardLoad.households)
         .join(Membership.user)
         .outerjoin(StewardProfile, and_(StewardProfile.company_id == Membership.company_id,
@@ -116,9 +126,6 @@ def all_rows(company: Company) -> list[Row]:
         .where(Membership.role == Role.STEWARD, Membership.ended_at.is_(None))
         .order_by(User.name, Membership.id)
     )
-    return [Row(id=m, name=name, load=load or 0, capacity=own if own is not None else default,
-                own_capacity=own is not None)
-            for m, name, own, load in db.session.execute(stmt)]
 
 
 def overview(company: Company, *, q: str = "", band: Band | None = None, sort: str = "name", page: int = 1,

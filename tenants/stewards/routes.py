@@ -74,7 +74,8 @@ def _overview_page(capacity_form=None, status=200, block=None):
     buildings = queries.building_choices()
     data = overview.overview(current_company, q=filters["q"], band=filters["band"], sort=filters["sort"],
                              page=page_number(), community_id=community_id, building_id=building_id)
-    return render("tenants/stewards/index.html", block, status=status, data=data, buildings=buildings,
+    return render("tenants/stewards/index.html", block, status=status, data=data,
+                  building_options=[(b.id, b.label) for b in buildings],
                   communities=sorted({b.community_id: b.community_name for b in buildings}.items(),
                                      key=lambda c: c[1]),
                   community_id=community_id, building_id=building_id, filters=filters, bands=list(overview.Band),
