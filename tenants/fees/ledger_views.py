@@ -7,13 +7,14 @@ credit entries only move money between the home's credit and its bills, so they 
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from flask import url_for
 from flask_babel import gettext as _
 from flask_login import current_user
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from werkzeug.routing import BuildError
 
 from saas.clock import SHANGHAI, local_today, utcnow
@@ -22,7 +23,7 @@ from saas.forms import attempt
 from saas.htmx import render
 from saas.i18n import _l
 from saas.models import Role
-from saas.tenancy import get_or_404
+from saas.tenancy import built_once, get_or_404
 from tenants.access import current_company, current_membership, require_role
 from tenants.fees import arrears, bp, collection, ledger
 from tenants.fees.models import (
@@ -101,21 +102,28 @@ class Entry:
         return at.astimezone(SHANGHAI).strftime("%Y-%m-%d")
 
 
+@functools.cache
+def _ledger_statements() -> tuple:
+    """entries_of's five statements, built once (parameter ``household_id``): building and keying them on every
+    view cost as much as running them (saas.tenancy.built_once)."""
+    home = bindparam("household_id", type_=Bill.household_id.type)
+    return tuple(built_once(stmt) for stmt in (
+        select(Bill).where(Bill.household_id == home),
+        select(BillAdjustment).join(Bill, Bill.id == BillAdjustment.bill_id).where(Bill.household_id == home),
+        select(Payment).where(Payment.household_id == home, Payment.paid_at.is_not(None),
+                              Payment.status.in_((PaymentStatus.PAID, PaymentStatus.PARTLY_REFUNDED,
+                                                  PaymentStatus.REFUNDED))),
+        select(PaymentRefund).join(Payment, Payment.id == PaymentRefund.payment_id)
+        .where(Payment.household_id == home, PaymentRefund.status == RefundStatus.SUCCEEDED),
+        select(CreditEntry).where(CreditEntry.household_id == home),
+    ))
+
+
 def entries_of(household: Household) -> tuple[list[Entry], dict]:
     """Every line of the home's ledger, oldest first, with the running balance (five statements)."""
-    bills = db.session.execute(select(Bill).where(Bill.household_id == household.id)).scalars().all()
-    adjustments = db.session.execute(
-        select(BillAdjustment).join(Bill, Bill.id == BillAdjustment.bill_id)
-        .where(Bill.household_id == household.id)).scalars().all()
-    payments = db.session.execute(
-        select(Payment).where(Payment.household_id == household.id, Payment.paid_at.is_not(None),
-                              Payment.status.in_((PaymentStatus.PAID, PaymentStatus.PARTLY_REFUNDED,
-                                                  PaymentStatus.REFUNDED)))).scalars().all()
-    refunds = db.session.execute(
-        select(PaymentRefund).join(Payment, Payment.id == PaymentRefund.payment_id)
-        .where(Payment.household_id == household.id, PaymentRefund.status == RefundStatus.SUCCEEDED)).scalars().all()
-    credits = db.session.execute(
-        select(CreditEntry).where(CreditEntry.household_id == household.id)).scalars().all()
+    params = {"household_id": household.id}
+    bills, adjustments, payments, refunds, credits = (
+        db.session.execute(stmt, params).scalars().all() for stmt in _ledger_statements())
     reissued = {a.bill_id for a in adjustments if a.kind == AdjustmentKind.REISSUE}
     titles = {b.id: b for b in bills}
     entries = [Entry(b.created_at, "bill", b, b.amount_fen, status=bill_status(b, b.id in reissued)) for b in bills]
