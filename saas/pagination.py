@@ -108,20 +108,25 @@ class KeysetPage:
         return self.page + 1
 
 
-def keyset_paginate(stmt, columns, *, per_page: int, total: int | None = None, counted: bool = True) -> KeysetPage:
+def _entities(stmt) -> list:
+    return db.session.execute(stmt).unique().scalars().all()
+
+
+def keyset_paginate(stmt, columns, *, per_page: int, total: int | None = None, counted: bool = True,
+                    read=_entities) -> KeysetPage:
     """Page ``stmt`` (an ORM select, not yet ordered) by ``columns`` descending, the last of them unique (an id).
 
     ?after=<cursor> reads the page after a row, ?before=<cursor> the page before one, neither the first page;
     ?page= is only the number shown. The count is one index-only walk of at most COUNT_CAP + 1 rows, or none when
     the caller gives the exact ``total`` (a figure kept by the writes), or none at all with ``counted=False`` (the
-    page's total is then None: Previous / Next only)."""
+    page's total is then None: Previous / Next only). ``read(statement)`` gives the page's items from its statement
+    (default: the entities; say, small rows instead); each item has the ``columns``' keys as attributes."""
     after = _read_token(request.args.get("after", ""), columns) if request.args.get("after") else None
     before = _read_token(request.args.get("before", ""), columns) if request.args.get("before") else None
     key = tuple_(*columns)
     if before is not None:
         bound = tuple_(*(bindparam(None, v, type_=c.type) for v, c in zip(before, columns, strict=True)))
-        rows = db.session.execute(stmt.where(key > bound).order_by(*(c.asc() for c in columns))
-                                  .limit(per_page + 1)).unique().scalars().all()
+        rows = read(stmt.where(key > bound).order_by(*(c.asc() for c in columns)).limit(per_page + 1))
         has_prev, has_next = len(rows) > per_page, True
         items = list(reversed(rows[:per_page]))
     else:
@@ -130,8 +135,7 @@ def keyset_paginate(stmt, columns, *, per_page: int, total: int | None = None, c
             stmt_page = stmt.where(key < bound)
         else:
             stmt_page = stmt
-        rows = db.session.execute(stmt_page.order_by(*(c.desc() for c in columns))
-                                  .limit(per_page + 1)).unique().scalars().all()
+        rows = read(stmt_page.order_by(*(c.desc() for c in columns)).limit(per_page + 1))
         has_prev, has_next = after is not None, len(rows) > per_page
         items = rows[:per_page]
     page = page_number() if (after or before) else 1

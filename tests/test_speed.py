@@ -631,7 +631,7 @@ def test_board_columns_show_ten_cards_the_full_count_and_a_link_to_all(app, two_
         assert "All 12" in column
 
 
-def test_board_cards_read_as_rows_show_what_the_job_objects_would(app, two_companies, login_as):
+def test_board_and_list_cards_read_as_rows_show_what_the_job_objects_would(app, two_companies, login_as):
     """The board reads its cards as small rows (cards.JobCard): each card's category, place, holder (or the pool)
     and clock badge are the WorkOrder's own."""
     from flask_babel import force_locale
@@ -659,6 +659,15 @@ def test_board_cards_read_as_rows_show_what_the_job_objects_would(app, two_compa
             assert badges.time_left(row, now) == badges.time_left(order, now)
         assert any(r.assignee_name for r in rows) and any(r.in_pool for r in rows)
         assert any(badges.time_left(r, now) for r in rows)
+        # The admin's list: a page of WorkOrder's select read as ListCards, in its order, with the description.
+        page = cards.list_cards(select(WorkOrder).where(WorkOrder.status != "closed")
+                                .order_by(WorkOrder.created_at.desc(), WorkOrder.id.desc()).limit(7))
+        expected = sorted((o for o in orders.values() if o.status != "closed"),
+                          key=lambda o: (o.created_at, o.id), reverse=True)[:7]
+        assert [r.id for r in page] == [o.id for o in expected]
+        for row, order in zip(page, expected, strict=True):
+            assert (row.description, row.category_name, row.assignee_name, row.created_at) == (
+                order.description, order.category_name, order.assignee_name, order.created_at)
     body = login_as(world.admin).get(f"/c/{world.company.slug}/work-orders/board").get_data(as_text=True)
     assert "a-technician" in body and "Pool" in body
 

@@ -354,6 +354,15 @@ class WorkOrder(Deadlines, CompanyScoped, db.Model):
         viewonly=True,
     )
 
+    @property
+    def category_name(self) -> str:
+        return self.category.name
+
+    @property
+    def assignee_name(self) -> str | None:
+        """The name of whoever holds the job, None when nobody does (as cards.ListCard has it)."""
+        return self.assignee.user.name if self.assignee else None
+
     def resolution_met(self) -> bool:
         return self.completed_at is not None
 

@@ -138,7 +138,7 @@ def index():
     filters = Filters(request.args)
     # By keyset on (created_at, id), newest first: page 500 of 200,000 jobs is the same index walk as page 1.
     page = keyset_paginate(filters.apply(select(WorkOrder), now), (WorkOrder.created_at, WorkOrder.id),
-                           per_page=PER_PAGE, total=filters.total())
+                           per_page=PER_PAGE, total=filters.total(), read=job_cards.list_cards)
     if htmx and htmx.target == "wo-list" and wants_fragment():
         # The list alone (a filter changed, or its refresh every 20 s on every open list): the filter form's
         # choices (every staff member among them: hundreds in a large company) are not drawn, so not read.
