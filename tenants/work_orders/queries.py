@@ -7,16 +7,17 @@ and the pool jobs of their categories; an owner the jobs of their own homes and 
 
 from __future__ import annotations
 
+import functools
 import uuid
 from datetime import datetime
 
 from flask import abort
-from sqlalchemy import and_, false, func, literal_column, or_, select, union
+from sqlalchemy import Uuid, and_, bindparam, false, func, literal_column, or_, select, union
 
 from saas.clock import local_midnight, local_today
 from saas.extensions import db
 from saas.models import Membership, Role, User
-from saas.tenancy import parse_uuid_or_404
+from saas.tenancy import built_once, parse_uuid_or_404
 from tenants.roster.models import HouseholdOwner
 from tenants.stewards.models import StewardAssignment
 from tenants.work_orders.models import CategoryTechnician, WorkOrder, WorkOrderCategory
@@ -120,9 +121,10 @@ def waiting_for_dispatch_clause():
     return and_(open_clause(), WorkOrder.assignee_id.is_(None))
 
 
-def repair_figures_columns(now: datetime) -> list:
+def repair_figures_columns(now, midnight) -> list:
     """The company overview's repair figures as four labelled scalar subqueries (the overview puts them into its
     one statement); each matches a filter of the all-jobs list, so the number and the list it links to agree.
+    ``now`` and ``midnight`` (today's in Shanghai, see reported_today_clause): values or bound parameters.
     Open jobs: the status counts kept by the writes; overdue and waiting: the open jobs' partial index alone;
     today: the (company, created_at) index. None of them grows with the history."""
     from tenants.work_orders.figures import WorkOrderStatusCount
@@ -133,22 +135,35 @@ def repair_figures_columns(now: datetime) -> list:
     open_jobs = (select(func.coalesce(func.sum(WorkOrderStatusCount.n), 0))
                  .where(WorkOrderStatusCount.status.in_([s.value for s in sorted(OPEN)])).scalar_subquery())
     return [open_jobs.label("open"), count(overdue_clause(now)).label("overdue"),
-            count(reported_today_clause(now)).label("today"), count(waiting_for_dispatch_clause()).label("waiting")]
+            count(WorkOrder.created_at >= midnight).label("today"),  # reported_today_clause, its midnight given
+            count(waiting_for_dispatch_clause()).label("waiting")]
+
+
+class Member:
+    """Stands in for a member in a statement built once (saas.tenancy.built_once): their id is the bound parameter
+    ``member_id``, given when the statement runs."""
+
+    id = bindparam("member_id", type_=Uuid)
 
 
 def open_jobs_of_steward(membership: Membership) -> dict:
     """The steward's home page card: open jobs given to them, and open jobs of the homes they look after."""
+    row = db.session.execute(_steward_jobs_statement(), {"member_id": membership.id}).one()
+    return {"assigned": row[0], "homes": row[1]}
+
+
+@functools.cache
+def _steward_jobs_statement():
+    """Two scalar subqueries, each an index walk of the steward's own jobs (ix_work_orders_assignee) or homes
+    (ix_work_orders_household); one count(*) FILTER over the company's open jobs grew with the company. Built once."""
     from tenants.work_orders.states import OPEN
 
-    # Two scalar subqueries, each an index walk of the steward's own jobs (ix_work_orders_assignee) or homes
-    # (ix_work_orders_household); one count(*) FILTER over the company's open jobs grew with the company.
     mine = (select(func.count()).select_from(WorkOrder)
-            .where(WorkOrder.assignee_id == membership.id, WorkOrder.status.in_(OPEN)).scalar_subquery())
+            .where(WorkOrder.assignee_id == Member.id, WorkOrder.status.in_(OPEN)).scalar_subquery())
     homes = (select(func.count()).select_from(WorkOrder)
-             .where(WorkOrder.household_id.in_(stewarded_household_ids(membership)), WorkOrder.status.in_(OPEN))
+             .where(WorkOrder.household_id.in_(stewarded_household_ids(Member)), WorkOrder.status.in_(OPEN))
              .scalar_subquery())
-    row = db.session.execute(select(mine, homes)).one()
-    return {"assigned": row[0], "homes": row[1]}
+    return built_once(select(mine, homes))
 
 
 def open_jobs_of_household(household_id: uuid.UUID) -> list[WorkOrder]:

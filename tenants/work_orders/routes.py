@@ -9,6 +9,7 @@ joined into the row query, and the location is a snapshot on the job itself.
 
 from __future__ import annotations
 
+import functools
 import uuid
 from datetime import datetime, timedelta
 
@@ -243,17 +244,23 @@ def mine():
 
 
 def _mine_counts(me: Membership) -> dict:
+    row = db.session.execute(_mine_counts_statement(), {"member_id": me.id}).one()
+    return {"todo": row[0], "pool": row[1], "homes": row[2]}
+
+
+@functools.cache
+def _mine_counts_statement():
     """The tab badges in one statement: three scalar subqueries, each on its own index (one filtered count over
-    the union of the three would scan most of the table)."""
+    the union of the three would scan most of the table). Built once, the member a parameter (queries.Member)."""
     def count(*where):
         return select(func.count()).select_from(WorkOrder).where(*where).scalar_subquery()
 
-    row = db.session.execute(select(
+    me = queries.Member
+    return built_once(select(
         count(WorkOrder.assignee_id == me.id, WorkOrder.status.in_(OPEN)),
         count(queries.pool_clause(me)),
         count(WorkOrder.status.in_(OPEN), WorkOrder.household_id.in_(queries.stewarded_household_ids(me))),
-    )).one()
-    return {"todo": row[0], "pool": row[1], "homes": row[2]}
+    ))
 
 
 # --- one job -----------------------------------------------------------------------------------------------
