@@ -11,6 +11,7 @@ mentions cutting any service (民法典 944), and nothing here is ever shown out
 
 from __future__ import annotations
 
+import functools
 import logging
 import uuid
 from dataclasses import dataclass, field
@@ -18,7 +19,7 @@ from datetime import date, datetime, timedelta
 
 from flask_babel import force_locale
 from flask_babel import gettext as _
-from sqlalchemy import and_, case, func, literal, select
+from sqlalchemy import and_, bindparam, case, func, literal, select
 
 from saas.audit import record
 from saas.clock import local, local_today, utcnow
@@ -27,7 +28,7 @@ from saas.extensions import db
 from saas.i18n import _l
 from saas.models import Company, Membership, Role, User
 from saas.money import format_yuan
-from saas.tenancy import company_context, require_company_id
+from saas.tenancy import built_once, company_context, require_company_id
 from tenants.fees import arrears, ledger
 from tenants.fees.models import Bill, BillKind, CollectionReminder, FeeMonthFigure
 from tenants.inbox.services import notify
@@ -183,22 +184,33 @@ class StewardFigures:
 def steward_figures(membership_id: uuid.UUID, today: date) -> StewardFigures:
     """The arrears of the homes a steward looks after now, each home's, and their collection rate this month
     (one statement over the bills of those homes that are this month's or overdue)."""
-    mine = select(StewardAssignment.household_id).where(StewardAssignment.steward_id == membership_id,
-                                                        StewardAssignment.ended_at.is_(None))
-    this, end = month_start(today), add_months(month_start(today), 1)
-    now = (Bill.period_start >= this) & (Bill.period_start < end) & (Bill.kind != BillKind.LATE_FEE)
-    overdue = and_(*arrears._overdue(today))
+    this = month_start(today)
     billed = paid = 0
     owed = {}
-    for household_id, billed_now, paid_now, owed_now in db.session.execute(
-            select(Bill.household_id, func.sum(case((now, _billed()), else_=literal(0))),
-                   func.sum(case((now, Bill.paid_fen), else_=literal(0))),
-                   func.sum(case((overdue, Bill.amount_fen - Bill.paid_fen - Bill.credited_fen), else_=literal(0))))
-            .where(Bill.household_id.in_(mine), now | overdue).group_by(Bill.household_id)):
+    for household_id, billed_now, paid_now, owed_now in db.session.execute(_steward_figures_statement(), {
+            "steward_id": membership_id, "month_start": this, "month_end": add_months(this, 1), "today": today}):
         billed, paid = billed + int(billed_now or 0), paid + int(paid_now or 0)
         if owed_now:  # an overdue bill always owes something (arrears._overdue), so > 0 here means "in arrears"
             owed[household_id] = int(owed_now)
     return StewardFigures(sum(owed.values()), len(owed), billed, paid, owed)
+
+
+@functools.cache
+def _steward_figures_statement():
+    """steward_figures' statement, built once (parameters ``steward_id``, ``month_start``, ``month_end`` and
+    ``today``): building and keying it on every view of the steward's home cost about what running it does."""
+    day = Bill.period_start.type
+    steward = bindparam("steward_id", type_=StewardAssignment.steward_id.type)
+    mine = select(StewardAssignment.household_id).where(StewardAssignment.steward_id == steward,
+                                                        StewardAssignment.ended_at.is_(None))
+    now = ((Bill.period_start >= bindparam("month_start", type_=day))
+           & (Bill.period_start < bindparam("month_end", type_=day)) & (Bill.kind != BillKind.LATE_FEE))
+    overdue = and_(*arrears._overdue(bindparam("today", type_=Bill.due_on.type)))
+    return built_once(
+        select(Bill.household_id, func.sum(case((now, _billed()), else_=literal(0))),
+               func.sum(case((now, Bill.paid_fen), else_=literal(0))),
+               func.sum(case((overdue, Bill.amount_fen - Bill.paid_fen - Bill.credited_fen), else_=literal(0))))
+        .where(Bill.household_id.in_(mine), now | overdue).group_by(Bill.household_id))
 
 
 # --- reminders (催缴) --------------------------------------------------------------------------------------------
