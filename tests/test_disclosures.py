@@ -768,6 +768,15 @@ def test_the_profile_form_is_drawn_when_its_panel_opens_and_comes_back_with_what
     assert "<html" not in form and 'value="全体业主"' in form and f'action="{page_url}/profile"' in form
     whole = client.get(f"{page_url}?profile_form=1").get_data(as_text=True)  # without JavaScript
     assert "<html" in whole and 'value="全体业主"' in whole
+    # The new statement's form the same way: not on the page, loaded when its panel opens, open after an error.
+    assert 'name="period_start"' not in page and f'hx-get="{page_url}?draft_form=1"' in page
+    draft = client.get(f"{page_url}?draft_form=1", headers={"HX-Request": "true"}).get_data(as_text=True)
+    assert "<html" not in draft and 'name="period_start"' in draft and f'action="{page_url}/publications"' in draft
+    refused = client.post(f"{page_url}/publications", data={"kind": "common_income", "title": "二季度收支（草）",
+                                                            "period_start": "2026-06-30", "period_end": "2026-04-01"})
+    body = refused.get_data(as_text=True)
+    assert refused.status_code == 422 and 'value="二季度收支（草）"' in body
+    assert body.count('<details class="mb-4" open>') == 1
     # Another company's community: 404, with or without the form asked for.
     other = login_as(b.admin)
     assert other.get(f"/c/{b.company.slug}/disclosures/communities/{a.ids['community_id']}?profile_form=1",

@@ -77,7 +77,7 @@ def _community_page(community: Community, *, status: int = 200, **forms):
                   board=pubs.board, current=pubs.current, drafts=pubs.drafts,
                   calendar=queries.calendar(profile, today, pubs.published),
                   profile_form=pf, board_form=forms.get("board_form") or BoardForm(),
-                  draft_form=forms.get("draft_form") or DraftForm(), status=status,
+                  draft_form=forms.get("draft_form"), status=status,
                   rule_applies=pubs.board_published, Kind=Kind)
 
 
@@ -91,6 +91,10 @@ def community(community_id):
         if htmx:
             return render_partial("tenants/disclosures/_profile_form.html", community=community, profile_form=form)
         return _community_page(community, profile_form=form)  # without JavaScript: the page, the form drawn
+    if request.args.get("draft_form") == "1":  # the new statement's panel opened
+        if htmx:
+            return render_partial("tenants/disclosures/_draft_form.html", community=community, draft_form=DraftForm())
+        return _community_page(community, draft_form=DraftForm())
     return _community_page(community)
 
 
