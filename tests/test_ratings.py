@@ -451,8 +451,9 @@ def test_the_reviews_page_pages_through_every_review_newest_first(app, two_compa
         model = db.session.get(OwnerRating, a.ids["rating_id"])
         own = ("id", "household_id", "quarter_start", "updated_at", "comment")
         columns = [c.key for c in OwnerRating.__table__.columns if c.key not in own]
+        ids = [uuid.uuid4() for _ in range(24)]
         for i in range(24):
-            db.session.add(OwnerRating(**{c: getattr(model, c) for c in columns}, id=uuid.uuid4(),
+            db.session.add(OwnerRating(**{c: getattr(model, c) for c in columns}, id=ids[i],
                                        household_id=uuid.uuid4(), quarter_start=date(2020 + i // 4, 1 + 3 * (i % 4), 1),
                                        updated_at=utcnow() - timedelta(days=1 + i), comment=f"第{i:02d}条评价"))
         db.session.commit()
@@ -467,5 +468,11 @@ def test_the_reviews_page_pages_through_every_review_newest_first(app, two_compa
     after = re.search(r"after=([^&]+)", next_url).group(1)
     assert f"after={after}" in second.split('hx-get="')[1].split('"')[0]  # the panel's form keeps the place
     assert "in all" not in second  # not counted: Previous / Next
+    # A refused reply to a review of page 2 comes back (on page 1) with that review first, its panel open with
+    # what was typed.
+    long_reply = "回复第二页" * 300
+    refused = admin.post(f"/c/company-a/ratings/reviews/{ids[23]}/reply", data={"body": long_reply})
+    body = refused.get_data(as_text=True)
+    assert refused.status_code == 422 and long_reply in body and body.index("第23条评价") < body.index("第00条评价")
     # Another company's reviews page shows none of A's.
     assert "第00条评价" not in login_as(b.admin).get("/c/company-b/ratings/reviews").get_data(as_text=True)

@@ -98,7 +98,7 @@ def reviews(company_id: uuid.UUID, limit: int = RECENT_REVIEWS) -> list[Review]:
     ratings = db.session.execute(select(OwnerRating).where(OwnerRating.company_id == company_id)
                                  .order_by(OwnerRating.updated_at.desc(), OwnerRating.id.desc())
                                  .limit(limit)).scalars().all()
-    return _with_replies(ratings)
+    return with_replies(ratings)
 
 
 def reviews_page(company_id: uuid.UUID, per_page: int = REVIEWS_PER_PAGE) -> KeysetPage:
@@ -107,11 +107,11 @@ def reviews_page(company_id: uuid.UUID, per_page: int = REVIEWS_PER_PAGE) -> Key
     first does; not counted (counting a company's 6,000 ratings took longer than the page): Previous / Next."""
     page = keyset_paginate(select(OwnerRating).where(OwnerRating.company_id == company_id),
                            (OwnerRating.updated_at, OwnerRating.id), per_page=per_page, counted=False)
-    page.items = _with_replies(page.items)
+    page.items = with_replies(page.items)
     return page
 
 
-def _with_replies(ratings) -> list[Review]:
+def with_replies(ratings) -> list[Review]:
     """Each rating with the company's newest reply to it (one statement)."""
     ids = [r.id for r in ratings]
     replies: dict = {}

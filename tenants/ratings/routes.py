@@ -55,9 +55,15 @@ def rate():
 
 def _reviews_page(*, status=200, error=None, opened=None, values=None):
     """The reviews, each with its reply and appeal panels. A panel's form is drawn only when it is ``opened``
-    ((kind, rating id), with the ``values`` typed or stored); the others load theirs when first opened, so the
-    page does not draw a hundred forms nobody opens (?form=…, see reviews())."""
+    ((kind, rating), with the ``values`` typed or stored); the others load theirs when first opened, so the page
+    does not draw a hundred forms nobody opens (?form=…, see reviews()). The opened review is shown first when it
+    is not on the page (a refused reply to a review of page 2 comes back on page 1, with what was typed)."""
     page = queries.reviews_page(current_company.id)
+    if opened is not None:
+        kind, rating = opened
+        if all(review.rating.id != rating.id for review in page.items):
+            page.items = queries.with_replies([rating]) + page.items
+        opened = (kind, str(rating.id))
     # The panels' form addresses keep the page's place (a panel opened without JavaScript draws this page again).
     place = {k: request.args[k] for k in ("page", "after", "before") if request.args.get(k)}
     return render("tenants/ratings/reviews.html", status=status, page=page, reviews=page.items,
@@ -88,7 +94,7 @@ def reviews():
         return render_partial("tenants/ratings/_review_form_partial.html", kind=kind, rid=str(rating.id),
                               url=url_for(".reply" if kind == "reply" else ".appeal_rating", rating_id=rating.id),
                               values=values)
-    return _reviews_page(opened=(kind, str(rating.id)), values=values)  # without JavaScript: the page, form open
+    return _reviews_page(opened=(kind, rating), values=values)  # without JavaScript: the page, form open
 
 
 def _rating_or_404(rating_id) -> OwnerRating:
@@ -107,7 +113,7 @@ def reply(rating_id):
         db.session.commit()
     except ServiceError as exc:
         db.session.rollback()
-        return _reviews_page(status=422, error=exc, opened=("reply", str(rating.id)),
+        return _reviews_page(status=422, error=exc, opened=("reply", rating),
                              values={"body": request.form.get("body", "")})
     flash(_("Your reply is published."), "success")
     return redirect_to(url_for(".reviews"))
@@ -146,7 +152,7 @@ def _appeal(**target):
         db.session.rollback()
         rating = target.get("rating")  # a review's appeal comes back open with what was typed
         return _reviews_page(status=422, error=exc, values=typed,
-                             opened=("appeal", str(rating.id)) if rating is not None else None)
+                             opened=("appeal", rating) if rating is not None else None)
     flash(_("Your appeal is filed. The platform decides within 15 working days and publishes the decision."),
           "success")
     return redirect_to(url_for(".reviews"))
