@@ -74,11 +74,20 @@ def option_tags(choices, selected=None) -> Markup:
         for value, label in choices))
 
 
+def lazy_panel_body(url: str, label: str) -> Markup:
+    """The body of a closed ``<details>`` panel whose form is drawn only when it is first opened: htmx asks ``url``
+    for it on the panel's first toggle and puts it in place; without JavaScript the link (``label``) opens ``url``
+    as a page with the form drawn. A function, not a macro: a page of reviews has a hundred such panels."""
+    return Markup('<div hx-get="{0}" hx-trigger="toggle from:closest details once" hx-swap="outerHTML">'
+                  '<a class="d-inline-block py-2" href="{0}">{1}</a></div>').format(url, label)
+
+
 def register(app: Flask) -> None:
     app.jinja_env.filters["localtime"] = localtime
     app.jinja_env.filters["mask_phone"] = _mask_phone
     app.jinja_env.filters["yuan"] = format_yuan
     app.jinja_env.globals["url_with"] = _url_with
     app.jinja_env.globals["option_tags"] = option_tags
+    app.jinja_env.globals["lazy_panel_body"] = lazy_panel_body
     app.jinja_env.globals["MIN_PASSWORD"] = MIN_PASSWORD  # printed notices state the password rule too
     app.jinja_env.add_extension("jinja2.ext.do")

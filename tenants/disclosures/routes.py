@@ -85,16 +85,16 @@ def _community_page(community: Community, *, status: int = 200, **forms):
 @require_role(Role.ADMIN)
 def community(community_id):
     community = get_or_404(Community, community_id)
-    if request.args.get("profile_form") == "1":  # its panel opened: the profile's form, with what it says now
-        profile = queries.profile_of(community.id)
-        form = ProfileForm(obj=profile) if profile else ProfileForm()
-        if htmx:
-            return render_partial("tenants/disclosures/_profile_form.html", community=community, profile_form=form)
-        return _community_page(community, profile_form=form)  # without JavaScript: the page, the form drawn
-    if request.args.get("draft_form") == "1":  # the new statement's panel opened
-        if htmx:
-            return render_partial("tenants/disclosures/_draft_form.html", community=community, draft_form=DraftForm())
-        return _community_page(community, draft_form=DraftForm())
+    for name in ("profile_form", "draft_form"):
+        if request.args.get(name) == "1":  # its panel opened: the form alone (htmx), or the page with it drawn
+            if name == "profile_form":  # with what the profile says now
+                profile = queries.profile_of(community.id)
+                form = ProfileForm(obj=profile) if profile else ProfileForm()
+            else:
+                form = DraftForm()
+            if htmx:
+                return render_partial(f"tenants/disclosures/_{name}.html", community=community, **{name: form})
+            return _community_page(community, **{name: form})
     return _community_page(community)
 
 

@@ -192,15 +192,10 @@ class HomeRow:
     building: BuildingRow
 
 
-_HOMES_STATEMENTS: dict = {}
-
-
+@functools.cache
 def _homes_statement(search: bool):
     """The select of a steward's homes (parameters ``steward_id`` and, for a search, ``like``): built once per
     shape, as building it and working out its cache key cost more than running it (saas.tenancy.built_once)."""
-    stmt = _HOMES_STATEMENTS.get(search)
-    if stmt is not None:
-        return stmt
     steward = bindparam("steward_id", type_=StewardAssignment.steward_id.type)
     mine = select(StewardAssignment.household_id).where(StewardAssignment.steward_id == steward,
                                                         StewardAssignment.ended_at.is_(None))
@@ -227,8 +222,7 @@ def _homes_statement(search: bool):
         stmt = stmt.where(or_(Household.room.ilike(like), Household.owner_name.ilike(like),
                               Household.owner_phone.like(like), Building.name.ilike(like),
                               Community.name.ilike(like)))
-    _HOMES_STATEMENTS[search] = stmt = built_once(stmt)
-    return stmt
+    return built_once(stmt)
 
 
 def households_of(membership_id, *, q: str = "") -> list[tuple]:
@@ -264,13 +258,9 @@ class Kpis:
     not_contacted: int
 
 
-_KPIS_STATEMENT: list = []
-
-
+@functools.cache
 def _kpis_statement():
     """Built once (parameters ``steward_id``, ``since``, ``month_start``, ``today``), like _homes_statement."""
-    if _KPIS_STATEMENT:
-        return _KPIS_STATEMENT[0]
     steward = bindparam("steward_id", type_=StewardAssignment.steward_id.type)
     today = bindparam("today", type_=StewardContact.contacted_on.type)
     mine = (
@@ -289,9 +279,7 @@ def _kpis_statement():
                StewardContact.contacted_on <= today)
     ).scalar_subquery()
     # One statement: the month's contacts ride along as a scalar subquery.
-    stmt = built_once(select(func.count(), func.count().filter(~exists(recent)), contacts).select_from(mine))
-    _KPIS_STATEMENT.append(stmt)
-    return stmt
+    return built_once(select(func.count(), func.count().filter(~exists(recent)), contacts).select_from(mine))
 
 
 def kpis(membership_id, today: date) -> Kpis:

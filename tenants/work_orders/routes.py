@@ -29,6 +29,7 @@ from saas.htmx import redirect_to, render, wants_fragment
 from saas.models import Membership, Role
 from saas.money import parse_yuan
 from saas.pagination import keyset_paginate, paginate
+from saas.templating import option_tags
 from saas.tenancy import built_once, utcnow
 from tenants.access import current_membership, require_role
 from tenants.inbox.routes import links_subject
@@ -49,6 +50,7 @@ from tenants.work_orders.states import OPEN, Action, Status
 STAFF = (Role.ADMIN, Role.STEWARD, Role.TECHNICIAN)
 EVERYONE = (*STAFF, Role.OWNER)
 PER_PAGE = 25
+BOARD_COLUMNS = [s for s in Status if s not in (Status.CLOSED, Status.CANCELLED)]  # a column per status, in order
 BOARD_CARDS = 10  # per column; the column header shows the full count and "All N" links to the filtered list
 
 
@@ -157,8 +159,7 @@ def _staff_options() -> Markup:
     page's time. Each role's label is translated once; names escaped as the template would."""
     def draw() -> Markup:
         labels = {role: role.label for role in (Role.ADMIN, Role.STEWARD, Role.TECHNICIAN)}
-        return Markup("".join(f'<option value="{member_id}">{escape(name)} ({escape(labels[role])})</option>'
-                              for member_id, role, name in queries.staff_names()))
+        return option_tags((member_id, f"{name} ({labels[role]})") for member_id, role, name in queries.staff_names())
 
     return staff_version.cached("assignee-options", draw, language=str(get_locale()))
 
@@ -174,23 +175,18 @@ def staff_option_tags(options: Markup, selected: str) -> Markup:
                               f'<option value="{escape(selected)}" selected>', 1))
 
 
-_BOARD_STATEMENT: list = []
-
-
+@functools.cache
 def _board_statement():
     """The board's cards: the newest BOARD_CARDS of each column, one short backward walk of ix_work_orders_status
     per status (a row_number() over every open and done job ranked thousands of rows to keep 140: 150 ms at
     200,000 jobs). Built once: it has no parameter but the company, and building and keying its seven parts on
     every view cost more than running it (saas.tenancy.built_once)."""
-    if not _BOARD_STATEMENT:
-        columns = [s for s in Status if s not in (Status.CLOSED, Status.CANCELLED)]
-        newest = [select(WorkOrder.id).where(WorkOrder.status == status)
-                  .order_by(WorkOrder.created_at.desc(), WorkOrder.id.desc()).limit(BOARD_CARDS).subquery()
-                  for status in columns]
-        _BOARD_STATEMENT.append(built_once(
-            job_cards.select_cards().where(WorkOrder.id.in_(union_all(*(select(top.c.id) for top in newest))))
-            .order_by(WorkOrder.created_at.desc(), WorkOrder.id.desc())))
-    return _BOARD_STATEMENT[0]
+    newest = [select(WorkOrder.id).where(WorkOrder.status == status)
+              .order_by(WorkOrder.created_at.desc(), WorkOrder.id.desc()).limit(BOARD_CARDS).subquery()
+              for status in BOARD_COLUMNS]
+    return built_once(
+        job_cards.select_cards().where(WorkOrder.id.in_(union_all(*(select(top.c.id) for top in newest))))
+        .order_by(WorkOrder.created_at.desc(), WorkOrder.id.desc()))
 
 
 @bp.get("/work-orders/board")
@@ -199,14 +195,13 @@ def board():
     """The open jobs by status, a column each (plus the finished ones): two queries in all. The column totals
     are the status counts the writes keep (figures.py): a COUNT of the done jobs alone read 10,000 rows."""
     now = utcnow()
-    columns = [s for s in Status if s not in (Status.CLOSED, Status.CANCELLED)]
     counts = figures.status_counts()
     newest_cards = job_cards.cards(_board_statement())
-    by_status = {s: [] for s in columns}
+    by_status = {s: [] for s in BOARD_COLUMNS}
     for order in newest_cards:
         by_status[order.status].append(order)
     block = "board" if htmx and htmx.target == "wo-board" else None
-    return render("tenants/work_orders/board.html", block, columns=columns, counts=counts, by_status=by_status,
+    return render("tenants/work_orders/board.html", block, columns=BOARD_COLUMNS, counts=counts, by_status=by_status,
                   now=now)
 
 
