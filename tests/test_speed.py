@@ -527,6 +527,30 @@ def test_household_pages_follow_the_address_order_across_buildings(app, two_comp
     assert "46 in all" in client.get(f"/c/{world.company.slug}/households").get_data(as_text=True)
 
 
+def test_a_search_pages_its_matches_in_address_order_across_buildings(app, two_companies, login_as, make_roster):
+    """The page's ids are chosen in a subquery of their own, ordered by the chosen buildings' position: a search
+    whose pages span several buildings shows every match once, in address order."""
+    from tenants.roster.listing import BUILDING_ORDER, HOME_ORDER
+    from tenants.roster.models import Building, Household
+
+    world, other = two_companies
+    make_roster(world.company, communities=2, buildings=3, households=7, prefix="序")
+    make_roster(other.company, communities=1, buildings=2, households=5, prefix="序")  # the other company's: never
+    with _ctx(app, world) as session:
+        expected = [str(h) for (h,) in session.execute(
+            select(Household.id).join(Household.building).join(Building.community)
+            .where(Household.deleted_at.is_(None), Household.owner_name.like("序业主%"))
+            .order_by(*BUILDING_ORDER, *HOME_ORDER))]
+    assert len(expected) == 42
+    client = login_as(world.admin)
+    shown = []
+    for page in (1, 2, 3, 4):
+        body = client.get(f"/c/{world.company.slug}/households?q=序业主&page={page}").get_data(as_text=True)
+        shown.append(list(dict.fromkeys(re.findall(r'id="household-([0-9a-f-]{36})"', body))))
+    assert [len(p) for p in shown] == [20, 20, 2, 0]
+    assert [h for p in shown for h in p] == expected
+
+
 def test_rebuild_writes_in_chunks_and_equals_a_direct_count(app, two_companies, monkeypatch):
     """A rebuild writes more rows than one statement may carry (PostgreSQL takes at most 65,535 parameters: a
     two-year company has over 10,000 weekly rows); here the chunk is made tiny so several are needed."""

@@ -14,7 +14,7 @@ than from counting the households.
 from __future__ import annotations
 
 from flask_sqlalchemy.pagination import Pagination
-from sqlalchemy import func, select, true
+from sqlalchemy import case, func, select, true
 
 from saas.extensions import db, on_postgresql
 from tenants.roster.models import Building, Community, Household
@@ -51,8 +51,9 @@ def counted_by_building(filtered, cap: int) -> list[tuple]:
 
 class AddressPagination(Pagination):
     """``counts()`` gives [(building id, matching households)] in address order (from the roster's figures when
-    the filters allow, else ``counted_by_building`` with ``cap``); ``rows`` is the
-    select of the matching households with their building and community (contains_eager) to page."""
+    the filters allow, else ``counted_by_building`` with ``cap``); ``homes`` is the select of the matching
+    households' ids (their own conditions only: the counts already chose the buildings); ``rows`` the select of
+    households with their building and community (contains_eager) that the page's ids are joined to."""
 
     total_capped = False
 
@@ -79,9 +80,16 @@ class AddressPagination(Pagination):
             seen += n
         if not chosen:
             return []
+        # The page's ids first, in a subquery of their own (its LIMIT keeps it one), and only then their buildings
+        # and communities: joined before the LIMIT, PostgreSQL (which expects a search to match one home) scanned
+        # the company's buildings once per matching home. The chosen buildings are in address order already, so
+        # their position orders them.
+        homes = self._query_args["homes"].where(Household.building_id.in_(chosen))
+        position = case({b: i for i, b in enumerate(chosen)}, value=Household.building_id) if len(chosen) > 1 else None
+        page = (homes.order_by(*([position] if position is not None else []), *HOME_ORDER)
+                .offset(start - skipped).limit(end - start).subquery())
         return list(db.session.execute(
-            rows.where(Household.building_id.in_(chosen)).order_by(*BUILDING_ORDER, *HOME_ORDER)
-            .offset(start - skipped).limit(end - start)
+            rows.join(page, page.c.id == Household.id).order_by(*BUILDING_ORDER, *HOME_ORDER)
         ).unique().scalars())
 
     def _query_count(self) -> int:

@@ -233,8 +233,8 @@ def _household_page(filters: dict) -> AddressPagination:
     """The page of households in address order (tenants/roster/listing.py: a building at a time). Without a
     search the per-building counts come from the roster's figures, not from counting the households."""
     filtered = _household_filters_applied(filters, _buildings_named(filters["q"]))
-    rows = filtered(select(Household).join(Household.building).join(Building.community)
-                    .options(contains_eager(Household.building).contains_eager(Building.community)))
+    rows = (select(Household).join(Household.building).join(Building.community)
+            .options(contains_eager(Household.building).contains_eager(Building.community)))
     if filters["q"]:
         def counts():
             return counted_by_building(filtered, SEARCH_CAP)
@@ -244,8 +244,9 @@ def _household_page(filters: dict) -> AddressPagination:
                 occupancy=Occupancy(filters["occupancy"]) if filters["occupancy"] else None,
                 community_id=parse_uuid_or_404(filters["community_id"]) if filters["community_id"] else None,
                 building_id=parse_uuid_or_404(filters["building_id"]) if filters["building_id"] else None)
-    return AddressPagination(page=page_number(), per_page=20, max_per_page=100, error_out=False,
-                             counts=counts, rows=rows, cap=SEARCH_CAP if filters["q"] else None)
+    return AddressPagination(page=page_number(), per_page=20, max_per_page=100, error_out=False, counts=counts,
+                             homes=filtered(select(Household.id), places=False), rows=rows,
+                             cap=SEARCH_CAP if filters["q"] else None)
 
 
 def _row_shared() -> dict:
