@@ -43,7 +43,7 @@ def create_app(overrides: dict | None = None) -> Flask:
     _init_extensions(app)
     _register_blueprints(app)
 
-    from saas import errors, security, templating
+    from saas import errors, kept_urls, security, templating
     from saas.cli import register_cli
     from tenants.cli import register_cli as register_company_cli
 
@@ -52,6 +52,7 @@ def create_app(overrides: dict | None = None) -> Flask:
     templating.register(app)
     register_cli(app)
     register_company_cli(app)
+    kept_urls.install(app)  # last: every blueprint and url_defaults hook is known by now
     return app
 
 
