@@ -21,8 +21,10 @@ from markupsafe import Markup, escape
 from saas.clock import aware
 from saas.templating import ROW_ID, localtime
 from tenants.work_orders.models import Priority
-from tenants.work_orders.sla import format_time_left, time_left, urgency
+from tenants.work_orders.sla import format_time_left, urgency_of
 from tenants.work_orders.states import Status
+
+_ZERO = timedelta(0)
 
 
 @functools.lru_cache(maxsize=8)
@@ -82,8 +84,11 @@ class Badges:
         which, due = deadline
         if order.paused_at:
             return self._paused
-        left = format_time_left(time_left(due, now))
-        level = urgency(due, now, max(due - aware(order.created_at), timedelta(0)))  # created_at: naive on SQLite
+        # Stored times come back aware (saas.clock.AwareDateTime), so they subtract as they are: sla.time_left's
+        # checks and conversions, twice a job (the time left and its colour), were a tenth of the board's time.
+        delta = due - now
+        left = format_time_left(delta)
+        level = urgency_of(delta, max(due - aware(order.created_at), _ZERO))  # created_at: naive on SQLite
         text = ""
         if left.overdue:
             text += self._overdue + " "

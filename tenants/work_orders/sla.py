@@ -161,9 +161,13 @@ def time_left(due: datetime, now: datetime) -> timedelta:
 
 def urgency(due: datetime, now: datetime, total: timedelta) -> Urgency:
     """Colour of the time-left badge: "soon" under SOON_SHARE of the whole window `total` or under SOON_MINIMUM."""
+    return urgency_of(time_left(due, now), total)
+
+
+def urgency_of(left: timedelta, total: timedelta) -> Urgency:
+    """``urgency`` of a time left already worked out (a page of badges works it out once per job)."""
     if total < _ZERO:
         raise ValueError("total must not be negative")
-    left = time_left(due, now)
     if left < _ZERO:
         return "overdue"
     if left < SOON_MINIMUM or left < total * SOON_SHARE:
