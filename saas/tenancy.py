@@ -97,16 +97,20 @@ def set_current_company(company_id: uuid.UUID | None, *, database_set: bool = Fa
     return token
 
 
-def select_setting_company(stmt, company_id_column):
+def select_setting_company(stmt, company_id_column, *, generic_plans: bool = False):
     """``stmt`` (a select that finds at most one company) which, on PostgreSQL, also makes that company the
     transaction's row-level-security setting in the same statement: one round trip less on every company
     request. The caller then calls ``set_current_company(id, database_set=True)`` with the row's id; when no row
-    is found nothing was set. The setting is the extra, last column of the row."""
+    is found nothing was set. The settings are extra columns after the selected ones. ``generic_plans``: the
+    transaction's prepared statements are also planned generically (``tenants.access.generic_plans``)."""
     from saas.extensions import on_postgresql
 
     if not on_postgresql():
         return stmt
-    return stmt.add_columns(func.set_config("app.company_id", cast(company_id_column, Text), True))
+    stmt = stmt.add_columns(func.set_config("app.company_id", cast(company_id_column, Text), True))
+    if generic_plans:
+        stmt = stmt.add_columns(func.set_config("plan_cache_mode", "force_generic_plan", True))
+    return stmt
 
 
 def reset_current_company(token: contextvars.Token) -> None:

@@ -73,20 +73,24 @@ def _user_with_membership(figure_names: tuple):
 _COMPANY_STATEMENTS: dict = {}
 
 
-def _company_by_slug():
-    """The company of a slug (parameter ``slug``), on PostgreSQL also making it the transaction's setting."""
-    postgres = on_postgresql()
-    statement = _COMPANY_STATEMENTS.get(postgres)
+def _company_by_slug(generic_plans: bool = False):
+    """The company of a slug (parameter ``slug``), on PostgreSQL also making it the transaction's setting (and,
+    for a page marked ``generic_plans``, its plan cache mode)."""
+    key = (on_postgresql(), generic_plans)
+    statement = _COMPANY_STATEMENTS.get(key)
     if statement is None:
-        statement = select_setting_company(select(Company).where(Company.slug == bindparam("slug")), Company.id)
-        _COMPANY_STATEMENTS[postgres] = statement = built_once(statement)
+        statement = select_setting_company(select(Company).where(Company.slug == bindparam("slug")), Company.id,
+                                           generic_plans=generic_plans)
+        _COMPANY_STATEMENTS[key] = statement = built_once(statement)
     return statement
 
 
 @company_bp.url_value_preprocessor
 def resolve_company(endpoint, values) -> None:
     slug = (values or {}).pop("company_slug", None)
-    row = db.session.execute(_company_by_slug(), {"slug": slug}).first()
+    generic = request.method in READ_METHODS and getattr(current_app.view_functions.get(endpoint), "generic_plans",
+                                                         False)
+    row = db.session.execute(_company_by_slug(generic), {"slug": slug}).first()
     if row is None:
         if not current_user.is_authenticated:  # anonymous: the login page, whether or not the company exists
             abort(login_manager.unauthorized())

@@ -12,7 +12,7 @@ from saas.extensions import db
 from saas.htmx import render
 from saas.models import AuditEvent, Membership, Role
 from saas.tenancy import built_once
-from tenants.access import current_membership, require_role
+from tenants.access import current_membership, generic_plans, require_role
 from tenants.dashboard import bp
 from tenants.roster import figures as roster_figures
 from tenants.roster.models import Building, Community, Occupancy
@@ -21,6 +21,7 @@ from tenants.work_orders.queries import repair_figures_columns
 
 
 @bp.get("/")
+@generic_plans
 @require_role(Role.ADMIN, Role.STEWARD, Role.TECHNICIAN, Role.OWNER, Role.CASHIER)
 def index():
     if current_membership.role == Role.OWNER:

@@ -25,7 +25,7 @@ from saas.i18n import _l
 from saas.models import Role
 from saas.money import format_yuan, parse_yuan
 from saas.tenancy import parse_uuid_or_404
-from tenants.access import require_role
+from tenants.access import generic_plans, require_role
 from tenants.fees import arrears, bp, collection, ledger
 from tenants.roster.models import Building, Community
 
@@ -113,6 +113,7 @@ def _arrears_page(form=None, status=200):
 
 
 @bp.get("/fees/arrears")
+@generic_plans
 @require_role(*ADMIN)
 def arrears_index():
     return _arrears_page()

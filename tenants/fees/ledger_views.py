@@ -24,7 +24,7 @@ from saas.htmx import render
 from saas.i18n import _l
 from saas.models import Role
 from saas.tenancy import built_once, get_or_404
-from tenants.access import current_company, current_membership, require_role
+from tenants.access import current_company, current_membership, generic_plans, require_role
 from tenants.fees import arrears, bp, collection, ledger
 from tenants.fees.models import (
     AdjustmentKind,
@@ -141,6 +141,7 @@ def entries_of(household: Household) -> tuple[list[Entry], dict]:
 
 
 @bp.get("/fees/households/<household_id>/ledger")
+@generic_plans
 @require_role(*LEDGER_ROLES)
 def household_ledger(household_id):
     household = household_or_404(household_id)

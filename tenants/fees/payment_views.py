@@ -27,7 +27,7 @@ from saas.money import format_yuan, parse_yuan
 from saas.pagination import page_number
 from saas.tenancy import get_or_404, parse_uuid_or_404, require_company_id
 from saas.validators import CleanText
-from tenants.access import Role, require_role
+from tenants.access import Role, generic_plans, require_role
 from tenants.fees import bp, ledger, receipts
 from tenants.fees.models import Bill, FeePaymentDay, Payment, PaymentMethod, PaymentStatus
 from tenants.roster.models import Building, Community, Household
@@ -232,6 +232,7 @@ def _totals(filters: dict) -> tuple[int, int, int]:
 
 
 @bp.get("/fees/payments")
+@generic_plans
 @require_role(*CASHIERS)
 def payments():
     filters = _filters()

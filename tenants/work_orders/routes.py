@@ -31,7 +31,7 @@ from saas.money import parse_yuan
 from saas.pagination import keyset_paginate, paginate
 from saas.templating import option_tags
 from saas.tenancy import built_once, utcnow
-from tenants.access import current_membership, require_role
+from tenants.access import current_membership, generic_plans, require_role
 from tenants.inbox.routes import links_subject
 from tenants.roster.models import Building, Community, Household
 from tenants.work_orders import badges, bp, figures, notify, permissions, photos, queries, services
@@ -135,6 +135,7 @@ def _uuid_or_blank(value) -> str:
 
 
 @bp.get("/work-orders")
+@generic_plans
 @require_role(Role.ADMIN)
 def index():
     now = utcnow()
@@ -190,6 +191,7 @@ def _board_statement():
 
 
 @bp.get("/work-orders/board")
+@generic_plans
 @require_role(Role.ADMIN)
 def board():
     """The open jobs by status, a column each (plus the finished ones): two queries in all. The column totals
