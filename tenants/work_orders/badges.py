@@ -119,8 +119,10 @@ class Badges:
 
 def page_badges() -> Badges:
     """This request's badges (built on first use, again if the locale changes)."""
-    locale = str(get_locale())
+    # The locale object, compared by identity: the request keeps one (a forced locale is another object), and
+    # turning it into its name on each of a list's 60 calls cost more than the badges it drew.
+    locale = get_locale()
     cached = g.get("wo_badges")
-    if cached is None or cached[0] != locale:
+    if cached is None or cached[0] is not locale:
         cached = g.wo_badges = (locale, Badges())
     return cached[1]

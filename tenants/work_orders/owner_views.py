@@ -13,6 +13,7 @@ from flask import flash, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import func, select
+from sqlalchemy.orm import lazyload
 
 from saas.errors import ServiceError
 from saas.extensions import db, htmx
@@ -58,7 +59,8 @@ def owner_open_repairs() -> int:
 @bp.get("/my/repairs")
 @require_role(Role.OWNER)
 def owner_index():
-    stmt = (select(WorkOrder).where(permissions.visible_clause())
+    # The list shows no one's name: the assignee (a membership and its user, joined by default) is not read.
+    stmt = (select(WorkOrder).where(permissions.visible_clause()).options(lazyload(WorkOrder.assignee))
             .order_by(WorkOrder.created_at.desc(), WorkOrder.id.desc()))
     page = paginate(stmt, per_page=PER_PAGE)
     return render("tenants/work_orders/owner/index.html", page=page, now=utcnow())
