@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from flask import request
+from flask_sqlalchemy.pagination import SelectPagination
 from sqlalchemy import bindparam, func, select, tuple_
 
 from saas.extensions import db
@@ -28,9 +29,25 @@ def page_number() -> int:
     return min(max(request.args.get("page", 1, type=int) or 1, 1), MAX_PAGE)
 
 
-def paginate(stmt, *, per_page: int, max_per_page: int | None = None, total: int | None = None):
+class _ReadPagination(SelectPagination):
+    """A page whose rows the caller reads from the limited select (``read``): e.g. as a few columns into small
+    classes instead of ORM objects with their relationships."""
+
+    def _query_items(self) -> list:
+        stmt = self._query_args["select"].limit(self.per_page).offset(self._query_offset)
+        return self._query_args["read"](stmt)
+
+
+def paginate(stmt, *, per_page: int, max_per_page: int | None = None, total: int | None = None, read=None):
     """One page of ``stmt``; ``total``, when the caller already knows how many rows the list has (a figure kept
-    by the writes, a tab's count), replaces the COUNT statement."""
+    by the writes, a tab's count), replaces the COUNT statement; ``read`` (the limited select → the page's rows)
+    replaces reading the rows as ``stmt``'s entities."""
+    if read is not None:
+        page = _ReadPagination(select=stmt, session=db.session(), read=read, page=page_number(), per_page=per_page,
+                               max_per_page=max_per_page, error_out=False, count=total is None)
+        if total is not None:
+            page.total = total
+        return page
     if total is None:
         return db.paginate(stmt, page=page_number(), per_page=per_page, max_per_page=max_per_page, error_out=False)
     page = db.paginate(stmt, page=page_number(), per_page=per_page, max_per_page=max_per_page, error_out=False,

@@ -234,6 +234,28 @@ def test_technician_takes_a_pool_job_from_my_jobs(app, cast, login_as):
         f"/c/{slug}/work-orders/mine?tab=pool").get_data(as_text=True)
 
 
+def test_my_jobs_lists_a_technicians_jobs_by_deadline_25_a_page(app, cast, login_as):
+    """The to-do tab reads its rows as columns (cards.ListCard): each shows its number and category, the badge
+    counts them all (the world's one job and 25 new), and the 26th is on page 2."""
+    from saas.extensions import db
+    from saas.tenancy import company_context
+    from tenants.work_orders.models import WorkOrderCategory
+
+    with app.app_context(), company_context(cast.world.company.id):
+        category = db.session.get(WorkOrderCategory, (cast.world.company.id, cast.categories["电路"]))
+        category.default_assignee_id = cast.members[Role.TECHNICIAN]  # all 26 to them, not shared by load
+        db.session.commit()
+        numbers = [_new_order(cast, area="common", category="电路").number for _ in range(25)]
+    slug = cast.world.company.slug
+    client = login_as(cast.world.technician)
+    first = client.get(f"/c/{slug}/work-orders/mine").get_data(as_text=True)
+    second = client.get(f"/c/{slug}/work-orders/mine?tab=todo&page=2").get_data(as_text=True)
+    assert first.count('class="list-group-item wo-row"') == 25 and second.count('class="list-group-item wo-row"') == 1
+    assert '<span class="badge text-bg-primary">26</span>' in first
+    shown = [n for n in numbers if n in first] + [n for n in numbers if n in second]
+    assert sorted(shown) == sorted(numbers) and " · 电路 " in first
+
+
 # --- concurrency (PostgreSQL) -----------------------------------------------------------------------------------
 
 

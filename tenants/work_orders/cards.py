@@ -25,14 +25,29 @@ class JobCard(Deadlines):
             setattr(self, name, value)
 
 
-class ListCard(JobCard):
-    """What a row of the list shows (templates/tenants/work_orders/_macros.html: row): a card and the description."""
+class _CardWithMore(JobCard):
+    """A card and a few more of the job's columns (``MORE``), read after the card's."""
 
-    __slots__ = ("description",)
+    __slots__ = ()
+    MORE: tuple[str, ...] = ()
 
     def __init__(self, row):
-        super().__init__(row[:-1])
-        self.description = row[-1]
+        n = len(JobCard.__slots__)
+        super().__init__(row[:n])
+        for name, value in zip(self.MORE, row[n:], strict=True):
+            setattr(self, name, value)
+
+
+class ListCard(_CardWithMore):
+    """What a row of the list shows (templates/tenants/work_orders/_macros.html: row): a card and the description."""
+
+    __slots__ = MORE = ("description",)
+
+
+class OwnerCard(_CardWithMore):
+    """What a row of the owner's repairs shows (templates/tenants/work_orders/owner/index.html)."""
+
+    __slots__ = MORE = ("area", "description", "quote_status", "rated_at")
 
 
 def _with_names(stmt):
@@ -54,9 +69,17 @@ def cards(stmt) -> list[JobCard]:
     return [JobCard(row) for row in db.session.execute(stmt)]
 
 
-def list_cards(stmt) -> list[ListCard]:
-    """The jobs of ``stmt`` (a select of WorkOrder, filtered, ordered and limited: a page of the list) as
-    ListCards, in one statement: the same rows, read as columns."""
+def _read(stmt, card: type[_CardWithMore]) -> list:
+    """The jobs of ``stmt`` (a select of WorkOrder, filtered, ordered and limited: a page of a list) as ``card``s,
+    in one statement: the same rows, read as columns."""
     columns = (*(getattr(WorkOrder, name) for name in _FIELDS), WorkOrderCategory.name, User.name,
-               WorkOrder.description)
-    return [ListCard(row) for row in db.session.execute(_with_names(stmt.with_only_columns(*columns)))]
+               *(getattr(WorkOrder, name) for name in card.MORE))
+    return [card(row) for row in db.session.execute(_with_names(stmt.with_only_columns(*columns)))]
+
+
+def list_cards(stmt) -> list[ListCard]:
+    return _read(stmt, ListCard)
+
+
+def owner_cards(stmt) -> list[OwnerCard]:
+    return _read(stmt, OwnerCard)

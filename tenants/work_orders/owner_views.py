@@ -13,7 +13,6 @@ from flask import flash, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import func, select
-from sqlalchemy.orm import lazyload
 
 from saas.errors import ServiceError
 from saas.extensions import db, htmx
@@ -26,6 +25,7 @@ from saas.tenancy import utcnow
 from tenants.access import current_membership, require_role
 from tenants.roster.models import Household
 from tenants.work_orders import bp, permissions, photos, queries, services
+from tenants.work_orders import cards as job_cards
 from tenants.work_orders.forms import (
     CancelForm,
     ConfirmForm,
@@ -59,10 +59,9 @@ def owner_open_repairs() -> int:
 @bp.get("/my/repairs")
 @require_role(Role.OWNER)
 def owner_index():
-    # The list shows no one's name: the assignee (a membership and its user, joined by default) is not read.
-    stmt = (select(WorkOrder).where(permissions.visible_clause()).options(lazyload(WorkOrder.assignee))
+    stmt = (select(WorkOrder).where(permissions.visible_clause())
             .order_by(WorkOrder.created_at.desc(), WorkOrder.id.desc()))
-    page = paginate(stmt, per_page=PER_PAGE)
+    page = paginate(stmt, per_page=PER_PAGE, read=job_cards.owner_cards)
     return render("tenants/work_orders/owner/index.html", page=page, now=utcnow())
 
 

@@ -235,7 +235,8 @@ def mine():
             WorkOrder.completed_at.desc(), WorkOrder.id.desc())
     counts = _mine_counts(me)
     # The to-do and pool tabs list exactly what their badges count: the badge is the page's total (no COUNT).
-    page = paginate(stmt, per_page=PER_PAGE, total=counts.get(tab) if tab in ("todo", "pool") else None)
+    page = paginate(stmt, per_page=PER_PAGE, total=counts.get(tab) if tab in ("todo", "pool") else None,
+                    read=job_cards.list_cards)
     block = "list" if htmx and htmx.target == "wo-list" else None
     return render("tenants/work_orders/mine.html", block, page=page, tab=tab, counts=counts, now=now)
 
