@@ -42,17 +42,14 @@ def paginate(stmt, *, per_page: int, max_per_page: int | None = None, total: int
     """One page of ``stmt``; ``total``, when the caller already knows how many rows the list has (a figure kept
     by the writes, a tab's count), replaces the COUNT statement; ``read`` (the limited select → the page's rows)
     replaces reading the rows as ``stmt``'s entities."""
-    if read is not None:
-        page = _ReadPagination(select=stmt, session=db.session(), read=read, page=page_number(), per_page=per_page,
-                               max_per_page=max_per_page, error_out=False, count=total is None)
-        if total is not None:
-            page.total = total
-        return page
-    if total is None:
-        return db.paginate(stmt, page=page_number(), per_page=per_page, max_per_page=max_per_page, error_out=False)
-    page = db.paginate(stmt, page=page_number(), per_page=per_page, max_per_page=max_per_page, error_out=False,
-                       count=False)
-    page.total = total
+    args = dict(page=page_number(), per_page=per_page, max_per_page=max_per_page, error_out=False,
+                count=total is None)
+    if read is None:
+        page = db.paginate(stmt, **args)
+    else:
+        page = _ReadPagination(select=stmt, session=db.session(), read=read, **args)
+    if total is not None:
+        page.total = total
     return page
 
 
