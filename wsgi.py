@@ -1,3 +1,3 @@
-from saas import create_app
+from saas import app_for_serving
 
-app = create_app()
+app = app_for_serving()

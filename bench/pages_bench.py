@@ -117,9 +117,9 @@ def make_app():
     import saas.subscriptions.plans as plans
 
     plans.TRIAL_MAX_HOUSEHOLDS = 10**9
-    from saas import create_app
+    from saas import app_for_serving
 
-    return create_app(_config())
+    return app_for_serving(_config())
 
 
 def make_floor():

@@ -72,6 +72,10 @@ def worker_id(request) -> str:
 def make_test_app(db_urls: dict, **overrides):
     from saas import create_app
 
+    return create_app(app_config(db_urls, **overrides))
+
+
+def app_config(db_urls: dict, **overrides) -> dict:
     config = {
         "TESTING": True,
         "SQLALCHEMY_DATABASE_URI": db_urls["app"],
@@ -84,7 +88,7 @@ def make_test_app(db_urls: dict, **overrides):
         "BABEL_DEFAULT_LOCALE": "en",  # assertions read English; tests/test_i18n.py checks Chinese
     }
     config.update(overrides)
-    return create_app(config)
+    return config
 
 
 @pytest.fixture(scope="session")
