@@ -22,7 +22,7 @@ from saas.models import Role
 from saas.money import format_yuan
 from saas.pagination import paginate
 from saas.tenancy import utcnow
-from tenants.access import current_membership, require_role
+from tenants.access import current_membership, generic_plans, require_role
 from tenants.roster.models import Household
 from tenants.work_orders import bp, permissions, photos, queries, services
 from tenants.work_orders import cards as job_cards
@@ -57,6 +57,7 @@ def owner_open_repairs() -> int:
 
 
 @bp.get("/my/repairs")
+@generic_plans
 @require_role(Role.OWNER)
 def owner_index():
     stmt = (select(WorkOrder).where(permissions.visible_clause())

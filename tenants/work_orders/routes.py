@@ -298,6 +298,7 @@ def _show_context(order: WorkOrder, **extra) -> dict:
 
 
 @bp.get("/work-orders/<order_id>")
+@generic_plans
 @require_role(*STAFF)
 def show(order_id):
     order = _load(order_id)
