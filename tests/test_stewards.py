@@ -421,7 +421,41 @@ def test_overview_shows_loads_against_capacity_and_overloads(app, world, login_a
     assert filtered.status_code == 200 and "<html" not in filtered.get_data(as_text=True)
     whole = client.get(f"/c/{slug}/stewards?building_id={world.roster['buildings'][0]}").get_data(as_text=True)
     assert f'<option value="{world.roster["buildings"][0]}" selected>' in whole  # the filter keeps its choice
-    assert whole.count("<option value=") - whole.count('<option value="">') >= len(world.roster["buildings"])
+
+
+def test_overview_building_filter_follows_the_chosen_community(app, world, make_roster, login_as):
+    """Only the chosen community's buildings are offered (none before one is chosen); an htmx answer brings the
+    select out of band, since the filter form is not redrawn; a building of another community is dropped."""
+    client = login_as(world.admin)
+    slug = world.company.slug
+    other = make_roster(world.company, communities=2, buildings=2, households=1, prefix="东")
+    (east1, east2), (b1, b2, b3, b4) = other["communities"], other["buildings"]  # b1, b2 in east1; b3, b4 in east2
+
+    def building_select(body: str) -> str:
+        start = body.index('id="building-filter"')
+        return body[start:body.index("</select>", start)]
+
+    whole = client.get(f"/c/{slug}/stewards").get_data(as_text=True)
+    assert f'<option value="{east1}" >' in whole and f'<option value="{east2}" >' in whole
+    assert "disabled" in building_select(whole) and "<option value=\"" not in building_select(whole).replace(
+        '<option value="">', "")
+
+    chosen = building_select(client.get(f"/c/{slug}/stewards?community_id={east2}").get_data(as_text=True))
+    assert str(b3) in chosen and str(b4) in chosen and str(b1) not in chosen and "disabled" not in chosen
+
+    # A building alone implies its community, which is then selected, with its sibling offered.
+    body = client.get(f"/c/{slug}/stewards?building_id={b2}").get_data(as_text=True)
+    assert f'<option value="{east1}" selected>' in body
+    assert f'<option value="{b2}" selected>' in building_select(body) and str(b1) in building_select(body)
+
+    # The community changed while the old building was still in the form: the overview is the new community's.
+    fragment = client.get(f"/c/{slug}/stewards?community_id={east2}&building_id={b1}",
+                          headers={"HX-Request": "true", "HX-Target": "steward-overview"}).get_data(as_text=True)
+    assert "<html" not in fragment and 'hx-swap-oob="true"' in fragment
+    assert str(b3) in building_select(fragment) and str(b1) not in building_select(fragment)
+    assert " selected" not in building_select(fragment)
+    # A whole page never carries the out-of-band copy.
+    assert 'hx-swap-oob' not in client.get(f"/c/{slug}/stewards?community_id={east2}").get_data(as_text=True)
 
 
 def test_overview_and_steward_home_make_a_fixed_number_of_queries(app, world, make_user, make_roster, login_as,

@@ -8,7 +8,7 @@ import re
 from dataclasses import dataclass
 from datetime import date, timedelta
 
-from sqlalchemy import bindparam, exists, func, or_, select
+from sqlalchemy import Uuid, bindparam, exists, func, or_, select
 from sqlalchemy.orm import contains_eager
 
 from saas.clock import local_today  # noqa: F401  (the steward pages use queries.local_today)
@@ -43,26 +43,51 @@ def live_buildings() -> list[Building]:
 
 
 @dataclass(frozen=True, slots=True)
-class BuildingChoice:
-    id: object
-    label: str  # "community building"
+class PlaceFilter:
+    """The overview's place filter: the live communities, the chosen one, and only its buildings (a company of 20,000
+    homes has 140 buildings: all of them in one select was unusable on a phone, and reading and drawing them a tenth
+    of the page). A building implies its community; one of another community than the chosen one (left in the form
+    when the community changed) is dropped."""
+    communities: list  # [(id, name)] by name
     community_id: object
-    community_name: str
+    building_id: object
+    buildings: list  # [(id, name)] of the chosen community, in address order; empty without one
 
 
-def building_choices() -> list[BuildingChoice]:
-    """The live buildings for a filter's select, in address order: plain tuples in one statement (the overview
-    only needs their ids and names; ORM objects for 150 buildings were a tenth of its time)."""
-    return [BuildingChoice(b, f"{c_name} {b_name}", c, c_name)
-            for b, b_name, c, c_name in db.session.execute(_building_choices_statement())]
+def place_filter(community_id=None, building_id=None) -> PlaceFilter:
+    """Two small statements: the communities, and the chosen community's buildings (found from the building when
+    only it is given)."""
+    communities = [tuple(row) for row in db.session.execute(_communities_statement())]
+    buildings = []
+    if community_id is not None or building_id is not None:
+        rows = db.session.execute(_buildings_statement(), {
+            "community_id": community_id, "building_id": building_id}).all()
+        if community_id is None:
+            community_id = rows[0].community_id if rows else None
+        buildings = [(b.id, b.name) for b in rows if b.community_id == community_id]
+    if building_id is not None and all(b != building_id for b, _ in buildings):
+        building_id = None
+    if community_id is not None and all(c != community_id for c, _ in communities):
+        community_id, buildings = None, []
+    return PlaceFilter(communities, community_id, building_id, buildings)
 
 
 @functools.cache
-def _building_choices_statement():
-    """Built once: no parameter but the company (saas.tenancy.built_once)."""
-    return built_once(select(Building.id, Building.name, Community.id, Community.name).join(Building.community)
-                      .where(Building.live(), Community.live())
-                      .order_by(Community.name, func.length(Building.name), Building.name))
+def _communities_statement():
+    return built_once(select(Community.id, Community.name).where(Community.live()).order_by(Community.name))
+
+
+@functools.cache
+def _buildings_statement():
+    """The live buildings of community ``community_id``, or of building ``building_id``'s community when the first
+    is null. Built once (saas.tenancy.built_once)."""
+    of_building = (select(Building.community_id).where(Building.id == bindparam("building_id", type_=Uuid))
+                   .scalar_subquery())
+    community_id = func.coalesce(bindparam("community_id", type_=Uuid), of_building)
+    return built_once(
+        select(Building.id, Building.name, Building.community_id)
+        .where(Building.live(), Building.community_id == community_id)
+        .order_by(func.length(Building.name), Building.name))
 
 
 # --- the stewards page -------------------------------------------------------------------------------------

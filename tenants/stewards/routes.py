@@ -12,7 +12,7 @@ from sqlalchemy import select
 
 from saas.extensions import db, htmx
 from saas.forms import show_error, submit
-from saas.htmx import redirect_to, render
+from saas.htmx import redirect_to, render, wants_fragment
 from saas.models import Role
 from saas.pagination import page_number
 from saas.tenancy import get_or_404, parse_uuid_or_404
@@ -69,17 +69,15 @@ def _overview_filters() -> dict:
 
 
 def _overview_page(capacity_form=None, status=200, block=None):
-    community_id, building_id = _uuid_arg("community_id"), _uuid_arg("building_id")
+    places = queries.place_filter(_uuid_arg("community_id"), _uuid_arg("building_id"))
     filters = _overview_filters()
-    buildings = queries.building_choices()
     data = overview.overview(current_company, q=filters["q"], band=filters["band"], sort=filters["sort"],
-                             page=page_number(), community_id=community_id, building_id=building_id)
-    return render("tenants/stewards/index.html", block, status=status, data=data,
-                  building_options=[(b.id, b.label) for b in buildings],
-                  communities=sorted({b.community_id: b.community_name for b in buildings}.items(),
-                                     key=lambda c: c[1]),
-                  community_id=community_id, building_id=building_id, filters=filters, bands=list(overview.Band),
-                  sorts=overview.SORTS,
+                             page=page_number(), community_id=places.community_id, building_id=places.building_id)
+    # The filter form is not part of the htmx answer (typing in its search box must not be interrupted), so the
+    # building select, which follows the chosen community, comes with it out of band.
+    return render("tenants/stewards/index.html", block, status=status, data=data, places=places,
+                  community_id=places.community_id, building_id=places.building_id, filters=filters,
+                  bands=list(overview.Band), sorts=overview.SORTS, buildings_out_of_band=wants_fragment(),
                   capacity_form=capacity_form or CapacityForm(capacity=current_company.steward_capacity))
 
 
