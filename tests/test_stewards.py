@@ -454,8 +454,11 @@ def test_overview_building_filter_follows_the_chosen_community(app, world, make_
     assert "<html" not in fragment and 'hx-swap-oob="true"' in fragment
     assert str(b3) in building_select(fragment) and str(b1) not in building_select(fragment)
     assert " selected" not in building_select(fragment)
-    # A whole page never carries the out-of-band copy.
+    # A whole page never carries the out-of-band copy, an htmx request for another target included.
     assert 'hx-swap-oob' not in client.get(f"/c/{slug}/stewards?community_id={east2}").get_data(as_text=True)
+    other_target = client.get(f"/c/{slug}/stewards?community_id={east2}",
+                              headers={"HX-Request": "true", "HX-Target": "main"}).get_data(as_text=True)
+    assert "<html" in other_target and "hx-swap-oob" not in other_target
 
 
 def test_overview_and_steward_home_make_a_fixed_number_of_queries(app, world, make_user, make_roster, login_as,

@@ -74,10 +74,12 @@ def _overview_page(capacity_form=None, status=200, block=None):
     data = overview.overview(current_company, q=filters["q"], band=filters["band"], sort=filters["sort"],
                              page=page_number(), community_id=places.community_id, building_id=places.building_id)
     # The filter form is not part of the htmx answer (typing in its search box must not be interrupted), so the
-    # building select, which follows the chosen community, comes with it out of band.
+    # building select, which follows the chosen community, comes with it out of band (only with the block alone:
+    # a whole page has it in its form).
+    out_of_band = block is not None and wants_fragment()
     return render("tenants/stewards/index.html", block, status=status, data=data, places=places,
                   community_id=places.community_id, building_id=places.building_id, filters=filters,
-                  bands=list(overview.Band), sorts=overview.SORTS, buildings_out_of_band=wants_fragment(),
+                  bands=list(overview.Band), sorts=overview.SORTS, buildings_out_of_band=out_of_band,
                   capacity_form=capacity_form or CapacityForm(capacity=current_company.steward_capacity))
 
 
