@@ -60,9 +60,15 @@ def _with_names(stmt):
             .outerjoin(User, User.id == Membership.user_id))
 
 
+def _card_columns(more: tuple[str, ...] = ()) -> tuple:
+    """A card's columns in JobCard's order (its fields, the category's name, the assignee's), then ``more``."""
+    return (*(getattr(WorkOrder, name) for name in _FIELDS), WorkOrderCategory.name, User.name,
+            *(getattr(WorkOrder, name) for name in more))
+
+
 def select_cards():
     """The select of JobCard rows (a caller adds where and order)."""
-    return _with_names(select(*(getattr(WorkOrder, name) for name in _FIELDS), WorkOrderCategory.name, User.name))
+    return _with_names(select(*_card_columns()))
 
 
 def cards(stmt) -> list[JobCard]:
@@ -72,9 +78,7 @@ def cards(stmt) -> list[JobCard]:
 def _read(stmt, card: type[_CardWithMore]) -> list:
     """The jobs of ``stmt`` (a select of WorkOrder, filtered, ordered and limited: a page of a list) as ``card``s,
     in one statement: the same rows, read as columns."""
-    columns = (*(getattr(WorkOrder, name) for name in _FIELDS), WorkOrderCategory.name, User.name,
-               *(getattr(WorkOrder, name) for name in card.MORE))
-    return [card(row) for row in db.session.execute(_with_names(stmt.with_only_columns(*columns)))]
+    return [card(row) for row in db.session.execute(_with_names(stmt.with_only_columns(*_card_columns(card.MORE))))]
 
 
 def list_cards(stmt) -> list[ListCard]:
