@@ -118,7 +118,7 @@ def test_age_cells_show_each_age_and_leave_empty_ones_out_of_a_phones_card():
     from markupsafe import Markup
 
     from tenants.fees.arrears import Totals
-    from tenants.fees.arrears_views import age_cells
+    from tenants.fees.arrears_rows import age_cells
 
     cells = age_cells(Totals(total=12345, d30=12345, d90=0, d365=0, older=0),
                       ("Up to 30 days", "31–90 days", "<91>", "Over a year"))
@@ -128,6 +128,39 @@ def test_age_cells_show_each_age_and_leave_empty_ones_out_of_a_phones_card():
     assert 'data-label="&lt;91&gt;"' in cells  # labels escaped
     compact = age_cells(Totals(total=12345, d30=12345))  # a compact table's: no labels, shown from md up
     assert compact.count('<td class="text-end d-none d-md-table-cell">') == 4 and "¥123.45" in compact
+
+
+def test_rows_drawn_in_python_escape_what_people_entered_and_flag_old_debts(app):
+    import uuid
+
+    from markupsafe import Markup
+
+    from tenants.fees.arrears import GroupRow, HouseholdRow, Totals
+    from tenants.fees.arrears_rows import group_rows, home_rows
+
+    home_id, group_id = uuid.uuid4(), uuid.uuid4()
+    labels = {"home": "Home", "owner": "Owner", "owed": "Owed", "oldest": "Oldest due", "flag": "over 30 months",
+              "demand": "Written demand"}
+    ages = ("Up to 30 days", "31–90 days", "91–365 days", "Over a year")
+    old = HouseholdRow(home_id, "<b>园</b>", "1栋", "2", "301", "王&李", Totals(older=500, total=500),
+                       date(2023, 1, 5), True)
+    rows = home_rows([old], with_community=True, ledger_url="/c/x/fees/ledger/ROW-ID",
+                     demand_url="/c/x/fees/demand/ROW-ID", labels=labels, age_labels=ages)
+    assert isinstance(rows, Markup) and rows.count("<tr>") == 1
+    assert "&lt;b&gt;园&lt;/b&gt; 1栋 2单元 301</a>" in rows and "王&amp;李" in rows and "<b>" not in rows
+    assert f'href="/c/x/fees/ledger/{home_id}"' in rows and f'href="/c/x/fees/demand/{home_id}"' in rows
+    assert '2023-01-05 <span class="badge text-bg-warning">over 30 months</span>' in rows
+    assert 'data-label="Over a year">¥5</td>' in rows
+    plain = home_rows([HouseholdRow(home_id, "园", "1栋", "", "301", "", Totals(d30=100, total=100),
+                                    date(2026, 11, 1), False)],
+                      with_community=False, ledger_url="/l/ROW-ID", demand_url="/d/ROW-ID", labels=labels,
+                      age_labels=ages)
+    assert ">1栋 301</a>" in plain and ">—</td>" in plain and "badge" not in plain
+    with app.test_request_context("/"):  # the flag's words are translated
+        groups = group_rows([GroupRow(group_id, "A&B", Totals(total=123456, households=1234, flagged=2))],
+                            group_url="/a?community_id=ROW-ID", months=30)
+    assert f'href="/a?community_id={group_id}">A&amp;B</a> <span class="badge text-bg-warning">2 over 30 months' in groups
+    assert '<td class="text-end">1,234</td>' in groups and "¥1,234.56" in groups
 
 
 def test_a_deleted_communitys_arrears_stay_in_reach_but_not_in_the_filter(app, a, two_companies, login_as):

@@ -11,7 +11,6 @@ from flask import abort, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 from flask_wtf import FlaskForm
-from markupsafe import Markup, escape
 from sqlalchemy import select
 from werkzeug.routing import BuildError
 from wtforms import HiddenField, StringField
@@ -26,7 +25,7 @@ from saas.models import Role
 from saas.money import format_yuan, parse_yuan
 from saas.tenancy import parse_uuid_or_404
 from tenants.access import generic_plans, require_role
-from tenants.fees import arrears, bp, collection, ledger
+from tenants.fees import arrears, arrears_rows, bp, collection, ledger
 from tenants.roster.models import Building, Community
 
 ADMIN = (Role.ADMIN,)
@@ -41,20 +40,10 @@ def _fees_hub():
         return {"fees_hub_url": None}
 
 
-@bp.app_template_global("arrears_age_cells")
-def age_cells(totals, labels=None) -> Markup:
-    """The age columns of a Totals as table cells, joined in Python: a Jinja macro per row was a quarter of the
-    arrears page's drawing. Stacked on a phone, an empty age is left out of the card (stack-skip), so a home
-    owing in one age takes three lines, not seven. ``labels``: the four ages' names, translated once per page;
-    without them, the cells of a compact table that shows its ages from md up only."""
-    values = (totals.d30, totals.d90, totals.d365, totals.older)
-    if labels is None:
-        return Markup("".join(f'<td class="text-end d-none d-md-table-cell">{format_yuan(v) if v else "—"}</td>'
-                              for v in values))  # format_yuan's digits and ¥ need no escaping
-    return Markup("".join(
-        f'<td class="text-end{"" if value else " stack-skip"}" data-label="{escape(label)}">'
-        f'{escape(format_yuan(value)) if value else "—"}</td>'
-        for value, label in zip(values, labels, strict=True)))
+# The tables' rows, drawn in Python (tenants/fees/arrears_rows.py: a Jinja loop per row was half the page).
+bp.add_app_template_global(arrears_rows.age_cells, "arrears_age_cells")
+bp.add_app_template_global(arrears_rows.group_rows, "arrears_group_rows")
+bp.add_app_template_global(arrears_rows.home_rows, "arrears_home_rows")
 
 
 class RemindForm(FlaskForm):
