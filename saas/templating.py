@@ -77,9 +77,11 @@ def option_tags(choices, selected=None) -> Markup:
 def lazy_panel_body(url: str, label: str) -> Markup:
     """The body of a closed ``<details>`` panel whose form is drawn only when it is first opened: htmx asks ``url``
     for it on the panel's first toggle and puts it in place; without JavaScript the link (``label``) opens ``url``
-    as a page with the form drawn. A function, not a macro: a page of reviews has a hundred such panels."""
-    return Markup('<div hx-get="{0}" hx-trigger="toggle from:closest details once" hx-swap="outerHTML">'
-                  '<a class="d-inline-block py-2" href="{0}">{1}</a></div>').format(url, label)
+    as a page with the form drawn. A function, not a macro: a page of reviews has a hundred such panels (and an
+    f-string of escaped parts, not Markup.format, whose escaping formatter cost five times as much)."""
+    url = escape(url)
+    return Markup(f'<div hx-get="{url}" hx-trigger="toggle from:closest details once" hx-swap="outerHTML">'
+                  f'<a class="d-inline-block py-2" href="{url}">{escape(label)}</a></div>')
 
 
 def register(app: Flask) -> None:
