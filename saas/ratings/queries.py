@@ -6,8 +6,9 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass, field
 from datetime import date
+from functools import cache
 
-from sqlalchemy import func, select
+from sqlalchemy import bindparam, func, select
 
 from saas.extensions import db
 from saas.pagination import KeysetPage, keyset_paginate
@@ -22,7 +23,7 @@ from saas.ratings.models import (
     RatingReply,
     WeeklyRank,
 )
-from saas.tenancy import utcnow
+from saas.tenancy import built_once, utcnow
 
 LIST_LIMIT = 50
 SEARCH_LIMIT = 20
@@ -80,9 +81,14 @@ def search(q: str) -> list[CompanyRatingProfile]:
         .order_by(CompanyRatingProfile.score.desc()).limit(SEARCH_LIMIT)).scalars().all()
 
 
+# The statements of a company's ratings pages (public and its admin's), built once and run with parameters:
+# building one per request cost about what running it did.
+_PROFILE_BY_SLUG = built_once(select(CompanyRatingProfile).where(
+    CompanyRatingProfile.slug == bindparam("slug"), CompanyRatingProfile.published.is_(True)))
+
+
 def profile_by_slug(slug: str) -> CompanyRatingProfile | None:
-    return db.session.execute(select(CompanyRatingProfile).where(
-        CompanyRatingProfile.slug == slug, CompanyRatingProfile.published.is_(True))).scalar_one_or_none()
+    return db.session.execute(_PROFILE_BY_SLUG, {"slug": slug}).scalar_one_or_none()
 
 
 @dataclass
@@ -116,12 +122,16 @@ def with_replies(ratings) -> list[Review]:
     ids = [r.id for r in ratings]
     replies: dict = {}
     if ids:
-        newest = (select(RatingReply.rating_id, func.max(RatingReply.version).label("v"))
-                  .where(RatingReply.rating_id.in_(ids)).group_by(RatingReply.rating_id).subquery())
-        for reply in db.session.execute(select(RatingReply).join(
-                newest, (RatingReply.rating_id == newest.c.rating_id) & (RatingReply.version == newest.c.v))).scalars():
+        for reply in db.session.execute(_NEWEST_REPLIES, {"ids": ids}).scalars():
             replies[reply.rating_id] = reply
     return [Review(r, replies.get(r.id)) for r in ratings]
+
+
+_newest = (select(RatingReply.rating_id, func.max(RatingReply.version).label("v"))
+           .where(RatingReply.rating_id.in_(bindparam("ids", expanding=True))).group_by(RatingReply.rating_id)
+           .subquery())
+_NEWEST_REPLIES = built_once(select(RatingReply).join(
+    _newest, (RatingReply.rating_id == _newest.c.rating_id) & (RatingReply.version == _newest.c.v)))
 
 
 def newest_reply(rating_id: uuid.UUID) -> RatingReply | None:
@@ -138,16 +148,25 @@ def trend(company_id: uuid.UUID, quarters: int = 8) -> list[QuarterFigures]:
     return list(reversed(rows))
 
 
+@cache
+def _appeals_statement(limit: int):
+    return built_once(select(Appeal).where(Appeal.company_id == bindparam("company_id"))
+                      .order_by(Appeal.created_at.desc()).limit(limit))
+
+
 def appeals(company_id: uuid.UUID, limit: int = 20) -> list[Appeal]:
-    return db.session.execute(select(Appeal).where(Appeal.company_id == company_id)
-                              .order_by(Appeal.created_at.desc()).limit(limit)).scalars().all()
+    return db.session.execute(_appeals_statement(limit), {"company_id": company_id}).scalars().all()
+
+
+@cache
+def _entries_statement(limit: int):
+    return built_once(select(ListEntry).where(ListEntry.company_id == bindparam("company_id"))
+                      .order_by(ListEntry.ended_at.is_not(None), ListEntry.listed_at.desc()).limit(limit))
 
 
 def company_entries(company_id: uuid.UUID, limit: int = 10) -> list[ListEntry]:
     """The company's list entries, current first, then history."""
-    return db.session.execute(select(ListEntry).where(ListEntry.company_id == company_id)
-                              .order_by(ListEntry.ended_at.is_not(None), ListEntry.listed_at.desc())
-                              .limit(limit)).scalars().all()
+    return db.session.execute(_entries_statement(limit), {"company_id": company_id}).scalars().all()
 
 
 def this_week(today: date) -> date:
