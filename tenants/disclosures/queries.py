@@ -21,12 +21,13 @@ from tenants.disclosures.models import (
     Status,
 )
 from tenants.roster.models import Community
+from tenants.roster.queries import live_communities
 
 PUBLIC = (Status.PUBLISHED, Status.SUPERSEDED)
 
 
 def communities() -> list[Community]:
-    return list(db.session.execute(select(Community).where(Community.live()).order_by(Community.name)).scalars())
+    return live_communities()
 
 
 def profile_of(community_id) -> DisclosureProfile | None:

@@ -11,7 +11,7 @@ from flask import abort, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 from flask_wtf import FlaskForm
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from werkzeug.routing import BuildError
 from wtforms import HiddenField, StringField
 from wtforms.validators import Length
@@ -23,7 +23,7 @@ from saas.htmx import render
 from saas.i18n import _l
 from saas.models import Role
 from saas.money import format_yuan, parse_yuan
-from saas.tenancy import parse_uuid_or_404
+from saas.tenancy import built_once, parse_uuid_or_404
 from tenants.access import generic_plans, require_role
 from tenants.fees import arrears, arrears_rows, bp, collection, ledger
 from tenants.roster.models import Building, Community
@@ -57,6 +57,12 @@ def _uuid_arg(value):
     return parse_uuid_or_404(raw) if raw else None
 
 
+# Built once, run with parameters (built per request, each cost about what running it did).
+_COMMUNITIES = built_once(select(Community.id, Community.name, Community.deleted_at).order_by(Community.name))
+_BUILDINGS_OF = built_once(select(Building.id, Building.name).where(
+    Building.community_id == bindparam("community_id"), Building.live()).order_by(Building.name))
+
+
 def _scope(source) -> tuple:
     """(the live communities for the filter, the chosen community, the chosen building): a building implies its
     community; an id of nothing here is a 404. The chosen community (deleted ones too: their arrears stay) is
@@ -69,8 +75,7 @@ def _scope(source) -> tuple:
             abort(404)
         community_id = building.community_id
     # Rows, not objects: the pages use a community's id and name only.
-    every = db.session.execute(select(Community.id, Community.name, Community.deleted_at)
-                               .order_by(Community.name)).all()
+    every = db.session.execute(_COMMUNITIES).all()
     if community_id is not None:
         community = next((c for c in every if c.id == community_id), None)
         if community is None:
@@ -85,8 +90,7 @@ def _arrears_page(form=None, status=200):
     kw = {"community_id": community.id if community else None, "building_id": building.id if building else None}
     buildings = []
     if community is not None:  # the filter's choices: ids and names, not objects
-        buildings = db.session.execute(select(Building.id, Building.name).where(
-            Building.community_id == community.id, Building.live()).order_by(Building.name)).all()
+        buildings = db.session.execute(_BUILDINGS_OF, {"community_id": community.id}).all()
     if form is None:
         form = RemindForm(community_id=str(kw["community_id"] or ""), building_id=str(kw["building_id"] or ""))
     if building is None:  # the scope's totals are its groups' sum: no statement of their own

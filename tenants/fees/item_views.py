@@ -30,6 +30,7 @@ from tenants.fees.item_forms import (
 from tenants.fees.models import Bill, FeeItem, FeeKind, ParkingSpace
 from tenants.fees.settings import get_settings, update_settings
 from tenants.roster.models import Building, Community, Household
+from tenants.roster.queries import live_communities
 from tenants.work_orders.services import quote_accepted
 
 # A paid repair becomes a bill when the owner accepts the quote (connected once, when the pages load).
@@ -37,7 +38,7 @@ quote_accepted.connect(charges.on_quote_accepted)
 
 
 def _communities() -> list[Community]:
-    return list(db.session.execute(select(Community).where(Community.live()).order_by(Community.name)).scalars())
+    return live_communities()
 
 
 def _chosen_community(communities):

@@ -31,6 +31,7 @@ from tenants.access import Role, generic_plans, require_role
 from tenants.fees import bp, ledger, receipts
 from tenants.fees.models import Bill, FeePaymentDay, Payment, PaymentMethod, PaymentStatus
 from tenants.roster.models import Building, Community, Household
+from tenants.roster.queries import live_communities
 
 CASHIERS = (Role.ADMIN, Role.CASHIER)
 OFFLINE_METHODS = [m for m in PaymentMethod if m.offline]
@@ -244,7 +245,7 @@ def payments():
             .where(*where).order_by(Payment.paid_at.desc(), Payment.id.desc()))
     page = _CountedPagination(select=stmt, session=db.session(), total=count, page=page_number(), per_page=PER_PAGE,
                               max_per_page=100, error_out=False)
-    communities = db.session.execute(select(Community).where(Community.live()).order_by(Community.name)).scalars().all()
+    communities = live_communities()
     block = "results" if htmx and htmx.target == "payment-results" else None
     return render("tenants/fees/payments/index.html", block, page=page, filters=filters, communities=communities,
                   totals={"count": count, "amount": amount, "refunded": refunded},

@@ -14,6 +14,7 @@ from saas.errors import ServiceError
 from saas.extensions import db
 from saas.i18n import _l
 from saas.money import parse_yuan
+from saas.tenancy import built_once
 from tenants.fees.models import FeeSettings
 
 
@@ -25,9 +26,12 @@ CLAUSE_MAX = 2000
 INSTRUCTIONS_MAX = 2000
 
 
+_SETTINGS = built_once(select(FeeSettings))  # the company filter makes it this company's row
+
+
 def get_settings() -> FeeSettings:
     """This company's settings; the defaults (unsaved) when it has none yet."""
-    found = db.session.execute(select(FeeSettings)).scalar_one_or_none()
+    found = db.session.execute(_SETTINGS).scalar_one_or_none()
     if found is not None:
         return found
     return FeeSettings(late_fees_enabled=False, late_fee_clause="", late_fee_daily_permyriad=0,

@@ -20,6 +20,7 @@ from tenants.roster import bp, figures, services
 from tenants.roster.forms import BuildingForm, CommunityForm, HouseholdForm
 from tenants.roster.listing import AddressPagination, counted_by_building
 from tenants.roster.models import Building, Community, Household, Occupancy
+from tenants.roster.queries import live_communities
 
 ADMIN = (Role.ADMIN,)
 
@@ -266,7 +267,7 @@ def _row_shared() -> dict:
 
 
 def _live_communities() -> list:
-    return list(db.session.execute(select(Community).where(Community.live()).order_by(Community.name)).scalars())
+    return live_communities()
 
 
 def _add_form(form=None, building_id: str = "") -> tuple:

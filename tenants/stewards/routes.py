@@ -8,9 +8,8 @@ import uuid
 from flask import abort, flash, make_response, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
-from sqlalchemy import select
 
-from saas.extensions import db, htmx
+from saas.extensions import htmx
 from saas.forms import show_error, submit
 from saas.htmx import redirect_to, render, wants_fragment
 from saas.models import Role
@@ -19,6 +18,7 @@ from saas.tenancy import get_or_404, parse_uuid_or_404
 from tenants.access import current_company, require_role
 from tenants.roster import figures as roster_figures
 from tenants.roster.models import Community
+from tenants.roster.queries import live_communities
 from tenants.stewards import (
     bp,
     home,  # noqa: F401  (the steward's own pages, on the same blueprint)
@@ -217,8 +217,7 @@ def _posted_ids(name: str) -> list[uuid.UUID]:
 @bp.get("/stewards/auto-assign")
 @require_role(*ADMIN)
 def auto_assign_page():
-    communities = list(db.session.execute(
-        select(Community).where(Community.live()).order_by(Community.name)).scalars())
+    communities = live_communities()
     community_id = _uuid_arg("community_id")
     rebalance = request.args.get("rebalance") == "1"
     community = proposal = form = None

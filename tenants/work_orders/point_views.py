@@ -21,6 +21,7 @@ from saas.pagination import paginate
 from saas.validators import CleanText
 from tenants.access import require_role
 from tenants.roster.models import Building, Community
+from tenants.roster.queries import live_communities
 from tenants.work_orders import bp, permissions, queries
 from tenants.work_orders import points as point_services
 
@@ -52,8 +53,7 @@ def qr_data_uri(url: str, scale: int = 10) -> str:
 
 
 def _fill_choices(form: PointForm) -> None:
-    communities = db.session.execute(
-        select(Community).where(Community.live()).order_by(Community.name)).scalars().all()
+    communities = live_communities()
     buildings = db.session.execute(
         select(Building).join(Building.community).where(Building.live(), Community.live())
         .order_by(Community.name, Building.name)).scalars().all()
