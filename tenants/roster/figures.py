@@ -23,13 +23,14 @@ count (the race the tests' ``test_figures_count_after_the_lock`` guards against)
 from __future__ import annotations
 
 import uuid
+from functools import cache
 
 from sqlalchemy import Index, Integer, Uuid, and_, bindparam, event, func, select, text, update
 from sqlalchemy.orm import Mapped, Session, attributes, mapped_column
 
 from saas.extensions import db
 from saas.models import _enum
-from saas.tenancy import CompanyScoped, require_company_id
+from saas.tenancy import CompanyScoped, built_once, require_company_id
 from tenants.roster.models import Building, Community, Household, Occupancy
 
 _TOUCHED = "roster_figures_touched"
@@ -232,8 +233,9 @@ def rebuild() -> None:
 # --- reading -------------------------------------------------------------------------------------------------
 
 
-def by_building(*, occupancy: Occupancy | None = None, community_id=None, building_id=None) -> list[tuple]:
-    """[(building id, live households)] in the buildings' address order, buildings with none left out."""
+@cache
+def _by_building_statement(occupancy: bool, community: bool, building: bool):
+    """by_building's statement for the filters set, built once and run with parameters."""
     total = func.sum(HouseholdFigure.households)
     stmt = (select(HouseholdFigure.building_id, total)
             .join(Building, and_(Building.company_id == HouseholdFigure.company_id,
@@ -242,13 +244,20 @@ def by_building(*, occupancy: Occupancy | None = None, community_id=None, buildi
             .group_by(HouseholdFigure.building_id, Community.name, Building.name, Building.id)
             .having(total > 0)
             .order_by(Community.name, func.length(Building.name), Building.name, Building.id))
-    if occupancy is not None:
-        stmt = stmt.where(HouseholdFigure.occupancy == occupancy)
-    if community_id is not None:
-        stmt = stmt.where(Community.id == community_id)
-    if building_id is not None:
-        stmt = stmt.where(Building.id == building_id)
-    return [(b, int(n)) for b, n in db.session.execute(stmt)]
+    if occupancy:
+        stmt = stmt.where(HouseholdFigure.occupancy == bindparam("occupancy"))
+    if community:
+        stmt = stmt.where(Community.id == bindparam("community_id"))
+    if building:
+        stmt = stmt.where(Building.id == bindparam("building_id"))
+    return built_once(stmt)
+
+
+def by_building(*, occupancy: Occupancy | None = None, community_id=None, building_id=None) -> list[tuple]:
+    """[(building id, live households)] in the buildings' address order, buildings with none left out."""
+    stmt = _by_building_statement(occupancy is not None, community_id is not None, building_id is not None)
+    params = {"occupancy": occupancy, "community_id": community_id, "building_id": building_id}
+    return [(b, int(n)) for b, n in db.session.execute(stmt, params)]
 
 
 def by_occupancy(*, community_id=None, building_id=None) -> dict:

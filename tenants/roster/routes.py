@@ -5,7 +5,7 @@ from __future__ import annotations
 from flask import abort, flash, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
-from sqlalchemy import func, or_, select
+from sqlalchemy import bindparam, func, select
 from sqlalchemy.orm import contains_eager
 
 from saas.extensions import db, htmx
@@ -14,11 +14,11 @@ from saas.htmx import redirect_to, render, render_partial, wants_fragment
 from saas.models import AuditEvent
 from saas.pagination import page_number
 from saas.templating import ROW_ID
-from saas.tenancy import get_or_404, parse_uuid_or_404
+from saas.tenancy import built_once, get_or_404, parse_uuid_or_404
 from tenants.access import STAFF, Role, current_membership, require_role
 from tenants.roster import bp, figures, services
 from tenants.roster.forms import BuildingForm, CommunityForm, HouseholdForm
-from tenants.roster.listing import AddressPagination, counted_by_building
+from tenants.roster.listing import AddressPagination, HouseholdFilter, counted_by_building, like_pattern
 from tenants.roster.models import Building, Community, Household, Occupancy
 from tenants.roster.queries import live_communities
 
@@ -179,51 +179,14 @@ def _household_filters() -> dict:
     return filters
 
 
-def like_pattern(q: str) -> str:
-    """``%q%`` for LIKE with q's own % and _ taken literally (escaped with a backslash)."""
-    escaped = q.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-    return f"%{escaped}%"
+# The buildings whose name contains a search (a few hundred buildings at most: one small statement).
+_BUILDINGS_NAMED = built_once(select(Building.id).where(Building.name.ilike(bindparam("like"), escape="\\")))
 
 
-def _household_filters_applied(filters: dict, buildings_named: list):
-    """A function adding the list's filters to a select that joins households to buildings and communities.
-
-    The search compares the household's own columns (the trigram index ix_households_search serves them on
-    PostgreSQL: one bitmap scan per column, or-ed) and its building among ``buildings_named`` (the ids of the
-    buildings whose name matches, found beforehand), so that no condition on a joined table blocks the index."""
-    def apply(stmt, *, homes: bool = True, places: bool = True):
-        # homes / places: only the households' own conditions, or only the community's and building's
-        # (listing.counted_by_building applies each where its table is).
-        if places:
-            if filters["community_id"]:
-                stmt = stmt.where(Community.id == parse_uuid_or_404(filters["community_id"]))
-            if filters["building_id"]:
-                stmt = stmt.where(Building.id == parse_uuid_or_404(filters["building_id"]))
-        if not homes:
-            return stmt
-        stmt = stmt.where(Household.live())
-        if filters["q"]:
-            like = like_pattern(filters["q"])
-            # The phone first: PostgreSQL checks an OR's terms in order, and a phone's LIKE is the cheapest
-            # (no case folding) and, for digits, the one that matches: the other terms are skipped for its rows.
-            matches = [Household.owner_phone.like(like, escape="\\"), Household.room.ilike(like, escape="\\"),
-                       Household.owner_name.ilike(like, escape="\\")]
-            if buildings_named:
-                matches.append(Household.building_id.in_(buildings_named))
-            stmt = stmt.where(or_(*matches))
-        if filters["occupancy"]:
-            stmt = stmt.where(Household.occupancy == Occupancy(filters["occupancy"]))
-        return stmt
-
-    return apply
-
-
-def _buildings_named(q: str) -> list:
-    """Ids of the buildings whose name contains q (a few hundred buildings at most: one small statement)."""
+def _buildings_named(q: str) -> tuple:
     if not q:
-        return []
-    return list(db.session.execute(
-        select(Building.id).where(Building.name.ilike(like_pattern(q), escape="\\"))).scalars())
+        return ()
+    return tuple(db.session.execute(_BUILDINGS_NAMED, {"like": like_pattern(q)}).scalars())
 
 
 # A search counts its matches up to this many ("more than 1,000": narrow the search); 50 pages of 20.
@@ -233,21 +196,20 @@ SEARCH_CAP = 1000
 def _household_page(filters: dict) -> AddressPagination:
     """The page of households in address order (tenants/roster/listing.py: a building at a time). Without a
     search the per-building counts come from the roster's figures, not from counting the households."""
-    filtered = _household_filters_applied(filters, _buildings_named(filters["q"]))
-    rows = (select(Household).join(Household.building).join(Building.community)
-            .options(contains_eager(Household.building).contains_eager(Building.community)))
+    chosen = HouseholdFilter(
+        community_id=parse_uuid_or_404(filters["community_id"]) if filters["community_id"] else None,
+        building_id=parse_uuid_or_404(filters["building_id"]) if filters["building_id"] else None,
+        q=filters["q"], buildings_named=_buildings_named(filters["q"]),
+        occupancy=Occupancy(filters["occupancy"]) if filters["occupancy"] else None)
     if filters["q"]:
         def counts():
-            return counted_by_building(filtered, SEARCH_CAP)
+            return counted_by_building(chosen, SEARCH_CAP)
     else:
         def counts():
-            return figures.by_building(
-                occupancy=Occupancy(filters["occupancy"]) if filters["occupancy"] else None,
-                community_id=parse_uuid_or_404(filters["community_id"]) if filters["community_id"] else None,
-                building_id=parse_uuid_or_404(filters["building_id"]) if filters["building_id"] else None)
+            return figures.by_building(occupancy=chosen.occupancy, community_id=chosen.community_id,
+                                       building_id=chosen.building_id)
     return AddressPagination(page=page_number(), per_page=20, max_per_page=100, error_out=False, counts=counts,
-                             homes=filtered(select(Household.id), places=False), rows=rows,
-                             cap=SEARCH_CAP if filters["q"] else None)
+                             filters=chosen, cap=SEARCH_CAP if filters["q"] else None)
 
 
 def _row_shared() -> dict:
