@@ -83,11 +83,27 @@ def visible_clause(membership: Membership):
 def visible_or_404(order_id, membership: Membership) -> WorkOrder:
     """The job if ``membership`` may see it; 404 otherwise (exactly as for another company's job)."""
     order_id = parse_uuid_or_404(order_id)
-    stmt = select(WorkOrder).where(WorkOrder.id == order_id, visible_clause(membership))
-    order = db.session.execute(stmt).scalar_one_or_none()
+    order = db.session.execute(_visible_statement(membership.role),
+                               {"order_id": order_id, "member_id": membership.id}).scalar_one_or_none()
     if order is None:
         abort(404)
     return order
+
+
+@functools.cache
+def _visible_statement(role: Role):
+    """visible_or_404's statement for a role, built once: the job and the member are its parameters."""
+    member = _StandIn(role)
+    return built_once(select(WorkOrder).where(WorkOrder.id == bindparam("order_id", type_=Uuid),
+                                              visible_clause(member)))
+
+
+class _StandIn:
+    """A member of a role in a statement built once: their id is the parameter ``member_id`` (as Member's)."""
+
+    def __init__(self, role: Role):
+        self.role = role
+        self.id = Member.id
 
 
 def open_clause():

@@ -18,7 +18,7 @@ from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_login import current_user
 from markupsafe import Markup, escape
-from sqlalchemy import func, or_, select, union_all
+from sqlalchemy import bindparam, func, or_, select, union_all
 
 from saas import staff_version
 from saas.clock import aware
@@ -268,11 +268,17 @@ def _load(order_id) -> WorkOrder:
     return permissions.order_or_404(order_id)
 
 
+# A job's page's statements, built once and run with the job as a parameter.
+_EVENTS = built_once(select(WorkOrderEvent).where(WorkOrderEvent.work_order_id == bindparam("order_id"))
+                     .order_by(WorkOrderEvent.seq))
+_PHOTOS = built_once(select(WorkOrderPhoto).where(WorkOrderPhoto.work_order_id == bindparam("order_id"))
+                     .order_by(WorkOrderPhoto.created_at))
+_HOUSEHOLD = built_once(select(Household).where(Household.id == bindparam("household_id")))
+
+
 def _timeline(order: WorkOrder):
-    events = db.session.execute(select(WorkOrderEvent).where(WorkOrderEvent.work_order_id == order.id)
-                                .order_by(WorkOrderEvent.seq)).scalars().all()
-    pictures = db.session.execute(select(WorkOrderPhoto).where(WorkOrderPhoto.work_order_id == order.id)
-                                  .order_by(WorkOrderPhoto.created_at)).scalars().all()
+    events = db.session.execute(_EVENTS, {"order_id": order.id}).scalars().all()
+    pictures = db.session.execute(_PHOTOS, {"order_id": order.id}).scalars().all()
     by_seq: dict[int, list] = {}
     for photo in pictures:
         by_seq.setdefault(photo.event_seq, []).append(photo)
@@ -283,7 +289,7 @@ def _show_context(order: WorkOrder, **extra) -> dict:
     now = utcnow()
     viewer = services.viewer_for(order, current_membership)
     events, photos_by_seq = _timeline(order)
-    household = (db.session.get(Household, (order.company_id, order.household_id))
+    household = (db.session.execute(_HOUSEHOLD, {"household_id": order.household_id}).scalar_one_or_none()
                  if order.household_id else None)
     actions = services.available_actions(order, viewer, now)
     can_follow_up = order.status in (Status.DONE, Status.CLOSED) and permissions.may_follow_up(viewer)
