@@ -17,6 +17,7 @@ from saas.models import Company, Membership, User
 from saas.tenancy import built_once
 from tenants.roster import figures
 from tenants.roster.models import Building, Community, Household, Occupancy, room_label
+from tenants.roster.queries import live_community_names
 from tenants.stewards import services
 from tenants.stewards.models import StewardAssignment, StewardContact, StewardProfile
 
@@ -57,7 +58,7 @@ class PlaceFilter:
 def place_filter(community_id=None, building_id=None) -> PlaceFilter:
     """Two small statements: the communities, and the chosen community's buildings (found from the building when
     only it is given)."""
-    communities = [tuple(row) for row in db.session.execute(_communities_statement())]
+    communities = [tuple(row) for row in live_community_names()]
     buildings = []
     if community_id is not None or building_id is not None:
         rows = db.session.execute(_buildings_statement(), {
@@ -70,11 +71,6 @@ def place_filter(community_id=None, building_id=None) -> PlaceFilter:
     if community_id is not None and all(c != community_id for c, _ in communities):
         community_id, buildings = None, []
     return PlaceFilter(communities, community_id, building_id, buildings)
-
-
-@functools.cache
-def _communities_statement():
-    return built_once(select(Community.id, Community.name).where(Community.live()).order_by(Community.name))
 
 
 @functools.cache

@@ -4,14 +4,13 @@ rates and ratings, by category and by assignee. The figures are in stats.py."""
 from __future__ import annotations
 
 from flask import abort, request
-from sqlalchemy import select
 
-from saas.extensions import db, htmx
+from saas.extensions import htmx
 from saas.htmx import render
 from saas.models import Role
 from saas.tenancy import parse_uuid_or_404
 from tenants.access import require_role
-from tenants.roster.models import Community
+from tenants.roster.queries import live_community_names
 from tenants.work_orders import bp, stats
 
 
@@ -21,8 +20,7 @@ def dashboard():
     weeks = request.args.get("weeks", stats.DEFAULT_WEEKS, type=int)
     if weeks not in stats.PERIODS:
         weeks = stats.DEFAULT_WEEKS  # a hand-edited URL gets the default period, not an error
-    communities = db.session.execute(select(Community.id, Community.name).where(Community.live())
-                                     .order_by(Community.name)).all()
+    communities = live_community_names()
     raw = (request.args.get("community") or "").strip()
     community_id = parse_uuid_or_404(raw) if raw else None
     if community_id is not None and community_id not in {c.id for c in communities}:

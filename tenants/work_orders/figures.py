@@ -31,6 +31,7 @@ two assignees in the same week, a changed acceptance time): the medians' cache (
 
 from __future__ import annotations
 
+import functools
 import json
 import uuid
 from collections import defaultdict
@@ -41,7 +42,7 @@ from sqlalchemy.orm import Mapped, Session, attributes, mapped_column
 
 from saas.clock import SHANGHAI
 from saas.extensions import db, on_postgresql
-from saas.tenancy import CompanyScoped
+from saas.tenancy import CompanyScoped, built_once
 
 NIL = uuid.UUID(int=0)  # "nobody" / "no community" in a key column (NULLs never conflict in a unique index)
 ALL = uuid.UUID(int=(1 << 128) - 1)  # community_key of the rows that add up every community (never a real id)
@@ -116,8 +117,12 @@ def status_counts() -> dict:
     """{Status: jobs} of the current company (statuses with none are missing): one read of at most nine rows."""
     from tenants.work_orders.states import Status
 
-    return {Status(status): n for status, n in db.session.execute(
-        select(WorkOrderStatusCount.status, WorkOrderStatusCount.n).where(WorkOrderStatusCount.n != 0))}
+    return {Status(status): n for status, n in db.session.execute(_status_counts_statement())}
+
+
+@functools.cache
+def _status_counts_statement():
+    return built_once(select(WorkOrderStatusCount.status, WorkOrderStatusCount.n).where(WorkOrderStatusCount.n != 0))
 
 
 def week_of(moment: datetime) -> date:

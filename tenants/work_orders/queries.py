@@ -233,10 +233,13 @@ def is_qualified(membership: Membership, category_id: uuid.UUID) -> bool:
 
 
 def live_categories() -> list[WorkOrderCategory]:
-    return list(db.session.execute(
-        select(WorkOrderCategory).where(WorkOrderCategory.archived_at.is_(None))
-        .order_by(WorkOrderCategory.position, WorkOrderCategory.name)
-    ).scalars())
+    return list(db.session.execute(_live_categories_statement()).scalars())
+
+
+@functools.cache
+def _live_categories_statement():
+    return built_once(select(WorkOrderCategory).where(WorkOrderCategory.archived_at.is_(None))
+                      .order_by(WorkOrderCategory.position, WorkOrderCategory.name))
 
 
 def staff_members() -> list[Membership]:

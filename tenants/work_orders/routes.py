@@ -34,6 +34,7 @@ from saas.tenancy import built_once, utcnow
 from tenants.access import current_membership, generic_plans, require_role
 from tenants.inbox.routes import links_subject
 from tenants.roster.models import Building, Community, Household
+from tenants.roster.queries import live_community_names
 from tenants.work_orders import badges, bp, figures, notify, permissions, photos, queries, services
 from tenants.work_orders import cards as job_cards
 from tenants.work_orders.models import (
@@ -147,8 +148,7 @@ def index():
         # The list alone (a filter changed, or its refresh every 20 s on every open list): the filter form's
         # choices (every staff member among them: hundreds in a large company) are not drawn, so not read.
         return render("tenants/work_orders/index.html", "list", page=page, filters=filters, now=now)
-    communities = db.session.execute(select(Community.id, Community.name).where(Community.live())
-                                     .order_by(Community.name)).all()
+    communities = live_community_names()
     return render("tenants/work_orders/index.html", page=page, filters=filters, now=now,
                   categories=queries.live_categories(), communities=communities,
                   staff=_staff_options(), statuses=list(Status))
