@@ -16,6 +16,7 @@ Cross-company work goes through ``all_companies(reason)`` and nowhere else; ever
 from __future__ import annotations
 
 import contextvars
+import functools
 import logging
 import uuid
 from collections.abc import Iterator
@@ -317,10 +318,16 @@ def get_or_404(model, object_id, *, include_deleted: bool = False):
     object_id = parse_uuid_or_404(object_id)
     from saas.extensions import db
 
-    stmt = select(model).where(model.id == object_id)
-    if not include_deleted and hasattr(model, "deleted_at"):
-        stmt = stmt.where(model.live())
-    obj = db.session.execute(stmt).scalar_one_or_none()
+    obj = db.session.execute(_get_statement(model, include_deleted), {"object_id": object_id}).scalar_one_or_none()
     if obj is None:
         abort(404)
     return obj
+
+
+@functools.cache
+def _get_statement(model, include_deleted: bool):
+    """get_or_404's statement for a model, built once (on most pages that show one thing)."""
+    stmt = select(model).where(model.id == bindparam("object_id"))
+    if not include_deleted and hasattr(model, "deleted_at"):
+        stmt = stmt.where(model.live())
+    return built_once(stmt)

@@ -6,25 +6,30 @@ from __future__ import annotations
 
 from datetime import date
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 
 from saas.extensions import db
+from saas.tenancy import built_once
 from tenants.fees.models import FeeItem, FeeKind, FeeRate
+
+# The board's reads, built once and run with parameters.
+_ITEMS_OF = built_once(select(FeeItem).where(
+    FeeItem.community_id == bindparam("community_id"), FeeItem.archived_at.is_(None), FeeItem.kind != FeeKind.ONE_OFF)
+    .order_by(FeeItem.position, FeeItem.name))
+_RATES_OF = built_once(select(FeeRate).where(FeeRate.fee_item_id.in_(bindparam("item_ids", expanding=True)))
+                       .order_by(FeeRate.effective_from))
 
 
 def _rates(item_ids) -> dict:
     by_item: dict = {}
     if item_ids:
-        for rate in db.session.execute(select(FeeRate).where(FeeRate.fee_item_id.in_(item_ids))
-                                       .order_by(FeeRate.effective_from)).scalars():
+        for rate in db.session.execute(_RATES_OF, {"item_ids": list(item_ids)}).scalars():
             by_item.setdefault(rate.fee_item_id, []).append(rate)
     return by_item
 
 
 def generate(community, profile, company, today: date) -> dict:
-    items = list(db.session.execute(select(FeeItem).where(
-        FeeItem.community_id == community.id, FeeItem.archived_at.is_(None), FeeItem.kind != FeeKind.ONE_OFF)
-        .order_by(FeeItem.position, FeeItem.name)).scalars())
+    items = list(db.session.execute(_ITEMS_OF, {"community_id": community.id}).scalars())
     rates = _rates([i.id for i in items])
     rows = []
     for item in items:

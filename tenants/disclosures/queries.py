@@ -6,10 +6,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 
 from saas.clock import local_today
 from saas.extensions import db
+from saas.tenancy import built_once
 from tenants.disclosures import schedule
 from tenants.disclosures.models import (
     Attachment,
@@ -30,13 +31,23 @@ def communities() -> list[Community]:
     return live_communities()
 
 
+# The disclosure pages' reads, built once and run with parameters (building each per request cost about what
+# running it did).
+_PROFILE_OF = built_once(select(DisclosureProfile).where(DisclosureProfile.community_id == bindparam("community_id")))
+_PROFILES = built_once(select(DisclosureProfile))
+_PUBLICATIONS_OF = built_once(select(Publication).where(Publication.community_id == bindparam("community_id"))
+                              .order_by(Publication.version))
+_FIRST_PUBLISHED = built_once(select(Publication).where(
+    Publication.community_id.in_(bindparam("community_ids", expanding=True)), Publication.status.in_(PUBLIC),
+    Publication.kind.not_in((Kind.BOARD, Kind.RATE_CHANGE))).order_by(Publication.version))
+
+
 def profile_of(community_id) -> DisclosureProfile | None:
-    return db.session.execute(select(DisclosureProfile).where(
-        DisclosureProfile.community_id == community_id)).scalar_one_or_none()
+    return db.session.execute(_PROFILE_OF, {"community_id": community_id}).scalar_one_or_none()
 
 
 def profiles_by_community() -> dict:
-    return {p.community_id: p for p in db.session.execute(select(DisclosureProfile)).scalars()}
+    return {p.community_id: p for p in db.session.execute(_PROFILES).scalars()}
 
 
 def current_board(community_id) -> Publication | None:
@@ -112,8 +123,7 @@ def community_publications(community_id) -> CommunityPublications:
     """One statement for what current_board, current_publications, drafts, first_published_by_period and
     services.board_published would read in five: a community's publications (a few dozen a year, not the
     company's size)."""
-    rows = list(db.session.execute(select(Publication).where(Publication.community_id == community_id)
-                                   .order_by(Publication.version)).scalars())
+    rows = list(db.session.execute(_PUBLICATIONS_OF, {"community_id": community_id}).scalars())
     board = next((p for p in rows if p.kind == Kind.BOARD and p.status == Status.PUBLISHED), None)
     current = sorted((p for p in rows if p.kind != Kind.BOARD and p.status == Status.PUBLISHED),
                      key=lambda p: (p.period_start, p.published_at), reverse=True)
@@ -145,10 +155,7 @@ def first_published_by_period(community_ids) -> dict:
     out: dict = {}
     if not community_ids:
         return out
-    rows = db.session.execute(select(Publication).where(
-        Publication.community_id.in_(community_ids), Publication.status.in_(PUBLIC),
-        Publication.kind.not_in((Kind.BOARD, Kind.RATE_CHANGE)))
-        .order_by(Publication.version)).scalars()
+    rows = db.session.execute(_FIRST_PUBLISHED, {"community_ids": list(community_ids)}).scalars()
     return _first_published(rows)
 
 
