@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import enum
+import functools
 import uuid
 from datetime import datetime
 
@@ -26,7 +27,7 @@ from werkzeug.security import check_password_hash, generate_password_hash
 from saas.clock import AwareDateTime, aware
 from saas.extensions import db
 from saas.i18n import _l
-from saas.tenancy import CompanyScoped, new_id, utcnow
+from saas.tenancy import CompanyScoped, built_once, new_id, utcnow
 
 
 def _enum(enum_cls, name: str) -> Enum:
@@ -163,12 +164,17 @@ class User(UserMixin, db.Model):
 
 def user_names(user_ids) -> dict:
     """{user id: name} for a page of rows in one query (list pages show who did what without N+1)."""
-    from sqlalchemy import select
-
     ids = {i for i in user_ids if i is not None}
     if not ids:
         return {}
-    return dict(db.session.execute(select(User.id, User.name).where(User.id.in_(ids))).all())
+    return dict(db.session.execute(_user_names_statement(), {"ids": list(ids)}).all())
+
+
+@functools.cache
+def _user_names_statement():
+    from sqlalchemy import bindparam, select
+
+    return built_once(select(User.id, User.name).where(User.id.in_(bindparam("ids", expanding=True))))
 
 
 class Role(enum.StrEnum):

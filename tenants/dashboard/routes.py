@@ -19,6 +19,9 @@ from tenants.roster.models import Building, Community, Occupancy
 from tenants.work_orders.models import WorkOrder
 from tenants.work_orders.queries import repair_figures_columns
 
+# The company's last changes (admins only), built once.
+_RECENT = built_once(select(AuditEvent).order_by(AuditEvent.created_at.desc()).limit(8))
+
 
 @bp.get("/")
 @generic_plans
@@ -43,9 +46,7 @@ def index():
     repairs = {key: figures[key] for key in ("open", "overdue", "today", "waiting")}
     recent = []
     if current_membership.role == Role.ADMIN:
-        recent = db.session.execute(
-            select(AuditEvent).order_by(AuditEvent.created_at.desc()).limit(8)
-        ).scalars().all()
+        recent = db.session.execute(_RECENT).scalars().all()
     return render("tenants/dashboard/index.html", counts=counts, occupancy=occupancy, members=members,
                   recent=recent, Occupancy=Occupancy, Role=Role, repairs=repairs)
 

@@ -263,19 +263,27 @@ def by_building(*, occupancy: Occupancy | None = None, community_id=None, buildi
 def by_occupancy(*, community_id=None, building_id=None) -> dict:
     """{Occupancy: (live households, of them with a current steward)} of the company, a community or a building
     (live buildings only, as the stewards overview counts)."""
+    stmt = _by_occupancy_statement(community_id is not None, building_id is not None)
+    out = {occ: (0, 0) for occ in Occupancy}
+    out.update({occ: (int(n or 0), int(w or 0)) for occ, n, w in db.session.execute(
+        stmt, {"community_id": community_id, "building_id": building_id})})
+    return out
+
+
+@cache
+def _by_occupancy_statement(community: bool, building: bool):
+    """by_occupancy's statement for the filters set, built once and run with parameters."""
     stmt = (select(HouseholdFigure.occupancy, func.sum(HouseholdFigure.households),
                    func.sum(HouseholdFigure.with_steward))
             .join(Building, and_(Building.company_id == HouseholdFigure.company_id,
                                  Building.id == HouseholdFigure.building_id))
             .where(Building.live())
             .group_by(HouseholdFigure.occupancy))
-    if community_id is not None:
-        stmt = stmt.where(Building.community_id == community_id)
-    if building_id is not None:
-        stmt = stmt.where(Building.id == building_id)
-    out = {occ: (0, 0) for occ in Occupancy}
-    out.update({occ: (int(n or 0), int(w or 0)) for occ, n, w in db.session.execute(stmt)})
-    return out
+    if community:
+        stmt = stmt.where(Building.community_id == bindparam("community_id"))
+    if building:
+        stmt = stmt.where(Building.id == bindparam("building_id"))
+    return built_once(stmt)
 
 
 def steward_loads(steward_ids=None) -> dict:

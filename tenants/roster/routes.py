@@ -303,16 +303,17 @@ def create_household():
     return _households_page(form, status=422, block="add_form")
 
 
+# A household's last 100 changes, built once.
+_HOUSEHOLD_HISTORY = built_once(select(AuditEvent).where(
+    AuditEvent.object_type == "household", AuditEvent.object_id == bindparam("household_id"))
+    .order_by(AuditEvent.created_at.desc()).limit(100))
+
+
 @bp.get("/households/<household_id>")
 @require_role(*ADMIN)
 def household(household_id):
     household = get_or_404(Household, household_id, include_deleted=True)
-    history = db.session.execute(
-        select(AuditEvent)
-        .where(AuditEvent.object_type == "household", AuditEvent.object_id == household.id)
-        .order_by(AuditEvent.created_at.desc())
-        .limit(100)
-    ).scalars().all()
+    history = db.session.execute(_HOUSEHOLD_HISTORY, {"household_id": household.id}).scalars().all()
     from saas.models import user_names
     from tenants.stewards import queries as steward_queries
 

@@ -311,18 +311,22 @@ def kpis(membership_id, today: date) -> Kpis:
 
 
 def contacts_for(household_id, limit: int = 100) -> list[StewardContact]:
-    return list(db.session.execute(
-        select(StewardContact).where(StewardContact.household_id == household_id)
-        .order_by(StewardContact.contacted_on.desc(), StewardContact.created_at.desc()).limit(limit)
-    ).scalars())
+    return list(db.session.execute(_contacts_statement(limit), {"household_id": household_id}).scalars())
+
+
+@functools.cache
+def _contacts_statement(limit: int):
+    return built_once(select(StewardContact).where(StewardContact.household_id == bindparam("household_id"))
+                      .order_by(StewardContact.contacted_on.desc(), StewardContact.created_at.desc()).limit(limit))
 
 
 def history_for(household_id) -> list[StewardAssignment]:
     """Every steward period of a household, newest first (the steward's membership joined, one query)."""
-    return list(db.session.execute(
-        select(StewardAssignment).where(StewardAssignment.household_id == household_id)
-        .order_by(StewardAssignment.started_at.desc(), StewardAssignment.created_at.desc())
-    ).scalars())
+    return list(db.session.execute(_HISTORY, {"household_id": household_id}).scalars())
+
+
+_HISTORY = built_once(select(StewardAssignment).where(StewardAssignment.household_id == bindparam("household_id"))
+                      .order_by(StewardAssignment.started_at.desc(), StewardAssignment.created_at.desc()))
 
 
 @dataclass
