@@ -16,7 +16,7 @@ import uuid
 from collections.abc import Iterable
 from datetime import date, datetime, timedelta
 
-from sqlalchemy import func, select, update
+from sqlalchemy import bindparam, func, select, update
 
 from saas.audit import record
 from saas.clock import SHANGHAI, local_today, utcnow
@@ -24,7 +24,7 @@ from saas.errors import ServiceError
 from saas.extensions import db, on_postgresql
 from saas.i18n import _l
 from saas.money import format_yuan
-from saas.tenancy import new_id, require_company_id
+from saas.tenancy import built_once, new_id, require_company_id
 from tenants.fees import payment_states
 from tenants.fees.models import (
     AdjustmentKind,
@@ -57,8 +57,11 @@ class LedgerError(ServiceError):
 
 
 def credit_balance(household_id: uuid.UUID) -> int:
-    return int(db.session.scalar(select(func.coalesce(func.sum(CreditEntry.amount_fen), 0))
-                                 .where(CreditEntry.household_id == household_id)) or 0)
+    return int(db.session.scalar(_CREDIT_BALANCE, {"household_id": household_id}) or 0)
+
+
+_CREDIT_BALANCE = built_once(select(func.coalesce(func.sum(CreditEntry.amount_fen), 0))
+                             .where(CreditEntry.household_id == bindparam("household_id")))
 
 
 def outstanding_fen(household_id: uuid.UUID) -> int:

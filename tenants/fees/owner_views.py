@@ -16,12 +16,12 @@ import segno
 from flask import abort, current_app, flash, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 
 from saas.extensions import db
 from saas.htmx import redirect_to, render
 from saas.models import Role
-from saas.tenancy import get_or_404
+from saas.tenancy import built_once, get_or_404
 from tenants.access import current_company, current_membership, require_role
 from tenants.fees import bp, ledger, online, wechat_pay
 from tenants.fees.models import Bill, CreditEntry, Payment, PaymentMethod, PaymentStatus
@@ -61,26 +61,37 @@ def offline_context() -> dict:
             "service_phone": current_company.service_phone}
 
 
+# The owner's bills page's reads, built once and run with parameters: what the homes owe, and per home the
+# paid payments, the WeChat payments still waiting and the credit entries.
+_DUE = built_once(select(Bill).where(Bill.household_id.in_(bindparam("ids", expanding=True)),
+                                     Bill.amount_fen > Bill.paid_fen + Bill.credited_fen)
+                  .order_by(Bill.due_on, Bill.period_start, Bill.created_at, Bill.id))
+_PAID = built_once(select(Payment).where(Payment.household_id == bindparam("household_id"),
+                                         Payment.status.in_(SETTLED))
+                   .order_by(Payment.paid_at.desc(), Payment.created_at.desc()).limit(HISTORY))
+_WAITING = built_once(select(Payment).where(Payment.household_id == bindparam("household_id"),
+                                            Payment.method == PaymentMethod.WECHAT_PAY,
+                                            Payment.status == PaymentStatus.PENDING)
+                      .order_by(Payment.created_at.desc()).limit(3))
+_CREDIT_ENTRIES = built_once(select(CreditEntry).where(CreditEntry.household_id == bindparam("household_id"))
+                             .order_by(CreditEntry.created_at.desc()).limit(10))
+
+
 @bp.get("/my/bills")
 @require_role(Role.OWNER)
 def my_bills():
     households = own_households(current_membership)
     ids = [h.id for h in households]
-    bills = list(db.session.execute(
-        select(Bill).where(Bill.household_id.in_(ids), Bill.amount_fen > Bill.paid_fen + Bill.credited_fen)
-        .order_by(Bill.due_on, Bill.period_start, Bill.created_at, Bill.id)).scalars()) if ids else []
+    bills = list(db.session.execute(_DUE, {"ids": ids}).scalars()) if ids else []
     due = {h.id: [b for b in bills if b.household_id == h.id] for h in households}
     credit = {h.id: ledger.credit_balance(h.id) for h in households}
-    paid = {h.id: list(db.session.execute(
-        select(Payment).where(Payment.household_id == h.id, Payment.status.in_(SETTLED))
-        .order_by(Payment.paid_at.desc(), Payment.created_at.desc()).limit(HISTORY)).scalars()) for h in households}
-    waiting = {h.id: list(db.session.execute(
-        select(Payment).where(Payment.household_id == h.id, Payment.method == PaymentMethod.WECHAT_PAY,
-                              Payment.status == PaymentStatus.PENDING)
-        .order_by(Payment.created_at.desc()).limit(3)).scalars()) for h in households}
-    credit_entries = {h.id: list(db.session.execute(
-        select(CreditEntry).where(CreditEntry.household_id == h.id)
-        .order_by(CreditEntry.created_at.desc()).limit(10)).scalars()) for h in households if credit[h.id]}
+
+    def rows(statement, household_id):
+        return list(db.session.execute(statement, {"household_id": household_id}).scalars())
+
+    paid = {h.id: rows(_PAID, h.id) for h in households}
+    waiting = {h.id: rows(_WAITING, h.id) for h in households}
+    credit_entries = {h.id: rows(_CREDIT_ENTRIES, h.id) for h in households if credit[h.id]}
     return render("tenants/fees/my/bills.html", households=households, due=due, credit=credit, paid=paid,
                   waiting=waiting, credit_entries=credit_entries, online=wechat_pay.available_for(current_company),
                   endpoint_exists=endpoint_exists, last_day=lambda end: end - timedelta(days=1),

@@ -5,9 +5,10 @@ Every portal view reads households through these, never with a query of its own.
 
 from __future__ import annotations
 
-from sqlalchemy import Select, select
+from sqlalchemy import Select, Uuid, bindparam, select
 
 from saas.extensions import db
+from saas.tenancy import built_once
 from tenants.roster.models import Household, HouseholdOwner
 
 
@@ -23,5 +24,14 @@ def visible_households(membership) -> Select:
 
 
 def own_households(membership) -> list[Household]:
-    return list(db.session.execute(visible_households(membership)).scalars().all())
+    return list(db.session.execute(_OWN, {"membership_id": membership.id}).scalars().all())
+
+
+class _Member:
+    """Stands in for the member in a statement built once: their id is the parameter ``membership_id``."""
+
+    id = bindparam("membership_id", type_=Uuid)
+
+
+_OWN = built_once(visible_households(_Member))  # own_households', on every owner page
 
