@@ -238,10 +238,13 @@ def last_reminders(household_ids) -> dict[uuid.UUID, datetime]:
     household_ids = list(household_ids)
     if not household_ids:
         return {}
-    return dict(db.session.execute(
-        select(CollectionReminder.household_id, func.max(CollectionReminder.created_at))
-        .where(CollectionReminder.household_id.in_(household_ids), CollectionReminder.channel == "sms")
-        .group_by(CollectionReminder.household_id)).all())
+    return dict(db.session.execute(_LAST_REMINDED, {"ids": list(household_ids)}).all())
+
+
+_LAST_REMINDED = built_once(
+    select(CollectionReminder.household_id, func.max(CollectionReminder.created_at))
+    .where(CollectionReminder.household_id.in_(bindparam("ids", expanding=True)), CollectionReminder.channel == "sms")
+    .group_by(CollectionReminder.household_id))
 
 
 def next_allowed(last: datetime | None, interval_days: int) -> datetime | None:

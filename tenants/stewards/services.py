@@ -18,7 +18,7 @@ from datetime import date, timedelta
 from flask import current_app
 from flask_babel import force_locale
 from flask_babel import gettext as _
-from sqlalchemy import func, insert, select, update
+from sqlalchemy import bindparam, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from saas.audit import diff, record
@@ -28,7 +28,7 @@ from saas.i18n import _l
 from saas.models import Company, Membership, Role, User
 from saas.notifications.models import Channel
 from saas.notifications.services import deliver_after_commit, queue_message
-from saas.tenancy import new_id, require_company_id, utcnow
+from saas.tenancy import built_once, new_id, require_company_id, utcnow
 from tenants.roster import figures
 from tenants.roster.models import Building, Household, HouseholdOwner, Occupancy
 from tenants.stewards import planner
@@ -85,13 +85,20 @@ def get_steward_or_none(membership_id) -> Membership | None:
 
 
 def profiles_by_membership(membership_ids=None) -> dict:
-    stmt = select(StewardProfile)
-    if membership_ids is not None:
+    if membership_ids is None:
+        rows = db.session.execute(_PROFILES)
+    else:
         ids = list(membership_ids)
         if not ids:
             return {}
-        stmt = stmt.where(StewardProfile.membership_id.in_(ids))
-    return {p.membership_id: p for p in db.session.execute(stmt).scalars()}
+        rows = db.session.execute(_PROFILES_OF, {"ids": ids})
+    return {p.membership_id: p for p in rows.scalars()}
+
+
+# Built once, run with parameters: every steward profile of the company, or those of some members.
+_PROFILES = built_once(select(StewardProfile))
+_PROFILES_OF = built_once(select(StewardProfile).where(
+    StewardProfile.membership_id.in_(bindparam("ids", expanding=True))))
 
 
 def capacity_of(profile: StewardProfile | None, company: Company) -> int:
