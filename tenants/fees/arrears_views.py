@@ -64,9 +64,9 @@ _BUILDINGS_OF = built_once(select(Building.id, Building.name).where(
 
 
 def _scope(source) -> tuple:
-    """(the live communities for the filter, the chosen community, the chosen building): a building implies its
-    community; an id of nothing here is a 404. The chosen community (deleted ones too: their arrears stay) is
-    taken from the one read of the company's communities, not read again."""
+    """(the live communities for the filter as (id, name) pairs, the chosen community, the chosen building): a
+    building implies its community; an id of nothing here is a 404. The chosen community (deleted ones too: their
+    arrears stay) is taken from the one read of the company's communities, not read again."""
     community_id, building_id = _uuid_arg(source.get("community_id")), _uuid_arg(source.get("building_id"))
     community = building = None
     if building_id is not None:
@@ -80,7 +80,7 @@ def _scope(source) -> tuple:
         community = next((c for c in every if c.id == community_id), None)
         if community is None:
             abort(404)
-    return [c for c in every if c.deleted_at is None], community, building
+    return [(c.id, c.name) for c in every if c.deleted_at is None], community, building
 
 
 def _arrears_page(form=None, status=200):
