@@ -26,7 +26,7 @@ MONTHS = 24
 PAID_SHARE = {0: 50, 1: 70, 2: 85}  # by age in months (0: this month); older months 95 %
 
 EXPECTED_STATEMENTS: dict[str, int] = {
-    "fees: arrears": 6, "fees: arrears, one community": 7, "fees: collection": 5,
+    "fees: arrears": 6, "fees: arrears, one community": 6, "fees: collection": 5,
     "fees: collection, one community": 4, "fees: payments": 5, "fees: household ledger": 10,
     "owner: my bills": 8,
 }

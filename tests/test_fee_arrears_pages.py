@@ -38,6 +38,10 @@ def test_groups_sum_to_the_scopes_totals_and_check_the_day(app, a):
                 groups = arrears.by_group(today, community_id=community_id)
                 assert arrears.sum_totals([g.totals for g in groups]) == arrears.scope_totals(
                     today, community_id=community_id) == arrears.direct_scope_totals(today, community_id=community_id)
+            # A community's row per building is that building's totals (the page takes a chosen building's there).
+            for group in arrears.by_group(today, community_id=a.roster["communities"][0]):
+                assert group.totals == arrears.scope_totals(today, building_id=group.id) \
+                    == arrears.direct_scope_totals(today, building_id=group.id)
         assert arrears.sum_totals([]) == arrears.Totals()
         tomorrow = today + timedelta(days=1)
         with app.test_request_context():  # a new day's first read recounts, then reads again
@@ -105,3 +109,31 @@ def test_a_long_list_of_buildings_is_a_compact_table_a_phone_folds(app, a, login
     assert "¥123.45" in part and "<td" in body.split('id="homes"')[1]
     part, _body = groups_of(few["communities"][0])
     assert "data-bs-target" not in part and "collapse" not in part  # two buildings: shown as they are
+
+
+def test_the_building_filter_offers_the_buildings_that_owe_and_keeps_the_chosen_one(app, a, login_as, make_roster):
+    """A community's buildings are read once (its groups): the table, the totals, and the building filter's choices,
+    which are the buildings that owe, in address order; a chosen building that owes nothing stays chosen."""
+    _clear_world_bills(app, a)
+    today = date.today()
+    place = make_roster(a.company, communities=1, buildings=3, households=1, prefix="选")
+    community = place["communities"][0]
+    first, second, quiet = place["buildings"]
+    with app.app_context(), company_context(a.company.id):
+        make_bill(place["households"][0], amount=12345, due_on=today - timedelta(days=40))
+        make_bill(place["households"][1], amount=20000, due_on=today - timedelta(days=400))
+        db.session.commit()
+    admin = login_as(a.admin)
+    slug = a.company.slug
+
+    def building_select(body):
+        return body.split('id="f-building"')[1].split("</select>")[0]
+
+    choices = building_select(admin.get(f"/c/{slug}/fees/arrears?community_id={community}").get_data(as_text=True))
+    assert choices.index(f'value="{first}"') < choices.index(f'value="{second}"')  # 1号楼 before 2号楼
+    assert f'value="{quiet}"' not in choices
+    body = admin.get(f"/c/{slug}/fees/arrears?building_id={second}").get_data(as_text=True)
+    assert f'value="{second}" selected' in building_select(body) and "¥200" in body and "¥123.45" not in body
+    body = admin.get(f"/c/{slug}/fees/arrears?building_id={quiet}").get_data(as_text=True)
+    assert f'value="{quiet}" selected' in building_select(body) and f'value="{first}"' in building_select(body)
+    assert 'id="homes"' in body and "¥200" not in body

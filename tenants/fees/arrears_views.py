@@ -11,7 +11,7 @@ from flask import abort, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 from flask_wtf import FlaskForm
-from sqlalchemy import bindparam, select
+from sqlalchemy import select
 from werkzeug.routing import BuildError
 from wtforms import HiddenField, StringField
 from wtforms.validators import Length
@@ -59,8 +59,6 @@ def _uuid_arg(value):
 
 # Built once, run with parameters (built per request, each cost about what running it did).
 _COMMUNITIES = built_once(select(Community.id, Community.name, Community.deleted_at).order_by(Community.name))
-_BUILDINGS_OF = built_once(select(Building.id, Building.name).where(
-    Building.community_id == bindparam("community_id"), Building.live()).order_by(Building.name))
 
 
 def _scope(source) -> tuple:
@@ -88,16 +86,26 @@ def _arrears_page(form=None, status=200):
     today = local_today()
     sort = request.args.get("sort") if request.args.get("sort") in arrears.SORTS else "owed"
     kw = {"community_id": community.id if community else None, "building_id": building.id if building else None}
-    buildings = []
-    if community is not None:  # the filter's choices: ids and names, not objects
-        buildings = db.session.execute(_BUILDINGS_OF, {"community_id": community.id}).all()
     if form is None:
         form = RemindForm(community_id=str(kw["community_id"] or ""), building_id=str(kw["building_id"] or ""))
-    if building is None:  # the scope's totals are its groups' sum: no statement of their own
-        groups = arrears.by_group(today, **kw)
+    buildings = []
+    if community is None:  # the company's totals are its communities' sum: no statement of their own
+        groups = arrears.by_group(today)
         totals = arrears.sum_totals([g.totals for g in groups])
     else:
-        groups, totals = [], arrears.scope_totals(today, **kw)
+        # One read of the community's buildings that owe gives the table of buildings, the community's totals
+        # (their sum) or the chosen building's (its row), and the building filter's choices: a building that
+        # owes nothing has nothing to show here (the chosen one stays a choice, owing or not).
+        by_building = arrears.by_group(today, community_id=community.id)
+        buildings = [(g.id, g.name) for g in by_building]
+        if building is None:
+            groups, totals = by_building, arrears.sum_totals([g.totals for g in by_building])
+        else:
+            groups = []
+            totals = next((g.totals for g in by_building if g.id == building.id), arrears.Totals())
+            if all(b[0] != building.id for b in buildings):
+                buildings.append((building.id, building.name))
+        buildings.sort(key=lambda b: (len(b[1]), b[1]))  # address order: 2栋 before 10栋
     return render("tenants/fees/arrears/index.html", status=status, today=today, sort=sort, community=community,
                   building=building, communities=communities, buildings=buildings, form=form, totals=totals,
                   groups=groups, page=arrears.households(today, sort=sort, total=totals.households, **kw),
