@@ -690,3 +690,32 @@ def test_the_household_page_says_whether_the_owner_has_joined(app, world, login_
     owner = not_joined.split('id="owner-account"')[1].split("</dd>")[0]
     assert "Not joined" in owner and f"/join/{slug}" in owner and "household code" in owner
     assert "No open repairs." in not_joined
+
+
+def test_the_steward_homes_drawn_in_python_escape_and_flag_as_the_template_did():
+    import uuid
+    from datetime import date
+
+    from markupsafe import Markup
+
+    from tenants.stewards.home_rows import ROW_ID, home_rows
+    from tenants.stewards.queries import BuildingRow, HomeRow
+
+    building = BuildingRow(uuid.uuid4(), "园 1栋")
+    quiet, fresh, unknown = uuid.uuid4(), uuid.uuid4(), uuid.uuid4()
+    labels = {"unknown": "Owner unknown", "never": "never contacted", "over_90": "over 90 days",
+              "past_due": "Past due", "call": "Call", "last": Markup("last contact %(date)s"),
+              "call_name": "Call %(name)s"}
+    rows = [(HomeRow(quiet, "1栋 101", "园 1栋 101", "<王>", "13800000000", building), date(2026, 1, 2)),
+            (HomeRow(fresh, "1栋 102", "园 1栋 102", "李&张", None, building), date(2026, 11, 30)),
+            (HomeRow(unknown, "1栋 103", "园 1栋 103", None, "13900000000", building), None)]
+    html = home_rows(rows, today=date(2026, 12, 5), owed={quiet: 12345}, home_url=f"/h/{ROW_ID}",
+                     ledger_url=f"/l/{ROW_ID}", labels=labels)
+    assert isinstance(html, Markup) and html.count("<li ") == 3 and "<王>" not in html
+    first, second, third = html.split("</li>")[:3]
+    assert f'href="/h/{quiet}"' in first and "&lt;王&gt; · " in first
+    assert "last contact 2026-01-02</span> <span class=\"badge text-bg-warning\">over 90 days" in first
+    assert f'href="/l/{quiet}" title="Past due">¥123.45</a>' in first
+    assert 'href="tel:13800000000" aria-label="Call &lt;王&gt;">Call</a>' in first
+    assert "李&amp;张 · " in second and "over 90 days" not in second and "tel:" not in second and "¥" not in second
+    assert "Owner unknown · " in third and "never contacted" in third and 'aria-label="Call 1栋 103"' in third

@@ -19,10 +19,12 @@ from saas.htmx import render
 from saas.models import Membership, Role, User
 from tenants.access import current_membership, require_role
 from tenants.roster.models import Household, HouseholdOwner
-from tenants.stewards import bp, queries, services
+from tenants.stewards import bp, home_rows, queries, services
 from tenants.stewards.forms import ContactForm, ProfileForm, save_profile
 from tenants.stewards.permissions import my_household_or_404
 from tenants.work_orders.queries import open_jobs_of_household
+
+bp.add_app_template_global(home_rows.home_rows, "steward_home_rows")  # the homes, drawn in Python
 
 
 @bp.get("/steward")
