@@ -315,13 +315,17 @@ def parse_uuid_or_404(value: str | uuid.UUID) -> uuid.UUID:
 
 def get_or_404(model, object_id, *, include_deleted: bool = False):
     """Load one object of the current company by id; anything else, including bad ids, is a 404."""
-    object_id = parse_uuid_or_404(object_id)
-    from saas.extensions import db
-
-    obj = db.session.execute(_get_statement(model, include_deleted), {"object_id": object_id}).scalar_one_or_none()
+    obj = get_or_none(model, parse_uuid_or_404(object_id), include_deleted=include_deleted)
     if obj is None:
         abort(404)
     return obj
+
+
+def get_or_none(model, object_id: uuid.UUID, *, include_deleted: bool = False):
+    """One object of the current company by id (a UUID), or None."""
+    from saas.extensions import db
+
+    return db.session.execute(_get_statement(model, include_deleted), {"object_id": object_id}).scalar_one_or_none()
 
 
 @functools.cache

@@ -7,8 +7,8 @@ from __future__ import annotations
 from markupsafe import Markup, escape
 
 from saas.money import format_yuan
+from saas.templating import ROW_ID  # the id's place in the links built once per page
 
-ROW_ID = "00000000-0000-0000-0000-000000000000"  # the id's place in the links built once per page
 OVERDUE_CONTACT_DAYS = 90  # a home not contacted for longer is flagged
 
 

@@ -30,7 +30,7 @@ from saas.models import Membership, Role
 from saas.money import parse_yuan
 from saas.pagination import keyset_paginate, paginate
 from saas.templating import option_tags
-from saas.tenancy import built_once, utcnow
+from saas.tenancy import built_once, get_or_none, utcnow
 from tenants.access import current_membership, generic_plans, require_role
 from tenants.inbox.routes import links_subject
 from tenants.roster.models import Building, Community, Household
@@ -273,7 +273,6 @@ _EVENTS = built_once(select(WorkOrderEvent).where(WorkOrderEvent.work_order_id =
                      .order_by(WorkOrderEvent.seq))
 _PHOTOS = built_once(select(WorkOrderPhoto).where(WorkOrderPhoto.work_order_id == bindparam("order_id"))
                      .order_by(WorkOrderPhoto.created_at))
-_HOUSEHOLD = built_once(select(Household).where(Household.id == bindparam("household_id")))
 
 
 def _timeline(order: WorkOrder):
@@ -289,8 +288,7 @@ def _show_context(order: WorkOrder, **extra) -> dict:
     now = utcnow()
     viewer = services.viewer_for(order, current_membership)
     events, photos_by_seq = _timeline(order)
-    household = (db.session.execute(_HOUSEHOLD, {"household_id": order.household_id}).scalar_one_or_none()
-                 if order.household_id else None)
+    household = get_or_none(Household, order.household_id, include_deleted=True) if order.household_id else None
     actions = services.available_actions(order, viewer, now)
     can_follow_up = order.status in (Status.DONE, Status.CLOSED) and permissions.may_follow_up(viewer)
     context = dict(order=order, viewer=viewer, events=events, photos_by_seq=photos_by_seq, household=household,
